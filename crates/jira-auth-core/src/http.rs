@@ -1,0 +1,516 @@
+//! The one HTTP client every jira-auth request goes through.
+//!
+//! - reqwest with rustls only (no OpenSSL at build or run time), connect and request timeouts,
+//!   `User-Agent: jira-auth/<version>`.
+//! - Redirects are never followed: a token endpoint that redirects opens the client to SSRF and
+//!   leaks the request body, and a Jira REST call that redirects is almost always an SSO proxy
+//!   sending us to a login page, which deserves a clear error rather than an HTML body.
+//! - [`RetryPolicy`]: 429 and 503 are retried with exponential backoff plus jitter, honouring
+//!   `Retry-After` (seconds or HTTP date) and `X-RateLimit-Reset`, bounded in attempts and total
+//!   wait. A request that is not idempotent is retried only when the server cannot have processed
+//!   it: a 429, or a connection that was never established.
+
+use crate::api_error::{ApiError, ErrorBody};
+use crate::category::{Categorize, Category};
+use crate::secret::mask_url;
+use crate::time::{Clock, SystemClock};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// The `User-Agent` sent with every request.
+pub const USER_AGENT: &str = concat!("jira-auth/", env!("CARGO_PKG_VERSION"));
+
+/// Bodies larger than this are refused rather than buffered (a hostile or broken server).
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Whether repeating a request is safe if the first attempt may have been processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// GET, HEAD, PUT, DELETE and the like: repeat on 429, 503 and transient network errors.
+    Idempotent,
+    /// A token request, a POST that creates: repeat only on 429 or a refused connection.
+    NotIdempotent,
+}
+
+impl Idempotency {
+    /// The RFC 9110 §9.2.2 classification of a method.
+    pub fn of(method: &http::Method) -> Self {
+        match *method {
+            http::Method::POST | http::Method::PATCH | http::Method::CONNECT => Self::NotIdempotent,
+            _ => Self::Idempotent,
+        }
+    }
+}
+
+/// How often and how long to retry throttled or unavailable responses.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (1 disables retries).
+    pub max_attempts: u32,
+    /// The first backoff delay when the server gives no hint; doubled on each retry.
+    pub base_delay: Duration,
+    /// No single wait is longer than this, whatever the server asks.
+    pub max_delay: Duration,
+    /// Give up once the waits would add up to more than this.
+    pub max_total_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(60),
+            max_total_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based), given the server's hint if any.
+    /// Jitter is added only to the computed backoff: a server that names a time gets that time.
+    fn delay(&self, retry: u32, hint: Option<Duration>, jitter: f64) -> Duration {
+        let delay = match hint {
+            Some(hint) => hint,
+            None => {
+                let exp = self.base_delay.saturating_mul(1u32 << (retry - 1).min(16));
+                exp + exp.mul_f64(jitter.clamp(0.0, 1.0) / 2.0)
+            }
+        };
+        delay.min(self.max_delay)
+    }
+}
+
+/// What went wrong with a request.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("could not connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("TLS handshake with {url} failed: {message}")]
+    Tls { url: String, message: String },
+    #[error("{url} did not answer within {seconds} s")]
+    Timeout { url: String, seconds: u64 },
+    #[error("request to {url} failed: {message}")]
+    Transport { url: String, message: String },
+    #[error("{url} sent a body larger than {MAX_BODY_BYTES} bytes")]
+    BodyTooLarge { url: String },
+    #[error(
+        "{url} redirected to {location}; jira-auth does not follow redirects (is an SSO proxy in front of Jira, or is the URL missing its context path?)"
+    )]
+    Redirect {
+        url: String,
+        status: u16,
+        location: String,
+    },
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl Categorize for HttpError {
+    fn category(&self) -> Category {
+        match self {
+            HttpError::Api(e) if matches!(e.status, 401 | 403) => Category::Auth,
+            HttpError::InvalidRequest(_) => Category::Usage,
+            _ => Category::Network,
+        }
+    }
+}
+
+/// A response with its body read.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Vec<u8>,
+    /// How many attempts it took.
+    pub attempts: u32,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+}
+
+/// Builds an [`HttpClient`].
+#[derive(Debug)]
+pub struct HttpClientBuilder {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    extra_root_pem: Option<Vec<u8>>,
+}
+
+impl Default for HttpClientBuilder {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            clock: Arc::new(SystemClock),
+            extra_root_pem: None,
+        }
+    }
+}
+
+impl HttpClientBuilder {
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Trusts an extra CA certificate (PEM), for Jira Server behind a private CA.
+    pub fn extra_root_certificate(mut self, pem: Vec<u8>) -> Self {
+        self.extra_root_pem = Some(pem);
+        self
+    }
+
+    pub fn build(self) -> Result<HttpClient, HttpError> {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(USER_AGENT)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = &self.extra_root_pem {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| HttpError::InvalidRequest(format!("bad CA certificate: {e}")))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| HttpError::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
+        Ok(HttpClient {
+            client,
+            retry: self.retry,
+            clock: self.clock,
+            request_timeout: self.request_timeout,
+        })
+    }
+}
+
+/// The shared client: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+    request_timeout: Duration,
+}
+
+impl HttpClient {
+    pub fn builder() -> HttpClientBuilder {
+        HttpClientBuilder::default()
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Sends a request, retrying per the policy, and returns whatever status came back.
+    pub async fn send(&self, request: http::Request<Vec<u8>>) -> Result<Response, HttpError> {
+        let idempotency = Idempotency::of(request.method());
+        self.send_with(request, idempotency).await
+    }
+
+    /// Like [`send`](Self::send), but turns a non-2xx answer into [`HttpError::Api`] (or
+    /// [`HttpError::Redirect`]) with the parsed body.
+    pub async fn send_checked(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<Response, HttpError> {
+        let method = request.method().to_string();
+        let url = masked(request.uri());
+        let response = self.send(request).await?;
+        check_status(&method, &url, response)
+    }
+
+    /// Sends with an explicit idempotency class.
+    pub async fn send_with(
+        &self,
+        request: http::Request<Vec<u8>>,
+        idempotency: Idempotency,
+    ) -> Result<Response, HttpError> {
+        let url = masked(request.uri());
+        let (parts, body) = request.into_parts();
+        let mut waited = Duration::ZERO;
+        let mut attempt = 1u32;
+        loop {
+            let req = self.to_reqwest(&parts, body.clone(), &url)?;
+            let outcome = self.client.execute(req).await;
+            let retry_hint = match &outcome {
+                Ok(resp) => retryable_status(resp.status(), idempotency)
+                    .then(|| server_hint(resp.headers(), self.clock.now())),
+                // A refused connection never reached the server: safe to retry whatever the method.
+                Err(e) if e.is_connect() => Some(None),
+                Err(e) if e.is_timeout() && idempotency == Idempotency::Idempotent => Some(None),
+                Err(_) => None,
+            };
+            if let Some(hint) = retry_hint
+                && attempt < self.retry.max_attempts
+            {
+                let delay = self.retry.delay(attempt, hint, jitter());
+                if waited + delay <= self.retry.max_total_wait {
+                    tracing::debug!(%url, attempt, ?delay, "retrying");
+                    self.clock.sleep(delay).await;
+                    waited += delay;
+                    attempt += 1;
+                    continue;
+                }
+                tracing::debug!(%url, attempt, ?delay, "not retrying: total wait budget spent");
+            }
+            return match outcome {
+                Ok(resp) => read_response(resp, &url, attempt).await,
+                Err(e) => Err(self.classify(e, &url)),
+            };
+        }
+    }
+
+    fn to_reqwest(
+        &self,
+        parts: &http::request::Parts,
+        body: Vec<u8>,
+        url: &str,
+    ) -> Result<reqwest::Request, HttpError> {
+        let target = reqwest::Url::parse(&parts.uri.to_string())
+            .map_err(|e| HttpError::InvalidRequest(format!("bad URL {url}: {e}")))?;
+        let mut req = reqwest::Request::new(parts.method.clone(), target);
+        *req.headers_mut() = parts.headers.clone();
+        if !body.is_empty() {
+            *req.body_mut() = Some(body.into());
+        }
+        Ok(req)
+    }
+
+    fn classify(&self, e: reqwest::Error, url: &str) -> HttpError {
+        let url = url.to_owned();
+        let message = error_chain(&e);
+        if e.is_timeout() {
+            return HttpError::Timeout {
+                url,
+                seconds: self.request_timeout.as_secs(),
+            };
+        }
+        let lower = message.to_ascii_lowercase();
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            return HttpError::Tls { url, message };
+        }
+        if e.is_connect() {
+            return HttpError::Connect { url, message };
+        }
+        HttpError::Transport { url, message }
+    }
+}
+
+/// Turns a non-success response into an error carrying the parsed body.
+pub fn check_status(method: &str, url: &str, response: Response) -> Result<Response, HttpError> {
+    if response.status.is_success() {
+        return Ok(response);
+    }
+    if response.status.is_redirection() {
+        let location = response
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| {
+                url::Url::parse(l)
+                    .map(|u| mask_url(&u))
+                    .unwrap_or_else(|_| l.to_owned())
+            })
+            .unwrap_or_else(|| "(no Location header)".to_owned());
+        return Err(HttpError::Redirect {
+            url: url.to_owned(),
+            status: response.status.as_u16(),
+            location,
+        });
+    }
+    let www_auth = response
+        .headers
+        .get(http::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok());
+    Err(HttpError::Api(ApiError {
+        method: method.to_owned(),
+        url: url.to_owned(),
+        status: response.status.as_u16(),
+        body: ErrorBody::parse(&response.body, www_auth),
+        server_date: response
+            .headers
+            .get(http::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }))
+}
+
+fn retryable_status(status: reqwest::StatusCode, idempotency: Idempotency) -> bool {
+    match status.as_u16() {
+        // 429: the server refused to process the request, so any method may be repeated.
+        429 => true,
+        // 503 may come after the request was processed (a gateway timing out on the way back).
+        503 => idempotency == Idempotency::Idempotent,
+        _ => false,
+    }
+}
+
+/// The server's own idea of when to come back: `Retry-After` first, then `X-RateLimit-Reset`.
+fn server_hint(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(value) = header("retry-after") {
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        if let Ok(at) = httpdate::parse_http_date(value) {
+            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+        }
+    }
+    if let Some(value) = header("x-ratelimit-reset") {
+        // Atlassian documents an ISO 8601 timestamp; some proxies send epoch seconds.
+        if let Ok(at) = humantime::parse_rfc3339_weak(value.trim_end_matches('Z'))
+            .or_else(|_| humantime::parse_rfc3339(value))
+        {
+            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+        }
+        if let Ok(epoch) = value.parse::<u64>() {
+            let at = std::time::UNIX_EPOCH + Duration::from_secs(epoch);
+            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+        }
+    }
+    None
+}
+
+fn jitter() -> f64 {
+    let mut b = [0u8; 2];
+    if getrandom::fill(&mut b).is_err() {
+        return 0.5;
+    }
+    f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
+}
+
+async fn read_response(
+    mut resp: reqwest::Response,
+    url: &str,
+    attempts: u32,
+) -> Result<Response, HttpError> {
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(HttpError::BodyTooLarge {
+                        url: url.to_owned(),
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(HttpError::Transport {
+                    url: url.to_owned(),
+                    message: error_chain(&e),
+                });
+            }
+        }
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+        attempts,
+    })
+}
+
+fn masked(uri: &http::Uri) -> String {
+    url::Url::parse(&uri.to_string())
+        .map(|u| mask_url(&u))
+        .unwrap_or_else(|_| uri.to_string())
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(5),
+            max_total_wait: Duration::from_secs(100),
+        };
+        assert_eq!(p.delay(1, None, 0.0), Duration::from_secs(1));
+        assert_eq!(p.delay(2, None, 0.0), Duration::from_secs(2));
+        assert_eq!(p.delay(2, None, 1.0), Duration::from_secs(3));
+        assert_eq!(p.delay(4, None, 0.0), Duration::from_secs(5));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(4)), 1.0),
+            Duration::from_secs(4)
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(400)), 0.0),
+            Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn hints_from_retry_after_and_rate_limit_reset() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(server_hint(&h, now), Some(Duration::from_secs(7)));
+
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        h.insert("retry-after", later.parse().unwrap());
+        assert_eq!(server_hint(&h, now), Some(Duration::from_secs(30)));
+
+        let mut h = reqwest::header::HeaderMap::new();
+        let reset = humantime::format_rfc3339_seconds(now + Duration::from_secs(12)).to_string();
+        h.insert("x-ratelimit-reset", reset.parse().unwrap());
+        assert_eq!(server_hint(&h, now), Some(Duration::from_secs(12)));
+
+        h.insert("x-ratelimit-reset", "1700000020".parse().unwrap());
+        assert_eq!(server_hint(&h, now), Some(Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn idempotency_follows_the_method() {
+        assert_eq!(Idempotency::of(&http::Method::GET), Idempotency::Idempotent);
+        assert_eq!(Idempotency::of(&http::Method::PUT), Idempotency::Idempotent);
+        assert_eq!(
+            Idempotency::of(&http::Method::POST),
+            Idempotency::NotIdempotent
+        );
+    }
+}

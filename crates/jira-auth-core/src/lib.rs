@@ -1,0 +1,24 @@
+//! Shared plumbing for jira-auth.
+//!
+//! - [`secret`]: one newtype per secret, with a redacting `Debug`/`Display`.
+//! - [`http`]: the one HTTP client (reqwest + rustls) and its retry policy.
+//! - [`api_error`]: Atlassian and Jira error bodies as typed errors that keep the server's text.
+//! - [`store`]: named profiles on disk, written atomically under an advisory lock.
+//! - [`random`]: OS-RNG values for OAuth `state` and nonces.
+//!
+//! Architecture invariant: nothing in this crate prints; it returns data and typed errors.
+
+pub mod api_error;
+pub mod category;
+pub mod http;
+pub mod random;
+pub mod secret;
+pub mod store;
+pub mod time;
+
+pub use api_error::{ApiError, ErrorBody};
+pub use category::{Categorize, Category};
+pub use secret::{
+    AccessToken, ApiToken, ClientSecret, PersonalAccessToken, PrivateKeyPem, RefreshToken,
+    TokenSecret,
+};

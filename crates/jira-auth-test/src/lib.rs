@@ -1,0 +1,17 @@
+//! The jira-auth test harness.
+//!
+//! - [`fixtures`]: recorded Atlassian/Jira responses from the workspace's `fixtures/` folder.
+//! - [`journal`]: every request a fake received, rendered as stable text for exact assertions.
+//! - [`filters`]: insta filters that replace ports, times and random values.
+//!
+//! Fakes listen on 127.0.0.1 random ports only. They are plain wiremock servers, so tests can
+//! mount extra mocks on them; stateful responders (single-use codes, rotating refresh tokens)
+//! live beside the fake that uses them.
+
+#![allow(clippy::unwrap_used)]
+
+pub mod filters;
+pub mod fixtures;
+pub mod journal;
+
+pub use wiremock;

@@ -1,0 +1,71 @@
+//! The clap definition of every command and flag, separate from what they do.
+//!
+//! Flag names and environment variables are a contract with users' scripts: rename only by
+//! adding an alias.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Gets, keeps and proves working credentials for Jira integrations.
+///
+/// `cloud` logs in to Jira Cloud with OAuth 2.0 (3LO) and keeps the rotating refresh token;
+/// `server` does OAuth 1.0a (RSA-SHA1) or personal access tokens for Jira Server / Data Center;
+/// `audit` proves the technical user can see everything a connector needs.
+///
+/// Exit codes: 0 ok, 1 findings or failed check, 2 usage or configuration error,
+/// 3 authentication or authorization error, 4 network or server error.
+#[derive(Debug, Parser)]
+#[command(
+    name = "jira-auth",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Credential profile to use (one per connector or environment).
+    #[arg(
+        long,
+        global = true,
+        env = "JIRA_AUTH_PROFILE",
+        default_value = "default"
+    )]
+    pub profile: String,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// When to colour output; `NO_COLOR` set means never unless `always` is given.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
+    ///
+    /// Example: `jira-auth completions bash > ~/.local/share/bash-completion/completions/jira-auth`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}

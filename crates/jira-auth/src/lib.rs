@@ -1,0 +1,10 @@
+//! The `jira-auth` command line: argument parsing ([`args`]), execution, presentation and exit
+//! codes. Only this crate prints; the libraries return data and typed errors.
+//!
+//! It is a library as well as a binary so `cargo xtask man` and the tests can reach the clap
+//! definition ([`args::Cli`]) without running anything.
+
+pub mod args;
+pub mod exit;
+pub mod output;
+pub mod run;

@@ -1,0 +1,59 @@
+//! Runs a parsed command line: sets up logging, dispatches, maps errors to exit codes.
+
+use crate::args::{Cli, Command, GlobalArgs};
+use crate::exit;
+use clap::{CommandFactory, Parser};
+use std::process::ExitCode;
+
+/// The binary's `main`: parse, run, report the error once.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return exit::report(&anyhow::Error::new(e).context("cannot start the async runtime"));
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => exit::report(&e),
+    }
+}
+
+/// Runs one command and returns its exit code (0 or 1); errors carry their own code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "jira-auth", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn init_tracing(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = if global.quiet {
+        "error"
+    } else {
+        match global.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let ansi = crate::output::Styles::detect(global.color).stderr;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
