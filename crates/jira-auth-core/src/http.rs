@@ -11,6 +11,7 @@
 //!   it: a 429, or a connection that was never established.
 
 use crate::api_error::{ApiError, ErrorBody};
+use crate::auth::Authorizer;
 use crate::category::{Categorize, Category};
 use crate::secret::mask_url;
 use crate::time::{Clock, SystemClock};
@@ -239,18 +240,44 @@ impl HttpClient {
         check_status(&method, &url, response)
     }
 
+    /// Sends a request with credentials from `auth`, applied afresh on every attempt (an OAuth
+    /// 1.0a retry needs a new nonce). Returns whatever status came back.
+    pub async fn send_authorized(
+        &self,
+        request: http::Request<Vec<u8>>,
+        auth: &dyn Authorizer,
+    ) -> Result<Response, HttpError> {
+        let idempotency = Idempotency::of(request.method());
+        self.send_inner(request, idempotency, Some(auth)).await
+    }
+
     /// Sends with an explicit idempotency class.
     pub async fn send_with(
         &self,
         request: http::Request<Vec<u8>>,
         idempotency: Idempotency,
     ) -> Result<Response, HttpError> {
+        self.send_inner(request, idempotency, None).await
+    }
+
+    async fn send_inner(
+        &self,
+        request: http::Request<Vec<u8>>,
+        idempotency: Idempotency,
+        auth: Option<&dyn Authorizer>,
+    ) -> Result<Response, HttpError> {
         let url = masked(request.uri());
         let (parts, body) = request.into_parts();
         let mut waited = Duration::ZERO;
         let mut attempt = 1u32;
         loop {
-            let req = self.to_reqwest(&parts, body.clone(), &url)?;
+            let mut attempt_request = http::Request::from_parts(parts.clone(), body.clone());
+            if let Some(auth) = auth {
+                auth.authorize(&mut attempt_request)
+                    .map_err(|e| HttpError::InvalidRequest(e.to_string()))?;
+            }
+            let (attempt_parts, attempt_body) = attempt_request.into_parts();
+            let req = self.to_reqwest(&attempt_parts, attempt_body, &url)?;
             let outcome = self.client.execute(req).await;
             let retry_hint = match &outcome {
                 Ok(resp) => retryable_status(resp.status(), idempotency)

@@ -4,13 +4,19 @@
 //! - [`http`]: the one HTTP client (reqwest + rustls) and its retry policy.
 //! - [`api_error`]: Atlassian and Jira error bodies as typed errors that keep the server's text.
 //! - [`store`]: named profiles on disk, written atomically under an advisory lock.
+//! - [`auth`]: the [`auth::Authorizer`] trait (bearer, PAT, basic; OAuth 1.0a lives in the server crate).
+//! - [`jira`]: a small Jira REST client over an authorizer.
+//! - [`presets`]: named scope and check sets shared by `cloud login` and `audit`.
 //! - [`random`]: OS-RNG values for OAuth `state` and nonces.
 //!
 //! Architecture invariant: nothing in this crate prints; it returns data and typed errors.
 
 pub mod api_error;
+pub mod auth;
 pub mod category;
 pub mod http;
+pub mod jira;
+pub mod presets;
 pub mod random;
 pub mod secret;
 pub mod store;

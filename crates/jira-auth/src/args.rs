@@ -61,6 +61,9 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    Cloud(crate::cloud::args::CloudArgs),
+    Server(crate::server::args::ServerArgs),
+    Audit(crate::audit::args::AuditArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     ///
     /// Example: `jira-auth completions bash > ~/.local/share/bash-completion/completions/jira-auth`

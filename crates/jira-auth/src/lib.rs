@@ -5,6 +5,9 @@
 //! definition ([`args::Cli`]) without running anything.
 
 pub mod args;
+pub mod audit;
+pub mod cloud;
 pub mod exit;
 pub mod output;
 pub mod run;
+pub mod server;
