@@ -103,8 +103,8 @@ mod tests {
             email: "bot@example.com".into(),
             token: ApiToken::new("tok"),
         };
-        // base64("bot@example.com:tok")
-        assert_eq!(header(&basic), "Basic Ym90QGV4YW1wbGUuY29tOnRvaw==");
-        assert!(!basic.describe().contains("tok"));
+        // base64("bot@example.com:s3cr3t")
+        assert_eq!(header(&basic), "Basic Ym90QGV4YW1wbGUuY29tOnMzY3IzdA==");
+        assert!(!basic.describe().contains("s3cr3t"));
     }
 }
