@@ -101,7 +101,7 @@ mod tests {
         );
         let basic = BasicApiToken {
             email: "bot@example.com".into(),
-            token: ApiToken::new("tok"),
+            token: ApiToken::new("s3cr3t"),
         };
         // base64("bot@example.com:s3cr3t")
         assert_eq!(header(&basic), "Basic Ym90QGV4YW1wbGUuY29tOnMzY3IzdA==");
