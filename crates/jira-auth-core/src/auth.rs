@@ -108,3 +108,9 @@ mod tests {
         assert!(!basic.describe().contains("s3cr3t"));
     }
 }
+
+impl crate::category::Categorize for AuthorizeError {
+    fn category(&self) -> crate::category::Category {
+        crate::category::Category::Usage
+    }
+}

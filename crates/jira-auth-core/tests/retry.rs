@@ -293,3 +293,58 @@ async fn connection_refused_is_a_network_error() {
     assert_eq!(err.category(), jira_auth_core::Category::Network);
     assert_eq!(clock.sleeps().len(), 1, "a refused connection is retried");
 }
+
+/// An authorizer that stamps each attempt with a new value, like an OAuth 1.0a nonce.
+#[derive(Debug, Default)]
+struct CountingAuth(std::sync::atomic::AtomicU32);
+
+impl jira_auth_core::auth::Authorizer for CountingAuth {
+    fn authorize(
+        &self,
+        request: &mut http::Request<Vec<u8>>,
+    ) -> Result<(), jira_auth_core::auth::AuthorizeError> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        request
+            .headers_mut()
+            .insert("authorization", format!("Test nonce={n}").parse().unwrap());
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "test".into()
+    }
+}
+
+#[tokio::test]
+async fn credentials_are_applied_afresh_on_every_attempt() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let auth = CountingAuth::default();
+    let resp = client(&clock(), 5)
+        .send_authorized(get(server.uri()), &auth)
+        .await
+        .unwrap();
+    assert_eq!(resp.attempts, 3);
+    let seen: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(seen, ["Test nonce=1", "Test nonce=2", "Test nonce=3"]);
+}

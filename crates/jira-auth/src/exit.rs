@@ -73,6 +73,9 @@ fn categorize(cause: &(dyn std::error::Error + 'static)) -> Option<Category> {
     try_types!(
         jira_auth_core::http::HttpError,
         jira_auth_core::store::StoreError,
+        jira_auth_core::jira::JiraError,
+        jira_auth_core::presets::PresetError,
+        jira_auth_core::auth::AuthorizeError,
     );
     if cause.downcast_ref::<std::io::Error>().is_some() {
         return Some(Category::Usage);
@@ -93,4 +96,38 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     }
     eprintln!("{text}");
     ExitCode::from(code_for(error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context as _;
+
+    #[test]
+    fn code_follows_the_first_categorised_cause() {
+        let store = jira_auth_core::store::StoreError::NoConfigDir;
+        assert_eq!(
+            code_for(&anyhow::Error::new(store).context("loading profile")),
+            USAGE
+        );
+
+        let api = jira_auth_core::ApiError {
+            method: "GET".into(),
+            url: "https://x.test/".into(),
+            status: 401,
+            body: jira_auth_core::ErrorBody::Empty,
+            server_date: None,
+        };
+        let http = jira_auth_core::http::HttpError::Api(api);
+        assert_eq!(code_for(&anyhow::Error::new(http)), AUTH);
+
+        let net = jira_auth_core::http::HttpError::Timeout {
+            url: "u".into(),
+            seconds: 1,
+        };
+        assert_eq!(code_for(&anyhow::Error::new(net)), NETWORK);
+
+        let failure: anyhow::Result<()> = Err(Failure::findings("2 checks failed").into());
+        assert_eq!(code_for(&failure.context("audit").unwrap_err()), FINDINGS);
+    }
 }

@@ -1,0 +1,83 @@
+//! The binary's frame: help, version, completions, usage errors and their exit codes.
+
+#![allow(clippy::unwrap_used)]
+
+use assert_cmd::Command;
+
+fn jira_auth() -> Command {
+    let mut cmd = Command::cargo_bin("jira-auth").unwrap();
+    cmd.env_remove("JIRA_AUTH_PROFILE").env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn version_names_the_tool() {
+    let out = jira_auth()
+        .arg("--version")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!("jira-auth {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn help_lists_the_command_groups_and_exit_codes() {
+    let out = jira_auth()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for needle in [
+        "cloud",
+        "server",
+        "audit",
+        "completions",
+        "--profile",
+        "Exit codes: 0 ok, 1 findings",
+    ] {
+        assert!(text.contains(needle), "--help lacks {needle}:\n{text}");
+    }
+}
+
+#[test]
+fn completions_generate_for_every_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _jira__auth"),
+        ("zsh", "#compdef jira-auth"),
+        ("fish", "complete -c jira-auth"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let out = jira_auth()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(marker), "{shell} completion lacks {marker}");
+    }
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error_with_exit_2() {
+    let assert = jira_auth().arg("frobnicate").assert().code(2);
+    let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(
+        err.contains("unrecognized subcommand 'frobnicate'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_shell_name_is_a_usage_error_with_exit_2() {
+    jira_auth().args(["completions", "tcsh"]).assert().code(2);
+}
