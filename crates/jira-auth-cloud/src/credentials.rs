@@ -1,0 +1,422 @@
+//! What the store keeps for a Jira Cloud login, refresh under the store's lock, and the status
+//! report computed from it.
+//!
+//! Architecture invariant: a refresh happens only under `store.lock(profile)`, after re-reading
+//! the profile (another process may have rotated the token meanwhile, and then its result is
+//! used instead of spending the now-stale refresh token), and the new refresh token is saved
+//! before the function returns, so nothing printed or done afterwards can lose it.
+
+use crate::token::{TokenClient, TokenSet};
+use crate::{CloudError, Endpoints};
+use jira_auth_core::http::HttpClient;
+use jira_auth_core::store::{Profile, ProfileName, Store};
+use jira_auth_core::time::{rfc3339, unix_seconds};
+use jira_auth_core::{AccessToken, ClientSecret, RefreshToken};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The profile section this crate owns.
+pub const SECTION: &str = "cloud";
+/// `cloud token` refreshes when fewer than this many seconds of validity remain.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// A token family dies this long after the first consent, whatever happens.
+pub const FAMILY_LIFETIME_DAYS: i64 = 365;
+/// A refresh token dies after this long without being used.
+pub const INACTIVITY_DAYS: i64 = 90;
+/// Status warns when either limit is closer than this.
+pub const WARN_DAYS: i64 = 30;
+const DAY: i64 = 86_400;
+
+/// The stored token set of one profile (section `cloud`). Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudCredentials {
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    pub access_token: AccessToken,
+    pub access_expires_at: i64,
+    #[serde(default)]
+    pub refresh_token: Option<RefreshToken>,
+    /// What Atlassian granted (the token response's `scope`).
+    pub scopes: Vec<String>,
+    /// What the login asked for.
+    #[serde(default)]
+    pub requested_scopes: Vec<String>,
+    #[serde(default)]
+    pub preset: Option<String>,
+    pub cloud_id: String,
+    pub site_url: String,
+    pub site_name: String,
+    /// The consent that started this refresh-token family (the 365-day clock).
+    pub family_started_at: i64,
+    /// The last successful use of the token endpoint (the 90-day inactivity clock).
+    pub last_refreshed_at: i64,
+    pub auth_url: String,
+    pub api_url: String,
+    pub redirect_uri: String,
+}
+
+impl CloudCredentials {
+    pub fn endpoints(&self) -> Result<Endpoints, CloudError> {
+        Endpoints::parse(&self.auth_url, &self.api_url)
+    }
+
+    /// Seconds of access-token validity left at `now` (negative once expired).
+    pub fn access_remaining(&self, now: i64) -> i64 {
+        self.access_expires_at - now
+    }
+
+    /// `{api}/ex/jira/{cloudId}`: the REST base for this site.
+    pub fn jira_base(&self) -> Result<url::Url, CloudError> {
+        Ok(self.endpoints()?.jira_base(&self.cloud_id))
+    }
+
+    /// Applies a refresh response: new access token, new refresh token if one came (else the old
+    /// one stays), granted scopes if listed.
+    pub fn apply_refresh(&mut self, tokens: TokenSet, now: i64) {
+        self.access_token = tokens.access_token;
+        self.access_expires_at = now + tokens.expires_in.as_secs() as i64;
+        if let Some(rt) = tokens.refresh_token {
+            self.refresh_token = Some(rt);
+        }
+        if let Some(scopes) = tokens.scopes {
+            self.scopes = scopes;
+        }
+        self.last_refreshed_at = now;
+    }
+}
+
+/// The stored credentials of `profile`, read without the lock.
+pub fn load(store: &Store, profile: &ProfileName) -> Result<CloudCredentials, CloudError> {
+    let loaded = store
+        .load(profile)?
+        .map(|p| p.section::<CloudCredentials>(profile, SECTION))
+        .transpose()?
+        .flatten();
+    loaded.ok_or_else(|| CloudError::NotLoggedIn {
+        profile: profile.to_string(),
+    })
+}
+
+/// Writes the credentials into the profile (keeping other sections), under the lock.
+pub fn save(
+    store: &Store,
+    profile: &ProfileName,
+    credentials: &CloudCredentials,
+) -> Result<(), CloudError> {
+    let guard = store.lock(profile)?;
+    save_locked(&guard, credentials)
+}
+
+fn save_locked(
+    guard: &jira_auth_core::store::ProfileGuard,
+    credentials: &CloudCredentials,
+) -> Result<(), CloudError> {
+    let mut p = guard.load()?.unwrap_or_else(Profile::new);
+    p.set_section(SECTION, credentials)?;
+    guard.save(&p)?;
+    Ok(())
+}
+
+/// Forgets the profile's cloud section (the file goes when nothing else is in it).
+/// Returns whether there was one.
+pub fn forget(store: &Store, profile: &ProfileName) -> Result<bool, CloudError> {
+    let guard = store.lock(profile)?;
+    let Some(mut p) = guard.load()? else {
+        return Ok(false);
+    };
+    let had = p.remove_section(SECTION);
+    if p.is_empty() {
+        guard.delete()?;
+    } else if had {
+        guard.save(&p)?;
+    }
+    Ok(had)
+}
+
+/// When to call the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshMode {
+    /// Only when less than this validity remains (`cloud token`, `cloud sites`).
+    IfExpiring(Duration),
+    /// Always (`cloud refresh`).
+    Always,
+}
+
+/// Credentials that are fresh enough, and whether a token request was made to get them.
+#[derive(Debug, Clone)]
+pub struct Fresh {
+    pub credentials: CloudCredentials,
+    pub refreshed: bool,
+}
+
+/// Returns usable credentials, refreshing under the profile lock when `mode` says so.
+/// With a valid token and [`RefreshMode::IfExpiring`] this reads one file and makes no request.
+pub async fn ensure_fresh(
+    store: &Store,
+    profile: &ProfileName,
+    http: &HttpClient,
+    mode: RefreshMode,
+) -> Result<Fresh, CloudError> {
+    let fresh_enough = |c: &CloudCredentials, margin: Duration| {
+        c.access_remaining(unix_seconds(http.clock().now())) >= margin.as_secs() as i64
+    };
+    if let RefreshMode::IfExpiring(margin) = mode {
+        let credentials = load(store, profile)?;
+        if fresh_enough(&credentials, margin) {
+            return Ok(Fresh {
+                credentials,
+                refreshed: false,
+            });
+        }
+    }
+    let guard = store.lock(profile)?;
+    let mut credentials = guard
+        .load()?
+        .map(|p| p.section::<CloudCredentials>(profile, SECTION))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| CloudError::NotLoggedIn {
+            profile: profile.to_string(),
+        })?;
+    if let RefreshMode::IfExpiring(margin) = mode
+        && fresh_enough(&credentials, margin)
+    {
+        // Another process refreshed while we waited for the lock: use its result.
+        return Ok(Fresh {
+            credentials,
+            refreshed: false,
+        });
+    }
+    let Some(refresh_token) = credentials.refresh_token.clone() else {
+        return Err(CloudError::NoRefreshToken);
+    };
+    let endpoints = credentials.endpoints()?;
+    let client = TokenClient {
+        http,
+        endpoints: &endpoints,
+        client_id: &credentials.client_id,
+        client_secret: &credentials.client_secret,
+    };
+    let tokens = client.refresh(&refresh_token).await?;
+    credentials.apply_refresh(tokens, unix_seconds(http.clock().now()));
+    save_locked(&guard, &credentials)?;
+    Ok(Fresh {
+        credentials,
+        refreshed: true,
+    })
+}
+
+/// The `cloud status` report: computed from the store alone, no request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub profile: String,
+    pub site_name: String,
+    pub site_url: String,
+    pub cloud_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub preset: Option<String>,
+    /// Scopes of the preset (or of the login's request) that were not granted.
+    pub missing_scopes: Vec<String>,
+    pub access_expires_at: String,
+    pub access_expires_in_seconds: i64,
+    pub access_expired: bool,
+    pub has_refresh_token: bool,
+    pub family_started_at: String,
+    pub family_expires_at: String,
+    pub family_days_left: i64,
+    pub last_refreshed_at: String,
+    pub inactivity_expires_at: String,
+    pub inactivity_days_left: i64,
+    /// Whether a valid access token can be had without a new login.
+    pub usable: bool,
+    pub warnings: Vec<String>,
+}
+
+impl Status {
+    /// `expected`: the scopes to compare the grant with (the preset's, or the requested ones).
+    pub fn compute(
+        profile: &ProfileName,
+        c: &CloudCredentials,
+        now: i64,
+        expected: &[String],
+    ) -> Self {
+        let family_expires = c.family_started_at + FAMILY_LIFETIME_DAYS * DAY;
+        let inactivity_expires = c.last_refreshed_at + INACTIVITY_DAYS * DAY;
+        let days_left = |at: i64| (at - now).div_euclid(DAY);
+        let access_expired = c.access_remaining(now) <= 0;
+        let has_refresh_token = c.refresh_token.is_some();
+        let family_alive = now < family_expires && now < inactivity_expires;
+        let usable = !access_expired || (has_refresh_token && family_alive);
+        let missing_scopes = crate::authorize::missing_scopes(expected, &c.scopes)
+            .into_iter()
+            .filter(|s| s != crate::OFFLINE_ACCESS || has_refresh_token)
+            .collect::<Vec<_>>();
+        let mut warnings = Vec::new();
+        if has_refresh_token {
+            if now >= family_expires {
+                warnings.push(
+                    "the token family passed its 365-day limit: run `jira-auth cloud login` again"
+                        .to_owned(),
+                );
+            } else if days_left(family_expires) < WARN_DAYS {
+                warnings.push(format!(
+                    "the token family ends in {} days ({}, 365 days after consent): run `jira-auth cloud login` before then",
+                    days_left(family_expires),
+                    rfc3339(family_expires)
+                ));
+            }
+            if now >= inactivity_expires {
+                warnings.push("the refresh token was unused for 90 days and has expired: run `jira-auth cloud login` again".to_owned());
+            } else if days_left(inactivity_expires) < WARN_DAYS {
+                warnings.push(format!(
+                    "the refresh token expires after 90 days without use, on {}: run `jira-auth cloud refresh` before then",
+                    rfc3339(inactivity_expires)
+                ));
+            }
+        } else if access_expired {
+            warnings.push("the access token expired and there is no refresh token: run `jira-auth cloud login` again".to_owned());
+        }
+        if !missing_scopes.is_empty() {
+            warnings.push(format!(
+                "scopes not granted: {}; add them to the app in the developer console (Permissions), then run `jira-auth cloud login` again",
+                missing_scopes.join(" ")
+            ));
+        }
+        Status {
+            profile: profile.to_string(),
+            site_name: c.site_name.clone(),
+            site_url: c.site_url.clone(),
+            cloud_id: c.cloud_id.clone(),
+            client_id: c.client_id.clone(),
+            scopes: c.scopes.clone(),
+            preset: c.preset.clone(),
+            missing_scopes,
+            access_expires_at: rfc3339(c.access_expires_at),
+            access_expires_in_seconds: c.access_remaining(now),
+            access_expired,
+            has_refresh_token,
+            family_started_at: rfc3339(c.family_started_at),
+            family_expires_at: rfc3339(family_expires),
+            family_days_left: days_left(family_expires),
+            last_refreshed_at: rfc3339(c.last_refreshed_at),
+            inactivity_expires_at: rfc3339(inactivity_expires),
+            inactivity_days_left: days_left(inactivity_expires),
+            usable,
+            warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample(now: i64) -> CloudCredentials {
+        CloudCredentials {
+            client_id: "cid".into(),
+            client_secret: ClientSecret::new("csecret"),
+            access_token: AccessToken::new("at-1"),
+            access_expires_at: now + 3600,
+            refresh_token: Some(RefreshToken::new("rt-1")),
+            scopes: vec!["read:jira-work".into(), "offline_access".into()],
+            requested_scopes: vec!["read:jira-work".into(), "offline_access".into()],
+            preset: None,
+            cloud_id: "cloud-1".into(),
+            site_url: "https://acme.atlassian.net".into(),
+            site_name: "acme".into(),
+            family_started_at: now,
+            last_refreshed_at: now,
+            auth_url: "https://auth.atlassian.com/".into(),
+            api_url: "https://api.atlassian.com/".into(),
+            redirect_uri: "http://localhost:13131".into(),
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    #[test]
+    fn status_counts_days_and_warns_inside_30() {
+        let p = ProfileName::default();
+        let mut c = sample(NOW - 340 * DAY);
+        c.last_refreshed_at = NOW - 70 * DAY;
+        c.access_expires_at = NOW - 10;
+        let s = Status::compute(
+            &p,
+            &c,
+            NOW,
+            &["read:jira-work".into(), "read:jira-user".into()],
+        );
+        assert_eq!(s.family_days_left, 25);
+        assert_eq!(s.inactivity_days_left, 20);
+        assert!(s.access_expired);
+        assert!(s.usable);
+        assert_eq!(s.missing_scopes, ["read:jira-user"]);
+        assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
+        assert!(s.warnings[0].starts_with("the token family ends in 25 days"));
+    }
+
+    #[test]
+    fn status_is_unusable_past_the_limits_or_without_refresh_token() {
+        let p = ProfileName::default();
+        let mut c = sample(NOW - 366 * DAY);
+        c.access_expires_at = NOW - 1;
+        c.last_refreshed_at = NOW - DAY;
+        assert!(!Status::compute(&p, &c, NOW, &[]).usable);
+        let mut c = sample(NOW);
+        c.refresh_token = None;
+        c.access_expires_at = NOW;
+        let s = Status::compute(&p, &c, NOW, &[]);
+        assert!(!s.usable);
+        assert!(Status::compute(&p, &sample(NOW), NOW, &[]).usable);
+    }
+
+    #[test]
+    fn refresh_keeps_the_old_refresh_token_when_none_comes() {
+        let mut c = sample(NOW);
+        c.apply_refresh(
+            TokenSet {
+                access_token: AccessToken::new("at-2"),
+                expires_in: Duration::from_secs(3600),
+                refresh_token: None,
+                scopes: None,
+            },
+            NOW + 100,
+        );
+        assert_eq!(c.refresh_token.as_ref().unwrap().expose_secret(), "rt-1");
+        assert_eq!(c.access_token.expose_secret(), "at-2");
+        assert_eq!(c.access_expires_at, NOW + 3700);
+        assert_eq!(c.last_refreshed_at, NOW + 100);
+        assert_eq!(c.scopes, ["read:jira-work", "offline_access"]);
+    }
+
+    #[test]
+    fn store_round_trip_and_forget_keeps_other_sections() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path());
+        let p = ProfileName::default();
+        assert!(matches!(
+            load(&store, &p),
+            Err(CloudError::NotLoggedIn { .. })
+        ));
+        save(&store, &p, &sample(NOW)).unwrap();
+        assert_eq!(load(&store, &p).unwrap(), sample(NOW));
+        {
+            let g = store.lock(&p).unwrap();
+            let mut prof = g.load().unwrap().unwrap();
+            prof.set_section("server", &serde_json::json!({"x": 1}))
+                .unwrap();
+            g.save(&prof).unwrap();
+        }
+        assert!(forget(&store, &p).unwrap());
+        assert!(!forget(&store, &p).unwrap());
+        assert!(
+            store
+                .load(&p)
+                .unwrap()
+                .unwrap()
+                .section_names()
+                .eq(["server"])
+        );
+    }
+}

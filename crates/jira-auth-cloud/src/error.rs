@@ -1,0 +1,115 @@
+//! The one error enum of the cloud crate; the CLI maps its [`Category`] to an exit code.
+
+use crate::callback::CallbackError;
+use jira_auth_core::http::HttpError;
+use jira_auth_core::presets::PresetError;
+use jira_auth_core::store::StoreError;
+use jira_auth_core::{Categorize, Category};
+
+/// The message for a refresh token Atlassian no longer accepts (the contract).
+pub const FAMILY_INVALID: &str = "the token family is no longer valid (expired, revoked or reused): run `jira-auth cloud login` again";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("`{flag}` value `{value}` is not usable: {message}")]
+    BadUrl {
+        flag: &'static str,
+        value: String,
+        message: String,
+    },
+    #[error(
+        "redirect URI `{value}` is not usable: {message}; use the callback URL registered in the developer console, e.g. `http://localhost:13131`"
+    )]
+    RedirectUri { value: String, message: String },
+    #[error(
+        "no scopes to request: pass `--preset NAME` or `--scope SCOPE` (see `docs/cloud.md` for which scopes each connector needs)"
+    )]
+    NoScopes,
+    #[error(transparent)]
+    Preset(#[from] PresetError),
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    #[error(
+        "no browser callback arrived on {listen} within {seconds} s: finish the consent in the browser sooner, raise `--timeout`, or use `--paste`"
+    )]
+    CallbackTimeout { listen: String, seconds: u64 },
+    #[error("the loopback listener failed: {0}")]
+    Listener(std::io::Error),
+    #[error(
+        "Atlassian refused the authorization code ({error}{}): the code is single use, expires within minutes and is bound to the client id and redirect URI; run `jira-auth cloud login` again",
+        description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+    )]
+    CodeRejected {
+        error: String,
+        description: Option<String>,
+    },
+    #[error(
+        "Atlassian refused the client credentials ({error}{}): check the client id and secret in the developer console (Settings)",
+        description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+    )]
+    ClientRejected {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("{FAMILY_INVALID} (server said {error}{})", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    FamilyInvalid {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("{url} answered with a token response jira-auth cannot read: {message}")]
+    BadTokenResponse { url: String, message: String },
+    #[error("{url} answered with a body jira-auth cannot read: {message}")]
+    BadResponse { url: String, message: String },
+    #[error(transparent)]
+    Http(Box<HttpError>),
+    #[error(
+        "the token reaches no Jira site: in the consent screen pick a site, and check the app has the Jira API added in the developer console (Permissions)"
+    )]
+    NoSites,
+    #[error("no accessible site matches `--site {wanted}`; the token reaches: {available}")]
+    SiteNotFound { wanted: String, available: String },
+    #[error("the token reaches several sites; choose one with `--site NAME|URL|ID`: {available}")]
+    SiteAmbiguous { available: String },
+    #[error(
+        "profile `{profile}` has no Jira Cloud login: run `jira-auth cloud login --profile {profile}`"
+    )]
+    NotLoggedIn { profile: String },
+    #[error(
+        "the access token expired and there is no refresh token (the login used `--no-refresh`): run `jira-auth cloud login` again"
+    )]
+    NoRefreshToken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<HttpError> for CloudError {
+    fn from(e: HttpError) -> Self {
+        CloudError::Http(Box::new(e))
+    }
+}
+
+impl Categorize for CloudError {
+    fn category(&self) -> Category {
+        match self {
+            CloudError::BadUrl { .. }
+            | CloudError::RedirectUri { .. }
+            | CloudError::NoScopes
+            | CloudError::SiteNotFound { .. }
+            | CloudError::SiteAmbiguous { .. }
+            | CloudError::NotLoggedIn { .. } => Category::Usage,
+            CloudError::Preset(e) => e.category(),
+            CloudError::Callback(e) => e.category(),
+            CloudError::Store(e) => e.category(),
+            CloudError::Http(e) => e.category(),
+            CloudError::CallbackTimeout { .. }
+            | CloudError::CodeRejected { .. }
+            | CloudError::ClientRejected { .. }
+            | CloudError::FamilyInvalid { .. }
+            | CloudError::NoSites
+            | CloudError::NoRefreshToken => Category::Auth,
+            CloudError::Listener(_)
+            | CloudError::BadTokenResponse { .. }
+            | CloudError::BadResponse { .. } => Category::Network,
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The token endpoint (RFC 6749 §4.1.3 code exchange, §6 refresh) through the `oauth2` crate.
+//!
+//! Client credentials go in the request body (`AuthType::RequestBody`, RFC 6749 §2.3.1), which
+//! is what Atlassian documents. Atlassian answers errors with 403 or 401 and an RFC 6749 §5.2
+//! body; `invalid_grant` or `unauthorized_client` on a refresh means the token family is gone
+//! (expired, revoked, or a rotated token was reused after the grace period).
+
+use crate::callback::RedirectUri;
+use crate::transport::Transport;
+use crate::{CloudError, Endpoints};
+use jira_auth_core::http::HttpClient;
+use jira_auth_core::{AccessToken, ClientSecret, RefreshToken};
+use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::{RequestTokenError, TokenResponse};
+use std::time::Duration;
+
+/// Access tokens live this long when the server does not say (Atlassian: 3600 s).
+pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
+
+/// What a token response carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSet {
+    pub access_token: AccessToken,
+    pub expires_in: Duration,
+    /// `None` when the response had none (no `offline_access`, or a refresh that keeps the old).
+    pub refresh_token: Option<RefreshToken>,
+    /// The granted scopes, when the response lists them.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// An OAuth app (client id and secret) talking to one authorization server.
+#[derive(Debug, Clone)]
+pub struct TokenClient<'a> {
+    pub http: &'a HttpClient,
+    pub endpoints: &'a Endpoints,
+    pub client_id: &'a str,
+    pub client_secret: &'a ClientSecret,
+}
+
+type Error = RequestTokenError<jira_auth_core::http::HttpError, BasicErrorResponse>;
+
+impl TokenClient<'_> {
+    fn client(
+        &self,
+    ) -> oauth2::basic::BasicClient<
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointSet,
+    > {
+        oauth2::basic::BasicClient::new(oauth2::ClientId::new(self.client_id.to_owned()))
+            .set_client_secret(oauth2::ClientSecret::new(
+                self.client_secret.expose_secret().to_owned(),
+            ))
+            .set_token_uri(oauth2::TokenUrl::from_url(self.endpoints.token()))
+            .set_auth_type(oauth2::AuthType::RequestBody)
+    }
+
+    /// Exchanges an authorization code (one request).
+    pub async fn exchange_code(
+        &self,
+        code: oauth2::AuthorizationCode,
+        redirect: &RedirectUri,
+    ) -> Result<TokenSet, CloudError> {
+        let redirect = redirect.oauth2();
+        let response = self
+            .client()
+            .set_redirect_uri(redirect)
+            .exchange_code(code)
+            .request_async(&Transport(self.http))
+            .await
+            .map_err(|e| self.map_error(e, false))?;
+        Ok(token_set(&response))
+    }
+
+    /// Redeems a refresh token (one request). The caller persists the result at once.
+    pub async fn refresh(&self, refresh_token: &RefreshToken) -> Result<TokenSet, CloudError> {
+        let token = oauth2::RefreshToken::new(refresh_token.expose_secret().to_owned());
+        let response = self
+            .client()
+            .exchange_refresh_token(&token)
+            .request_async(&Transport(self.http))
+            .await
+            .map_err(|e| self.map_error(e, true))?;
+        Ok(token_set(&response))
+    }
+
+    fn map_error(&self, error: Error, refreshing: bool) -> CloudError {
+        let url = self.endpoints.token().to_string();
+        match error {
+            RequestTokenError::ServerResponse(body) => {
+                let code = body.error().as_ref().to_owned();
+                let description = body.error_description().cloned();
+                match body.error() {
+                    BasicErrorResponseType::InvalidGrant
+                    | BasicErrorResponseType::UnauthorizedClient
+                        if refreshing =>
+                    {
+                        CloudError::FamilyInvalid {
+                            error: code,
+                            description,
+                        }
+                    }
+                    BasicErrorResponseType::InvalidClient
+                    | BasicErrorResponseType::UnauthorizedClient => CloudError::ClientRejected {
+                        error: code,
+                        description,
+                    },
+                    BasicErrorResponseType::Extension(e) if e == "access_denied" => {
+                        CloudError::ClientRejected {
+                            error: code,
+                            description,
+                        }
+                    }
+                    _ if refreshing => CloudError::FamilyInvalid {
+                        error: code,
+                        description,
+                    },
+                    _ => CloudError::CodeRejected {
+                        error: code,
+                        description,
+                    },
+                }
+            }
+            RequestTokenError::Request(e) => CloudError::from(e),
+            // The body of a token response holds secrets: name where parsing failed, never the
+            // value (serde's message may quote it).
+            RequestTokenError::Parse(e, _) => CloudError::BadTokenResponse {
+                url,
+                message: format!("unexpected JSON at `{}`", e.path()),
+            },
+            RequestTokenError::Other(message) => CloudError::BadTokenResponse { url, message },
+        }
+    }
+}
+
+fn token_set(response: &BasicTokenResponse) -> TokenSet {
+    TokenSet {
+        access_token: AccessToken::new(response.access_token().secret().clone()),
+        expires_in: response.expires_in().unwrap_or(DEFAULT_EXPIRES_IN),
+        refresh_token: response
+            .refresh_token()
+            .map(|r| RefreshToken::new(r.secret().clone())),
+        scopes: response
+            .scopes()
+            .map(|s| s.iter().map(|s| s.to_string()).collect()),
+    }
+}
