@@ -1,1 +1,164 @@
-//! placeholder until its issue lands
+//! The permission auditor: proves that a Jira technical user can see everything a connector
+//! indexes, and says precisely what is missing when it cannot.
+//!
+//! [`audit`] reads the user, then what the selected checks need (see [`gather`] for the
+//! request plan), decides every check with pure functions (`checks`), and returns a
+//! [`Report`]. Requests go through the shared [`JiraClient`] (its retry policy handles 429 and
+//! 503) behind a semaphore that bounds them in flight ([`AuditOptions::concurrency`]).
+//!
+//! Architecture invariant: the auditor never prints and never decides exit codes; the CLI
+//! presents the report and applies its `--fail-on` policy.
+
+mod api;
+mod checks;
+mod gather;
+mod model;
+pub mod report;
+
+pub use report::{CheckId, CheckResult, Report, Status, Summary, Target, User};
+
+use jira_auth_core::jira::{Deployment, JiraClient, JiraError};
+use jira_auth_core::presets::Preset;
+use jira_auth_core::secret::mask_url;
+use jira_auth_core::time::{rfc3339, unix_seconds};
+use jira_auth_core::{Categorize, Category};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// Requests in flight by default.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Told how many requests are done, for a progress display. Called from the audit's task.
+pub trait Progress: Send + Sync + std::fmt::Debug {
+    fn requests_done(&self, done: u64);
+}
+
+/// What to audit and how.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    /// The preset's name, for the report and messages.
+    pub preset: String,
+    /// The checks to run, in report order.
+    pub checks: Vec<CheckId>,
+    /// Scopes the preset needs (`scopes` check).
+    pub required_scopes: Vec<String>,
+    /// Scopes the credential carries: `None` when it is not an OAuth 2.0 token.
+    pub granted_scopes: Option<Vec<String>>,
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// The credential kind for the report, never the secret (`Authorizer::describe`).
+    pub credential: String,
+}
+
+impl AuditOptions {
+    /// Options from a preset: its checks (unknown ids are an error) and its scopes.
+    pub fn from_preset(name: &str, preset: &Preset) -> Result<Self, AuditError> {
+        let mut checks = BTreeSet::new();
+        for id in &preset.checks {
+            let check = id
+                .parse::<CheckId>()
+                .map_err(|_| AuditError::UnknownCheck {
+                    preset: name.to_owned(),
+                    check: id.clone(),
+                    known: CheckId::ALL.map(CheckId::as_str).join(", "),
+                })?;
+            checks.insert(check);
+        }
+        Ok(Self {
+            preset: name.to_owned(),
+            checks: CheckId::ALL
+                .into_iter()
+                .filter(|c| checks.contains(c))
+                .collect(),
+            required_scopes: preset.scopes.clone(),
+            granted_scopes: None,
+            concurrency: DEFAULT_CONCURRENCY,
+            credential: String::new(),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("preset `{preset}` names an unknown check `{check}`; known checks: {known}")]
+    UnknownCheck {
+        preset: String,
+        check: String,
+        known: String,
+    },
+    #[error("cannot read the technical user from Jira; nothing was audited")]
+    Myself(#[source] Box<JiraError>),
+}
+
+impl Categorize for AuditError {
+    fn category(&self) -> Category {
+        match self {
+            AuditError::UnknownCheck { .. } => Category::Usage,
+            AuditError::Myself(e) => e.category(),
+        }
+    }
+}
+
+/// Runs the audit against `client`'s site with its credential.
+pub async fn audit(
+    client: JiraClient,
+    options: &AuditOptions,
+    progress: Option<Arc<dyn Progress>>,
+) -> Result<Report, AuditError> {
+    let started = client.http().clock().now();
+    let deployment = client.deployment();
+    let api = api::Api::new(client, options.concurrency, progress);
+    let myself: model::Myself = api
+        .get("/myself?expand=groups,applicationRoles")
+        .await
+        .map_err(|e| AuditError::Myself(Box::new(e)))?;
+    let selected: BTreeSet<CheckId> = options.checks.iter().copied().collect();
+    let facts = gather::gather(&api, &selected, &myself).await;
+    let ctx = checks::Ctx {
+        deployment,
+        user: &myself,
+        facts: &facts,
+        options,
+    };
+    let results: Vec<CheckResult> = options
+        .checks
+        .iter()
+        .map(|id| checks::decide(*id, &ctx))
+        .collect();
+    let user = User {
+        id: myself
+            .account_id
+            .clone()
+            .or_else(|| myself.key.clone())
+            .or_else(|| myself.name.clone())
+            .unwrap_or_default(),
+        name: if deployment == Deployment::DataCenter {
+            myself.name.clone()
+        } else {
+            None
+        },
+        display_name: myself.display_name.clone().unwrap_or_default(),
+        groups: myself.groups.items.iter().map(|g| g.name.clone()).collect(),
+        application_roles: myself
+            .application_roles
+            .items
+            .iter()
+            .map(|r| r.key.clone())
+            .collect(),
+    };
+    Ok(Report {
+        schema_version: report::SCHEMA_VERSION,
+        tool: format!("jira-auth {}", env!("CARGO_PKG_VERSION")),
+        preset: options.preset.clone(),
+        started_at: rfc3339(unix_seconds(started)),
+        target: Target {
+            url: mask_url(api.client().base()),
+            deployment,
+            credential: options.credential.clone(),
+            user,
+        },
+        summary: Report::summarize(&results),
+        checks: results,
+        requests: api.requests(),
+    })
+}

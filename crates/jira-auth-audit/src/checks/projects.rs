@@ -1,0 +1,86 @@
+//! `projects.browse`: Browse Projects in every project.
+
+use super::{Ctx, count, errored, short_list};
+use crate::gather::{BULK_PROJECTS, PROJECT_PAGE};
+use crate::report::{CheckId, CheckResult, Status};
+use jira_auth_core::jira::Deployment;
+
+pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
+    let id = CheckId::ProjectsBrowse;
+    let projects = match &ctx.facts.projects {
+        None => return CheckResult::new(id, Status::Skipped, "not read"),
+        Some(Err(e)) => return errored(id, "the project list", e),
+        Some(Ok(p)) => p,
+    };
+    let total = projects.len();
+    let mut denied = Vec::new();
+    let mut failed = Vec::new();
+    for p in projects {
+        match ctx.facts.browse.get(&p.key) {
+            Some(Ok(true)) => {}
+            Some(Ok(false)) => denied.push(p.key.clone()),
+            Some(Err(e)) => failed.push((p.key.clone(), e)),
+            None => {}
+        }
+    }
+    let listed = match ctx.deployment {
+        Deployment::Cloud => format!(
+            "listed {} with GET {}/project/search?action=view ({} of {PROJECT_PAGE}); checked with POST {}/permissions/check ({} of up to {BULK_PROJECTS} projects)",
+            count(total, "project"),
+            ctx.rest(),
+            count(total.div_ceil(PROJECT_PAGE).max(1), "page"),
+            ctx.rest(),
+            count(total.div_ceil(BULK_PROJECTS), "call"),
+        ),
+        Deployment::DataCenter => format!(
+            "listed {} with GET {}/project; checked with GET {}/mypermissions?projectKey=KEY per project",
+            count(total, "project"),
+            ctx.rest(),
+            ctx.rest(),
+        ),
+    };
+    if !denied.is_empty() {
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            format!(
+                "the user cannot browse {} of {}: {}",
+                denied.len(),
+                count(total, "project"),
+                short_list(&denied, 10)
+            ),
+        )
+        .evidence(listed)
+        .findings(denied)
+        .fix("grant Browse Projects to one of the user's groups in the permission scheme of each listed project (Project settings → Permissions)");
+    }
+    if let Some((key, e)) = failed.first() {
+        let mut result = errored(id, &format!("the permissions of project {key}"), e);
+        result.summary = format!(
+            "could not read Browse Projects for {}",
+            count(failed.len(), "project")
+        );
+        return result
+            .evidence(listed)
+            .findings(failed.iter().map(|(k, _)| k.clone()).collect());
+    }
+    let admin_known_missing = matches!(&ctx.facts.global, Some(Ok(p)) if !p.has("ADMINISTER"));
+    if admin_known_missing {
+        return CheckResult::new(
+            id,
+            Status::Warn,
+            format!(
+                "the user can browse all {} it can see, but without Jira Administrators the projects it cannot browse are not even listed",
+                count(total, "project")
+            ),
+        )
+        .evidence(listed)
+        .fix("grant the Jira Administrators global permission (see `global.administer`) and run the audit again");
+    }
+    CheckResult::new(
+        id,
+        Status::Pass,
+        format!("the user can browse all {}", count(total, "project")),
+    )
+    .evidence(listed)
+}

@@ -1,0 +1,373 @@
+//! Reads what the checks decide on, in as few round trips as the API allows.
+//!
+//! Wave 1 (concurrent): server info, global permissions, the project list, all project roles,
+//! the security schemes, their project mappings and level members. Wave 2 (concurrent, needs
+//! the project list): Browse Projects per project (bulk on Cloud), role membership per project,
+//! security levels per project (Data Center). On Cloud without `visibility.roles`, role
+//! membership is read only for projects whose security levels name a project role (wave 3).
+//! Every request goes through [`Api`], which bounds requests in flight.
+
+use crate::api::Api;
+use crate::model::*;
+use crate::report::CheckId;
+use futures::future::join_all;
+use jira_auth_core::jira::{Deployment, JiraError};
+use jira_auth_core::{Categorize, Category};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
+
+/// A request that failed, kept as text for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failed {
+    pub message: String,
+    pub status: Option<u16>,
+    pub category: Category,
+}
+
+impl From<JiraError> for Failed {
+    fn from(e: JiraError) -> Self {
+        let status = match &e {
+            JiraError::Http(jira_auth_core::http::HttpError::Api(api)) => Some(api.status),
+            _ => None,
+        };
+        Failed {
+            message: e.to_string(),
+            status,
+            category: e.category(),
+        }
+    }
+}
+
+pub(crate) type Fetched<T> = Result<T, Failed>;
+
+/// Project roles of one project: those that exist there and those the user holds.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProjectRoles {
+    pub available: BTreeMap<i64, String>,
+    pub member: BTreeSet<i64>,
+}
+
+/// Security facts of one Data Center project.
+#[derive(Debug, Clone)]
+pub(crate) struct DcProjectSecurity {
+    /// The project's scheme with all its levels (`None`: the project has none).
+    pub scheme: Fetched<Option<SecurityScheme>>,
+    /// The levels the caller may set in the project.
+    pub visible: Fetched<Vec<SecurityLevel>>,
+}
+
+/// Cloud security facts.
+#[derive(Debug, Clone)]
+pub(crate) struct CloudSecurity {
+    pub schemes: Fetched<Vec<SecurityScheme>>,
+    pub mappings: Fetched<Vec<SchemeWithProjects>>,
+    pub members: Fetched<Vec<LevelMember>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Facts {
+    pub global: Option<Fetched<MyPermissions>>,
+    pub server: Option<Fetched<(ServerInfo, SystemTime)>>,
+    pub projects: Option<Fetched<Vec<Project>>>,
+    /// Browse Projects per project key.
+    pub browse: BTreeMap<String, Fetched<bool>>,
+    /// Role facts per project key.
+    pub roles: BTreeMap<String, Fetched<ProjectRoles>>,
+    pub cloud_security: Option<CloudSecurity>,
+    pub dc_security: BTreeMap<String, DcProjectSecurity>,
+}
+
+/// Project list page size on Cloud (`project/search` allows at most 100).
+pub(crate) const PROJECT_PAGE: usize = 100;
+/// Page size for the issue security endpoints (their documented default).
+pub(crate) const SECURITY_PAGE: usize = 50;
+/// Projects per `POST /permissions/check` (the documented maximum).
+pub(crate) const BULK_PROJECTS: usize = 1000;
+
+pub(crate) async fn gather(api: &Api, checks: &BTreeSet<CheckId>, user: &Myself) -> Facts {
+    let deployment = api.client().deployment();
+    let want = |c: CheckId| checks.contains(&c);
+    let need_projects = want(CheckId::ProjectsBrowse)
+        || want(CheckId::SecurityLevels)
+        || want(CheckId::VisibilityRoles);
+    let cloud = deployment == Deployment::Cloud;
+
+    // Wave 1.
+    let server = async {
+        if !want(CheckId::ServerInfo) {
+            return None;
+        }
+        let info = api.get::<ServerInfo>("/serverInfo").await;
+        let now = api.client().http().clock().now();
+        Some(info.map(|i| (i, now)).map_err(Failed::from))
+    };
+    let global = async {
+        if !(want(CheckId::GlobalAdminister) || want(CheckId::ProductAccess)) {
+            return None;
+        }
+        let path = match deployment {
+            Deployment::Cloud => "/mypermissions?permissions=ADMINISTER",
+            Deployment::DataCenter => "/mypermissions?permissions=ADMINISTER,USE",
+        };
+        Some(api.get::<MyPermissions>(path).await.map_err(Failed::from))
+    };
+    let projects = async {
+        if !need_projects {
+            return None;
+        }
+        let list = match deployment {
+            Deployment::Cloud => {
+                api.paged::<Project>("/project/search?action=view&orderBy=key", PROJECT_PAGE)
+                    .await
+            }
+            Deployment::DataCenter => api.get::<Vec<Project>>("/project").await,
+        };
+        Some(list.map_err(Failed::from))
+    };
+    let all_roles = async {
+        if !(cloud && want(CheckId::VisibilityRoles)) {
+            return None;
+        }
+        Some(api.get::<Vec<Role>>("/role").await.map_err(Failed::from))
+    };
+    let cloud_security = async {
+        if !(cloud && want(CheckId::SecurityLevels)) {
+            return None;
+        }
+        let (schemes, mappings, members) = tokio::join!(
+            api.get::<SecuritySchemes>("/issuesecurityschemes"),
+            api.paged::<SchemeWithProjects>("/issuesecurityschemes/search", SECURITY_PAGE),
+            api.paged::<LevelMember>("/issuesecurityschemes/level/member", SECURITY_PAGE),
+        );
+        Some(CloudSecurity {
+            schemes: schemes
+                .map(|s| s.issue_security_schemes)
+                .map_err(Failed::from),
+            mappings: mappings.map_err(Failed::from),
+            members: members.map_err(Failed::from),
+        })
+    };
+    let (server, global, projects, all_roles, cloud_security) =
+        tokio::join!(server, global, projects, all_roles, cloud_security);
+
+    let mut facts = Facts {
+        global,
+        server,
+        projects,
+        browse: BTreeMap::new(),
+        roles: BTreeMap::new(),
+        cloud_security,
+        dc_security: BTreeMap::new(),
+    };
+    let Some(Ok(projects)) = &facts.projects else {
+        return facts;
+    };
+
+    // Wave 2.
+    let browse = async {
+        if !want(CheckId::ProjectsBrowse) {
+            return BTreeMap::new();
+        }
+        match deployment {
+            Deployment::Cloud => browse_cloud(api, projects).await,
+            Deployment::DataCenter => browse_dc(api, projects).await,
+        }
+    };
+    let roles = async {
+        if !want(CheckId::VisibilityRoles) {
+            return BTreeMap::new();
+        }
+        let keys: Vec<&Project> = projects.iter().collect();
+        match (deployment, &all_roles) {
+            (Deployment::Cloud, Some(Ok(all))) => roles_cloud(api, &keys, all).await,
+            (Deployment::Cloud, Some(Err(e))) => keys
+                .iter()
+                .map(|p| (p.key.clone(), Err(e.clone())))
+                .collect(),
+            _ => roles_dc(api, &keys, user).await,
+        }
+    };
+    let dc_security = async {
+        if cloud || !want(CheckId::SecurityLevels) {
+            return BTreeMap::new();
+        }
+        security_dc(api, projects).await
+    };
+    let (browse, roles, dc_security) = tokio::join!(browse, roles, dc_security);
+    facts.browse = browse;
+    facts.roles = roles;
+    facts.dc_security = dc_security;
+
+    // Wave 3: on Cloud, role membership for projects whose levels name a project role, when
+    // `visibility.roles` did not already read it for every project.
+    if cloud && want(CheckId::SecurityLevels) && !want(CheckId::VisibilityRoles) {
+        let needed = crate::checks::security::projects_needing_roles(&facts, projects);
+        let keys: Vec<&Project> = projects
+            .iter()
+            .filter(|p| needed.contains(&p.id.text()))
+            .collect();
+        facts.roles = roles_cloud(api, &keys, &[]).await;
+    }
+    facts
+}
+
+async fn browse_cloud(api: &Api, projects: &[Project]) -> BTreeMap<String, Fetched<bool>> {
+    let chunks: Vec<&[Project]> = projects.chunks(BULK_PROJECTS).collect();
+    let answers = join_all(chunks.iter().map(|chunk| async move {
+        let ids: Vec<i64> = chunk
+            .iter()
+            .filter_map(|p| p.id.text().parse().ok())
+            .collect();
+        let body = serde_json::json!({
+            "projectPermissions": [{"permissions": ["BROWSE_PROJECTS"], "projects": ids}]
+        });
+        api.post::<BulkPermissionGrants>("/permissions/check", &body)
+            .await
+    }))
+    .await;
+    let mut out = BTreeMap::new();
+    for (chunk, answer) in chunks.iter().zip(answers) {
+        match answer {
+            Ok(grants) => {
+                let granted: BTreeSet<i64> = grants
+                    .project_permissions
+                    .iter()
+                    .filter(|g| g.permission == "BROWSE_PROJECTS")
+                    .flat_map(|g| g.projects.iter().copied())
+                    .collect();
+                for p in *chunk {
+                    let ok = p.id.text().parse().is_ok_and(|id| granted.contains(&id));
+                    out.insert(p.key.clone(), Ok(ok));
+                }
+            }
+            Err(e) => {
+                let failed = Failed::from(e);
+                for p in *chunk {
+                    out.insert(p.key.clone(), Err(failed.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn browse_dc(api: &Api, projects: &[Project]) -> BTreeMap<String, Fetched<bool>> {
+    let answers = join_all(projects.iter().map(|p| async move {
+        let path = format!(
+            "/mypermissions?projectKey={}&permissions=BROWSE_PROJECTS",
+            p.key
+        );
+        let answer = api.get::<MyPermissions>(&path).await;
+        (
+            p.key.clone(),
+            answer
+                .map(|m| m.has("BROWSE_PROJECTS") || m.has("BROWSE"))
+                .map_err(Failed::from),
+        )
+    }))
+    .await;
+    answers.into_iter().collect()
+}
+
+pub(crate) async fn roles_cloud(
+    api: &Api,
+    projects: &[&Project],
+    all: &[Role],
+) -> BTreeMap<String, Fetched<ProjectRoles>> {
+    // Team-managed roles carry a scope and exist in one project only: they are not expected
+    // everywhere.
+    let available: BTreeMap<i64, String> = all
+        .iter()
+        .filter(|r| r.scope.is_none())
+        .map(|r| (r.id, r.name.clone()))
+        .collect();
+    let answers = join_all(projects.iter().map(|p| {
+        let available = available.clone();
+        async move {
+            let path = format!("/project/{}/roledetails?currentMember=true", p.key);
+            let answer = api.get::<Vec<Role>>(&path).await;
+            let facts = answer.map_err(Failed::from).map(|held| ProjectRoles {
+                available,
+                member: held.iter().map(|r| r.id).collect(),
+            });
+            (p.key.clone(), facts)
+        }
+    }))
+    .await;
+    answers.into_iter().collect()
+}
+
+async fn roles_dc(
+    api: &Api,
+    projects: &[&Project],
+    user: &Myself,
+) -> BTreeMap<String, Fetched<ProjectRoles>> {
+    let answers = join_all(
+        projects
+            .iter()
+            .map(|p| async move { (p.key.clone(), roles_dc_one(api, &p.key, user).await) }),
+    )
+    .await;
+    answers.into_iter().collect()
+}
+
+async fn roles_dc_one(api: &Api, key: &str, user: &Myself) -> Fetched<ProjectRoles> {
+    // `{"Developers": "https://jira/rest/api/2/project/KEY/role/10001", ...}`
+    let links: BTreeMap<String, String> = api.get(&format!("/project/{key}/role")).await?;
+    let ids: Vec<i64> = links
+        .values()
+        .filter_map(|url| url.rsplit('/').next().and_then(|id| id.parse().ok()))
+        .collect();
+    let roles = futures::future::try_join_all(ids.iter().map(|id| {
+        let path = format!("/project/{key}/role/{id}");
+        async move { api.get::<RoleWithActors>(&path).await }
+    }))
+    .await?;
+    let name = user.name.clone().unwrap_or_default();
+    let groups: BTreeSet<&str> = user.groups.items.iter().map(|g| g.name.as_str()).collect();
+    let mut facts = ProjectRoles::default();
+    for role in roles {
+        let held = role.actors.iter().any(|a| match a.kind.as_str() {
+            "atlassian-user-role-actor" => a.name == name,
+            "atlassian-group-role-actor" => groups.contains(a.name.as_str()),
+            _ => false,
+        });
+        if held {
+            facts.member.insert(role.id);
+        }
+        facts.available.insert(role.id, role.name);
+    }
+    Ok(facts)
+}
+
+async fn security_dc(api: &Api, projects: &[Project]) -> BTreeMap<String, DcProjectSecurity> {
+    let answers = join_all(projects.iter().map(|p| async move {
+        let scheme_path = format!("/project/{}/issuesecuritylevelscheme", p.key);
+        let visible_path = format!("/project/{}/securitylevel", p.key);
+        let (scheme, visible) = tokio::join!(
+            api.get::<SecurityScheme>(&scheme_path),
+            api.get::<SecurityLevelList>(&visible_path)
+        );
+        let scheme = match scheme {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                let failed = Failed::from(e);
+                // Jira answers 404 when the project has no issue security scheme.
+                if failed.status == Some(404) {
+                    Ok(None)
+                } else {
+                    Err(failed)
+                }
+            }
+        };
+        (
+            p.key.clone(),
+            DcProjectSecurity {
+                scheme,
+                visible: visible.map(|l| l.levels).map_err(Failed::from),
+            },
+        )
+    }))
+    .await;
+    answers.into_iter().collect()
+}

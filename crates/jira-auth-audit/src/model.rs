@@ -1,0 +1,220 @@
+//! The parts of Jira's REST responses the auditor reads. Shapes follow Atlassian's published
+//! OpenAPI documents (Cloud platform v3, Data Center 10.3); unknown fields are ignored and
+//! optional ones default, so a newer Jira does not break the audit.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// An id Jira sends as a number on some endpoints and a string on others.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(untagged)]
+pub enum Id {
+    Num(i64),
+    Str(String),
+}
+
+impl Id {
+    pub fn text(&self) -> String {
+        match self {
+            Id::Num(n) => n.to_string(),
+            Id::Str(s) => s.clone(),
+        }
+    }
+}
+
+/// `GET /myself?expand=groups,applicationRoles`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Myself {
+    #[serde(default)]
+    pub account_id: Option<String>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub groups: ListWrapper<Group>,
+    #[serde(default)]
+    pub application_roles: ListWrapper<ApplicationRole>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListWrapper<T> {
+    #[serde(default = "Vec::new")]
+    pub items: Vec<T>,
+}
+
+impl<T> Default for ListWrapper<T> {
+    fn default() -> Self {
+        Self { items: Vec::new() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub name: String,
+    #[serde(default)]
+    pub group_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApplicationRole {
+    pub key: String,
+}
+
+/// `GET /mypermissions`: `{"permissions": {"KEY": {"havePermission": true}}}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MyPermissions {
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Permission>,
+}
+
+impl MyPermissions {
+    pub fn has(&self, key: &str) -> bool {
+        self.permissions.get(key).is_some_and(|p| p.have_permission)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    #[serde(default)]
+    pub have_permission: bool,
+}
+
+/// A project as `GET /project/search` (Cloud) and `GET /project` (Data Center) list it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Project {
+    pub id: Id,
+    pub key: String,
+}
+
+/// An offset page: `project/search`, `issuesecurityschemes/search`, `level/member`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    #[serde(default = "Vec::new")]
+    pub values: Vec<T>,
+    #[serde(default)]
+    pub total: Option<usize>,
+    #[serde(default)]
+    pub is_last: Option<bool>,
+}
+
+/// `POST /permissions/check` answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkPermissionGrants {
+    #[serde(default)]
+    pub project_permissions: Vec<BulkProjectPermissionGrants>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BulkProjectPermissionGrants {
+    pub permission: String,
+    #[serde(default)]
+    pub projects: Vec<i64>,
+}
+
+/// `GET /role` (all roles) and `GET /project/{key}/roledetails` entries.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Role {
+    pub id: i64,
+    pub name: String,
+    /// Set for team-managed (next-gen) project roles, which exist in one project only.
+    #[serde(default)]
+    pub scope: Option<serde_json::Value>,
+}
+
+/// `GET /project/{key}/role/{id}` on Data Center.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoleWithActors {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub actors: Vec<RoleActor>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoleActor {
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `GET /issuesecurityschemes`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecuritySchemes {
+    #[serde(default)]
+    pub issue_security_schemes: Vec<SecurityScheme>,
+}
+
+/// A scheme with its levels (`/issuesecurityschemes`, DC `/project/{key}/issuesecuritylevelscheme`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecurityScheme {
+    pub id: Id,
+    pub name: String,
+    #[serde(default)]
+    pub levels: Vec<SecurityLevel>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecurityLevel {
+    pub id: Id,
+    pub name: String,
+}
+
+/// `GET /issuesecurityschemes/search` values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemeWithProjects {
+    pub id: Id,
+    #[serde(default)]
+    pub project_ids: Vec<i64>,
+}
+
+/// `GET /issuesecurityschemes/level/member` values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LevelMember {
+    pub issue_security_level_id: Id,
+    #[serde(default)]
+    pub issue_security_scheme_id: Option<Id>,
+    pub holder: Holder,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Holder {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub parameter: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// DC `GET /project/{key}/securitylevel`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecurityLevelList {
+    #[serde(default)]
+    pub levels: Vec<SecurityLevel>,
+}
+
+/// `GET /serverInfo`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInfo {
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub deployment_type: Option<String>,
+    #[serde(default)]
+    pub server_time: Option<String>,
+}
