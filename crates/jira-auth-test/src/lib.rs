@@ -10,8 +10,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod cloud;
 pub mod filters;
 pub mod fixtures;
+pub mod jira_site;
 pub mod journal;
 
 pub use wiremock;
