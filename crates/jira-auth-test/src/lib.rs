@@ -13,7 +13,6 @@
 pub mod cloud;
 pub mod filters;
 pub mod fixtures;
-pub mod jira_site;
 pub mod journal;
 
 pub use wiremock;
