@@ -40,7 +40,7 @@ pub enum ServerError {
         problem: String,
         /// Local clock minus the server's `Date`, for `timestamp_refused`.
         skew_seconds: Option<i64>,
-        api: ApiError,
+        api: Box<ApiError>,
     },
     #[error(
         "{url} answered with {page} where Jira's {expected} was expected: a single sign-on proxy is probably in front of Jira; use a URL that reaches Jira directly (ask your Jira administrator) or a personal access token with `jira-auth server login --pat`"
@@ -92,7 +92,7 @@ pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Http(HttpError),
+    Http(Box<HttpError>),
 }
 
 impl Categorize for ServerError {
@@ -184,7 +184,7 @@ impl ServerError {
                         step,
                         problem: problem.clone(),
                         skew_seconds,
-                        api,
+                        api: Box::new(api),
                     };
                 }
                 if api.status == 404 && not_found_is_url {
@@ -200,10 +200,10 @@ impl ServerError {
                         },
                     };
                 }
-                ServerError::Http(HttpError::Api(api))
+                ServerError::Http(Box::new(HttpError::Api(api)))
             }
             HttpError::Tls { url, message } => ServerError::Tls { url, message },
-            other => ServerError::Http(other),
+            other => ServerError::Http(Box::new(other)),
         }
     }
 

@@ -14,5 +14,6 @@ pub mod cloud;
 pub mod filters;
 pub mod fixtures;
 pub mod journal;
+pub mod server;
 
 pub use wiremock;

@@ -1,0 +1,381 @@
+//! The library against the fake Jira Server, which verifies every signature independently.
+
+#![allow(clippy::unwrap_used)]
+
+use jira_auth_core::auth::PatBearer;
+use jira_auth_core::http::{HttpClient, RetryPolicy};
+use jira_auth_core::{Categorize, Category, PersonalAccessToken};
+use jira_auth_server::callback::CallbackListener;
+use jira_auth_server::dance::{JiraServer, OOB, check_callback, parse_site_url};
+use jira_auth_server::key::parse_private_key_pem;
+use jira_auth_server::signer::{Consumer, OAuth1Signer};
+use jira_auth_server::{ServerError, Step};
+use jira_auth_test::server::{Approval, Endpoint, FakeJiraServer, FakeJiraServerConfig};
+use jira_auth_test::wiremock::{Mock, ResponseTemplate, matchers};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn client() -> HttpClient {
+    HttpClient::builder()
+        .retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            max_total_wait: Duration::from_millis(50),
+        })
+        .build()
+        .unwrap()
+}
+
+fn consumer(fake: &FakeJiraServer) -> Consumer {
+    Consumer::new(
+        fake.consumer_key(),
+        parse_private_key_pem(fake.private_key_pem()).unwrap(),
+    )
+}
+
+fn server(fake: &FakeJiraServer) -> JiraServer {
+    JiraServer::new(client(), parse_site_url(&fake.url()).unwrap())
+}
+
+/// Request token → approve → callback → access token → /myself, under a context path.
+#[tokio::test]
+async fn full_dance_with_loopback_callback_under_a_context_path() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig {
+        context_path: "/jira".into(),
+        ..Default::default()
+    })
+    .await;
+    let jira = server(&fake);
+    let consumer = consumer(&fake);
+    let listener = CallbackListener::bind(0).await.unwrap();
+    let callback = listener.url();
+    let waiting = tokio::spawn(listener.receive());
+
+    let request_token = jira.request_token(&consumer, &callback).await.unwrap();
+    assert_eq!(request_token.token.expose_secret(), "request-token-1");
+    assert_eq!(request_token.secret.expose_secret(), "request-secret-1");
+    assert!(request_token.callback_confirmed);
+
+    let authorize = jira.authorize_url(&request_token);
+    assert_eq!(
+        authorize.as_str(),
+        format!(
+            "{}/plugins/servlet/oauth/authorize?oauth_token=request-token-1",
+            fake.url()
+        )
+    );
+    let Approval::Redirect(location) = fake.approve(authorize.as_str()).await else {
+        panic!("expected a redirect")
+    };
+    assert_eq!(
+        location,
+        format!("{callback}?oauth_token=request-token-1&oauth_verifier=verifier-2")
+    );
+    let (status, page) = FakeJiraServer::follow(&location).await;
+    assert_eq!(status, 200, "{page}");
+    let target = waiting.await.unwrap().unwrap();
+    let params = check_callback(&target, &request_token.token).unwrap();
+    assert_eq!(params.verifier, "verifier-2");
+
+    let tokens = jira
+        .access_token(&consumer, &request_token, &params.verifier)
+        .await
+        .unwrap();
+    assert_eq!(tokens.token.expose_secret(), "access-token-3");
+    assert_eq!(tokens.secret.expose_secret(), "access-secret-3");
+
+    let signer = OAuth1Signer::new(consumer.clone()).with_token(tokens.token.clone());
+    let me = jira.myself(Arc::new(signer)).await.unwrap();
+    assert_eq!(me.name, "jsmith");
+    assert_eq!(me.display_name.as_deref(), Some("Jane Smith"));
+
+    // The exact conversation, signatures masked (they change with every nonce).
+    let requests = jira_auth_test::journal::requests(fake.mock_server()).await;
+    let shape: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            "POST /jira/plugins/servlet/oauth/request-token",
+            "GET /jira/plugins/servlet/oauth/authorize",
+            "POST /jira/plugins/servlet/oauth/access-token",
+            "GET /jira/rest/api/2/myself",
+        ]
+    );
+    let auth = |i: usize| {
+        requests[i].headers["authorization"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let masked = |h: String| {
+        let mut out = Vec::new();
+        for part in h.trim_start_matches("OAuth ").split(", ") {
+            let (k, v) = part.split_once('=').unwrap();
+            out.push(match k {
+                "oauth_nonce" | "oauth_timestamp" | "oauth_signature" => format!("{k}=…"),
+                _ => format!("{k}={v}"),
+            });
+        }
+        out.join(", ")
+    };
+    let port = callback
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    assert_eq!(
+        masked(auth(0)),
+        format!(
+            "oauth_callback=\"http%3A%2F%2F127.0.0.1%3A{port}%2Fcallback\", oauth_consumer_key=\"jira-auth-test\", oauth_nonce=…, oauth_signature=…, oauth_signature_method=\"RSA-SHA1\", oauth_timestamp=…, oauth_version=\"1.0\""
+        )
+    );
+    assert_eq!(
+        masked(auth(2)),
+        "oauth_consumer_key=\"jira-auth-test\", oauth_nonce=…, oauth_signature=…, oauth_signature_method=\"RSA-SHA1\", oauth_timestamp=…, oauth_token=\"request-token-1\", oauth_verifier=\"verifier-2\", oauth_version=\"1.0\""
+    );
+    assert_eq!(
+        masked(auth(3)),
+        "oauth_consumer_key=\"jira-auth-test\", oauth_nonce=…, oauth_signature=…, oauth_signature_method=\"RSA-SHA1\", oauth_timestamp=…, oauth_token=\"access-token-3\", oauth_version=\"1.0\""
+    );
+    assert_eq!(requests[0].body, b"");
+    assert_eq!(
+        requests[3].headers["accept"].to_str().unwrap(),
+        "application/json"
+    );
+}
+
+#[tokio::test]
+async fn oob_dance_and_the_exchange_is_single_use() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let jira = server(&fake);
+    let consumer = consumer(&fake);
+    let rt = jira.request_token(&consumer, OOB).await.unwrap();
+    let Approval::Verifier(verifier) = fake.approve(jira.authorize_url(&rt).as_str()).await else {
+        panic!("oob shows the verifier")
+    };
+    jira.access_token(&consumer, &rt, &verifier).await.unwrap();
+    let again = jira
+        .access_token(&consumer, &rt, &verifier)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, ServerError::Problem { problem, step: Step::AccessToken, .. } if problem == "token_rejected"),
+        "{again}"
+    );
+}
+
+async fn problem_at_request_token(fake: &FakeJiraServer, consumer: &Consumer) -> ServerError {
+    server(fake).request_token(consumer, OOB).await.unwrap_err()
+}
+
+fn assert_problem(err: &ServerError, expected: &str) {
+    match err {
+        ServerError::Problem { problem, .. } => assert_eq!(problem, expected, "{err}"),
+        other => panic!("expected oauth_problem={expected}, got {other}"),
+    }
+    assert_eq!(err.category(), Category::Auth);
+}
+
+#[tokio::test]
+async fn real_problems_wrong_consumer_key_wrong_key_and_skewed_clock() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+
+    let unknown = Consumer::new(
+        "nobody",
+        parse_private_key_pem(fake.private_key_pem()).unwrap(),
+    );
+    assert_problem(
+        &problem_at_request_token(&fake, &unknown).await,
+        "consumer_key_unknown",
+    );
+
+    let other_key = jira_auth_test::fixtures::text("server/other-key.pkcs8.pem");
+    let wrong = Consumer::new(
+        fake.consumer_key(),
+        parse_private_key_pem(&other_key).unwrap(),
+    );
+    let err = problem_at_request_token(&fake, &wrong).await;
+    assert_problem(&err, "signature_invalid");
+    assert!(
+        err.to_string()
+            .contains("the public key in Jira's Application Link does not match"),
+        "{err}"
+    );
+
+    let skewed = FakeJiraServer::start(FakeJiraServerConfig {
+        clock_offset_seconds: -600,
+        ..Default::default()
+    })
+    .await;
+    let err = problem_at_request_token(&skewed, &consumer(&skewed)).await;
+    assert_problem(&err, "timestamp_refused");
+    assert!(
+        err.to_string()
+            .contains("(this machine's clock is 10 min ahead of Jira's)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn forced_problems_reach_the_caller_with_their_step() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let jira = server(&fake);
+    let consumer = consumer(&fake);
+    for problem in [
+        "signature_method_rejected",
+        "token_expired",
+        "nonce_used",
+        "consumer_key_unknown",
+    ] {
+        fake.fail_next(Endpoint::RequestToken, problem);
+        let err = jira.request_token(&consumer, OOB).await.unwrap_err();
+        assert_problem(&err, problem);
+    }
+    // a request token that was never approved
+    let rt = jira.request_token(&consumer, OOB).await.unwrap();
+    let err = jira
+        .access_token(&consumer, &rt, "guess")
+        .await
+        .unwrap_err();
+    assert_problem(&err, "permission_unknown");
+    // access-token step advice differs for an expired request token
+    let rt = jira.request_token(&consumer, OOB).await.unwrap();
+    fake.fail_next(Endpoint::AccessToken, "token_expired");
+    let err = jira.access_token(&consumer, &rt, "x").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the request token expired before it was exchanged"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn denied_approval_is_reported_from_the_callback() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig {
+        deny: true,
+        ..Default::default()
+    })
+    .await;
+    let jira = server(&fake);
+    let rt = jira
+        .request_token(&consumer(&fake), "http://127.0.0.1:9/callback")
+        .await
+        .unwrap();
+    let Approval::Redirect(location) = fake.approve(jira.authorize_url(&rt).as_str()).await else {
+        panic!()
+    };
+    let target = location.trim_start_matches("http://127.0.0.1:9");
+    assert!(matches!(
+        check_callback(target, &rt.token),
+        Err(ServerError::Denied)
+    ));
+}
+
+#[tokio::test]
+async fn wrong_context_path_and_sso_page_are_explained() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig {
+        context_path: "/jira".into(),
+        ..Default::default()
+    })
+    .await;
+    let root = fake.url().trim_end_matches("/jira").to_owned();
+    let jira = JiraServer::new(client(), parse_site_url(&root).unwrap());
+    let err = jira.request_token(&consumer(&fake), OOB).await.unwrap_err();
+    assert!(matches!(err, ServerError::NotFound { .. }), "{err}");
+    assert!(
+        err.to_string().contains("include the context path"),
+        "{err}"
+    );
+    assert_eq!(err.category(), Category::Usage);
+
+    Mock::given(matchers::path("/sso/plugins/servlet/oauth/request-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            "<!DOCTYPE html><html><head><title>Sign in to Okta</title></head><body></body></html>",
+            "text/html",
+        ))
+        .mount(fake.mock_server())
+        .await;
+    let sso = JiraServer::new(client(), parse_site_url(&format!("{root}/sso")).unwrap());
+    let err = sso.request_token(&consumer(&fake), OOB).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{root}/sso/plugins/servlet/oauth/request-token answered with an HTML page titled \"Sign in to Okta\" where Jira's OAuth answer was expected: a single sign-on proxy is probably in front of Jira; use a URL that reaches Jira directly (ask your Jira administrator) or a personal access token with `jira-auth server login --pat`"
+        )
+    );
+}
+
+/// A 503 on /myself is retried, and the retry is signed afresh (the fake refuses reused nonces).
+#[tokio::test]
+async fn retries_are_re_signed_with_a_new_nonce() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let jira = server(&fake);
+    let consumer = consumer(&fake);
+    let rt = jira.request_token(&consumer, OOB).await.unwrap();
+    let Approval::Verifier(v) = fake.approve(jira.authorize_url(&rt).as_str()).await else {
+        panic!()
+    };
+    let tokens = jira.access_token(&consumer, &rt, &v).await.unwrap();
+    Mock::given(matchers::path("/rest/api/2/myself"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(fake.mock_server())
+        .await;
+    let signer = OAuth1Signer::new(consumer).with_token(tokens.token);
+    let me = jira.myself(Arc::new(signer)).await.unwrap();
+    assert_eq!(me.name, "jsmith");
+    let requests = jira_auth_test::journal::requests(fake.mock_server()).await;
+    let nonces: Vec<String> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/rest/api/2/myself")
+        .map(|r| {
+            let h = r.headers["authorization"].to_str().unwrap();
+            let start = h.find("oauth_nonce=\"").unwrap() + 13;
+            h[start..start + 32].to_owned()
+        })
+        .collect();
+    assert_eq!(nonces.len(), 2);
+    assert_ne!(nonces[0], nonces[1]);
+}
+
+#[tokio::test]
+async fn pat_is_sent_as_bearer_and_a_revoked_token_is_rejected() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let jira = server(&fake);
+    let pat = PatBearer(PersonalAccessToken::new(fake.pat().unwrap()));
+    assert_eq!(jira.myself(Arc::new(pat)).await.unwrap().name, "jsmith");
+    let bad = PatBearer(PersonalAccessToken::new("nope"));
+    let err = jira.myself(Arc::new(bad)).await.unwrap_err();
+    assert_eq!(err.category(), Category::Auth);
+    assert!(
+        err.to_string().contains("You are not authenticated"),
+        "{err}"
+    );
+
+    let consumer = consumer(&fake);
+    let rt = jira.request_token(&consumer, OOB).await.unwrap();
+    let Approval::Verifier(v) = fake.approve(jira.authorize_url(&rt).as_str()).await else {
+        panic!()
+    };
+    let tokens = jira.access_token(&consumer, &rt, &v).await.unwrap();
+    fake.revoke_access_tokens();
+    let err = jira
+        .myself(Arc::new(
+            OAuth1Signer::new(consumer).with_token(tokens.token),
+        ))
+        .await
+        .unwrap_err();
+    assert_problem(&err, "token_rejected");
+    assert!(
+        err.to_string()
+            .contains("Jira does not know the access token"),
+        "{err}"
+    );
+}
