@@ -418,7 +418,7 @@ impl Respond for Responder {
                 Ok(()) => {
                     ResponseTemplate::new(200).set_body_json(self.shared.lock().sites.clone())
                 }
-                Err(r) => r,
+                Err(r) => *r,
             },
             Kind::Myself => myself(&self.shared, request),
         }
@@ -659,9 +659,12 @@ fn issue(
     ResponseTemplate::new(200).set_body_json(body)
 }
 
-fn bearer_ok(shared: &Shared, request: &Request) -> Result<(), ResponseTemplate> {
+fn bearer_ok(shared: &Shared, request: &Request) -> Result<(), Box<ResponseTemplate>> {
     let unauthorized = || {
-        ResponseTemplate::new(401).set_body_json(json!({"code": 401, "message": "Unauthorized"}))
+        Box::new(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"code": 401, "message": "Unauthorized"})),
+        )
     };
     let token = request
         .headers
@@ -678,7 +681,7 @@ fn bearer_ok(shared: &Shared, request: &Request) -> Result<(), ResponseTemplate>
 
 fn myself(shared: &Shared, request: &Request) -> ResponseTemplate {
     if let Err(r) = bearer_ok(shared, request) {
-        return r;
+        return *r;
     }
     let cloud_id = request.url.path().split('/').nth(3).unwrap_or_default();
     let known = shared.lock().sites.as_array().is_some_and(|sites| {
