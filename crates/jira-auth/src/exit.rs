@@ -76,6 +76,8 @@ fn categorize(cause: &(dyn std::error::Error + 'static)) -> Option<Category> {
         jira_auth_core::jira::JiraError,
         jira_auth_core::presets::PresetError,
         jira_auth_core::auth::AuthorizeError,
+        jira_auth_cloud::CloudError,
+        jira_auth_cloud::callback::CallbackError,
     );
     if cause.downcast_ref::<std::io::Error>().is_some() {
         return Some(Category::Usage);

@@ -1,8 +1,17 @@
 //! Flags of `jira-auth cloud …`.
+//!
+//! The client secret is never a flag value (it would show in `ps`): it comes from
+//! `JIRA_AUTH_CLIENT_SECRET`, `--client-secret-file`, `--client-secret-stdin` or a hidden prompt.
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+use jira_auth_cloud::{DEFAULT_API_URL, DEFAULT_AUTH_URL, DEFAULT_REDIRECT_URI};
+use std::path::PathBuf;
 
 /// Jira Cloud OAuth 2.0 (3LO): log in, keep the rotating refresh token, export credentials.
+///
+/// Typical use: `jira-auth cloud login --client-id ID --preset psoxy`, then
+/// `curl -H "Authorization: Bearer $(jira-auth cloud token)" …` or
+/// `jira-auth cloud export --format psoxy`. See `docs/cloud.md`.
 #[derive(Debug, Args)]
 pub struct CloudArgs {
     #[command(subcommand)]
@@ -10,4 +19,130 @@ pub struct CloudArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum CloudCommand {}
+pub enum CloudCommand {
+    /// Log in through the browser and store the token set under the profile.
+    ///
+    /// Opens the authorize URL, receives the callback on the loopback redirect URI (or asks you
+    /// to paste the URL the browser landed on), exchanges the code, picks the site and stores
+    /// client id and secret, access and refresh tokens, scopes and cloud id.
+    Login(LoginArgs),
+    /// List the sites the stored token reaches (accessible-resources).
+    Sites(JsonArgs),
+    /// Redeem the refresh token now; the rotated one is stored before anything else happens.
+    Refresh,
+    /// Print a valid access token, refreshing first when less than 5 minutes remain.
+    ///
+    /// Example: `curl -H "Authorization: Bearer $(jira-auth cloud token)" https://api.atlassian.com/ex/jira/CLOUD_ID/rest/api/3/myself`
+    Token,
+    /// Show site, scopes, token expiry and the token family's 365-day and 90-day limits.
+    ///
+    /// Exits 1 when the stored credentials can no longer produce an access token
+    /// (`jira-auth cloud login` is needed).
+    Status(StatusArgs),
+    /// Print the credentials for another tool (secrets, to stdout only).
+    Export(ExportArgs),
+    /// Forget the profile's Jira Cloud tokens.
+    Logout,
+}
+
+/// Where Atlassian's endpoints are (the defaults are Atlassian's; tests and demos use a fake).
+#[derive(Debug, Clone, Args)]
+pub struct EndpointArgs {
+    /// The authorization server (`/authorize`, `/oauth/token`).
+    #[arg(long, env = "JIRA_AUTH_AUTH_URL", default_value = DEFAULT_AUTH_URL, value_name = "URL")]
+    pub auth_url: String,
+
+    /// The API gateway (`/oauth/token/accessible-resources`, `/ex/jira/{cloudId}`).
+    #[arg(long, env = "JIRA_AUTH_API_URL", default_value = DEFAULT_API_URL, value_name = "URL")]
+    pub api_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The OAuth 2.0 (3LO) app's client id (developer console → the app → Settings).
+    #[arg(long, env = "JIRA_AUTH_CLIENT_ID", value_name = "ID")]
+    pub client_id: String,
+
+    /// Read the client secret from this file (first line). Else `JIRA_AUTH_CLIENT_SECRET`, else
+    /// a hidden prompt on a terminal.
+    #[arg(long, value_name = "PATH", conflicts_with = "client_secret_stdin")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Read the client secret from the first line of standard input.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+
+    /// Request the scopes of this preset (`psoxy`, `raytion`, `audit`, or one of `--preset-file`).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+
+    /// A TOML file of extra presets (same shape as the built-in `presets.toml`).
+    #[arg(long, value_name = "PATH")]
+    pub preset_file: Option<PathBuf>,
+
+    /// Request this scope too (repeatable; spaces or commas separate several).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+
+    /// Do not request `offline_access`: no refresh token, the login lasts one hour.
+    #[arg(long)]
+    pub no_refresh: bool,
+
+    /// The callback URL exactly as registered in the developer console (Authorization →
+    /// OAuth 2.0 (3LO) → Callback URL). A loopback URL is served by jira-auth itself.
+    #[arg(long, env = "JIRA_AUTH_REDIRECT_URI", default_value = DEFAULT_REDIRECT_URI, value_name = "URL")]
+    pub redirect_uri: String,
+
+    /// How long to wait for the browser to come back.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: humantime::Duration,
+
+    /// Do not listen: paste the URL the browser landed on (or the bare code) on standard input.
+    #[arg(long)]
+    pub paste: bool,
+
+    /// Do not open a browser: print the authorize URL alone on one line of stderr.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// The site to use when the token reaches several: its name, URL or cloud id.
+    #[arg(long, value_name = "SITE")]
+    pub site: Option<String>,
+
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// A TOML file of extra presets, to compare the grant with a preset defined there.
+    #[arg(long, value_name = "PATH")]
+    pub preset_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// `env`: `JIRA_CLOUD_*` lines; `json`; `tfvars`: `jira_cloud_*` for terraform;
+    /// `psoxy`: the four `PSOXY_JIRA_CLOUD_*` secrets and `jira_cloud_id`.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Env,
+    Json,
+    Tfvars,
+    Psoxy,
+}

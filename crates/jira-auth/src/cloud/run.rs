@@ -1,8 +1,186 @@
 //! Execution of `jira-auth cloud …`.
 
-use super::args::CloudArgs;
+use super::args::{CloudArgs, CloudCommand, ExportArgs, ExportFormat, JsonArgs, StatusArgs};
+use super::present;
 use crate::args::GlobalArgs;
+use crate::exit;
+use anyhow::Context as _;
+use jira_auth_cloud::credentials::{self, REFRESH_MARGIN, RefreshMode, Status};
+use jira_auth_cloud::{export, sites};
+use jira_auth_core::http::HttpClient;
+use jira_auth_core::presets::Presets;
+use jira_auth_core::store::{ProfileName, Store};
+use jira_auth_core::time::{rfc3339, unix_seconds};
+use std::io::{IsTerminal, Write};
+use std::time::SystemTime;
 
-pub async fn run(_global: &GlobalArgs, args: CloudArgs) -> anyhow::Result<u8> {
-    match args.command {}
+pub async fn run(global: &GlobalArgs, args: CloudArgs) -> anyhow::Result<u8> {
+    let profile = ProfileName::new(global.profile.clone())?;
+    let store = Store::from_env()?;
+    match args.command {
+        CloudCommand::Login(a) => super::login::login(global, &profile, &store, a).await,
+        CloudCommand::Token => token(&profile, &store).await,
+        CloudCommand::Refresh => refresh(&profile, &store).await,
+        CloudCommand::Sites(a) => list_sites(&profile, &store, a).await,
+        CloudCommand::Status(a) => status(&profile, &store, a),
+        CloudCommand::Export(a) => export(global, &profile, &store, a).await,
+        CloudCommand::Logout => logout(&profile, &store),
+    }
+}
+
+pub(crate) fn http() -> anyhow::Result<HttpClient> {
+    Ok(HttpClient::builder().build()?)
+}
+
+/// `cloud token`: a valid access token on stdout. The common case (a valid stored token) reads
+/// one file and builds no HTTP client at all.
+async fn token(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
+    let stored = credentials::load(store, profile)?;
+    let now = unix_seconds(SystemTime::now());
+    let credentials = if stored.access_remaining(now) >= REFRESH_MARGIN.as_secs() as i64 {
+        stored
+    } else {
+        let fresh = credentials::ensure_fresh(
+            store,
+            profile,
+            &http()?,
+            RefreshMode::IfExpiring(REFRESH_MARGIN),
+        )
+        .await?;
+        fresh.credentials
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", credentials.access_token.expose_secret())?;
+    Ok(exit::OK)
+}
+
+async fn refresh(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
+    let before = credentials::load(store, profile)?;
+    let fresh = credentials::ensure_fresh(store, profile, &http()?, RefreshMode::Always).await?;
+    let c = &fresh.credentials;
+    let rotated = if c.refresh_token != before.refresh_token {
+        "rotated refresh token stored"
+    } else {
+        "the server sent no new refresh token, the old one stays"
+    };
+    println!(
+        "Refreshed profile `{profile}` ({}): access token valid until {}; {rotated}",
+        c.site_name,
+        rfc3339(c.access_expires_at)
+    );
+    Ok(exit::OK)
+}
+
+async fn list_sites(profile: &ProfileName, store: &Store, a: JsonArgs) -> anyhow::Result<u8> {
+    let http = http()?;
+    let fresh = credentials::ensure_fresh(
+        store,
+        profile,
+        &http,
+        RefreshMode::IfExpiring(REFRESH_MARGIN),
+    )
+    .await?;
+    let c = &fresh.credentials;
+    let all = sites::accessible_resources(&http, &c.endpoints()?, &c.access_token).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        print!("{}", present::sites_table(&all, Some(&c.cloud_id)));
+    }
+    Ok(exit::OK)
+}
+
+fn status(profile: &ProfileName, store: &Store, a: StatusArgs) -> anyhow::Result<u8> {
+    let c = credentials::load(store, profile)?;
+    let expected = match &c.preset {
+        Some(name) => {
+            let presets = Presets::load(a.preset_file.as_deref())?;
+            let mut scopes = presets.get(name)?.scopes.clone();
+            if c.refresh_token.is_some() {
+                scopes.push(jira_auth_cloud::OFFLINE_ACCESS.to_owned());
+            }
+            scopes
+        }
+        None => c.requested_scopes.clone(),
+    };
+    let report = Status::compute(profile, &c, unix_seconds(SystemTime::now()), &expected);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", present::status_text(&report));
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(if report.usable {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
+}
+
+async fn export(
+    global: &GlobalArgs,
+    profile: &ProfileName,
+    store: &Store,
+    a: ExportArgs,
+) -> anyhow::Result<u8> {
+    let stored = credentials::load(store, profile)?;
+    let now = unix_seconds(SystemTime::now());
+    // Export a token that is still valid for a while: refresh first if it is about to expire.
+    let c = if stored.access_remaining(now) >= REFRESH_MARGIN.as_secs() as i64 {
+        stored
+    } else {
+        credentials::ensure_fresh(
+            store,
+            profile,
+            &http()?,
+            RefreshMode::IfExpiring(REFRESH_MARGIN),
+        )
+        .await?
+        .credentials
+    };
+    let format = match a.format {
+        ExportFormat::Env => export::Format::Env,
+        ExportFormat::Json => export::Format::Json,
+        ExportFormat::Tfvars => export::Format::Tfvars,
+        ExportFormat::Psoxy => export::Format::Psoxy,
+    };
+    let text = export::render(&c, format)?;
+    if std::io::stdout().is_terminal() && !global.quiet {
+        eprintln!(
+            "warning: these are live secrets and stdout is a terminal: redirect them into a file or a secret store, e.g. `jira-auth cloud export --format {} > creds`",
+            format_name(a.format)
+        );
+    }
+    if matches!(a.format, ExportFormat::Psoxy) && !global.quiet {
+        eprintln!(
+            "note: once psoxy uses this refresh token it rotates it; stop using profile `{profile}` for this token family (or log in again for jira-auth's own use)"
+        );
+    }
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("cannot write to stdout")?;
+    Ok(exit::OK)
+}
+
+fn format_name(f: ExportFormat) -> &'static str {
+    match f {
+        ExportFormat::Env => "env",
+        ExportFormat::Json => "json",
+        ExportFormat::Tfvars => "tfvars",
+        ExportFormat::Psoxy => "psoxy",
+    }
+}
+
+fn logout(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
+    if credentials::forget(store, profile)? {
+        println!(
+            "Forgot the Jira Cloud login of profile `{profile}`. To revoke the app's access too, remove it under your Atlassian account's Connected apps"
+        );
+    } else {
+        println!("Profile `{profile}` had no Jira Cloud login");
+    }
+    Ok(exit::OK)
 }

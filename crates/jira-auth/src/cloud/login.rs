@@ -1,0 +1,311 @@
+//! `jira-auth cloud login`: the browser flow, from the authorize URL to the stored token set.
+//!
+//! After the consent, exactly two requests are made: the code exchange and accessible-resources.
+
+use super::args::LoginArgs;
+use crate::args::GlobalArgs;
+use crate::exit::{self, Failure};
+use anyhow::Context as _;
+use jira_auth_cloud::callback::{RedirectUri, parse_pasted};
+use jira_auth_cloud::credentials::{self, CloudCredentials};
+use jira_auth_cloud::listener::Listener;
+use jira_auth_cloud::sites::{self, Site};
+use jira_auth_cloud::token::TokenClient;
+use jira_auth_cloud::{CloudError, Endpoints, OFFLINE_ACCESS, authorize};
+use jira_auth_core::ClientSecret;
+use jira_auth_core::presets::Presets;
+use jira_auth_core::random::hex_token;
+use jira_auth_core::store::{ProfileName, Store};
+use jira_auth_core::time::{rfc3339, unix_seconds};
+use std::io::{BufRead, IsTerminal};
+use std::time::{Duration, SystemTime};
+
+/// The environment variable holding the client secret.
+pub const CLIENT_SECRET_ENV: &str = "JIRA_AUTH_CLIENT_SECRET";
+
+pub async fn login(
+    global: &GlobalArgs,
+    profile: &ProfileName,
+    store: &Store,
+    a: LoginArgs,
+) -> anyhow::Result<u8> {
+    let info = |text: &str| {
+        if !global.quiet {
+            eprintln!("{text}");
+        }
+    };
+    let endpoints = Endpoints::parse(&a.endpoints.auth_url, &a.endpoints.api_url)?;
+    let redirect = RedirectUri::parse(&a.redirect_uri)?;
+    let presets = Presets::load(a.preset_file.as_deref())?;
+    let scopes =
+        authorize::resolve_scopes(&presets, a.preset.as_deref(), &a.scopes, !a.no_refresh)?;
+    if a.client_id.trim().is_empty() {
+        return Err(Failure::usage(
+            "the client id is empty: pass `--client-id` or set `JIRA_AUTH_CLIENT_ID` (developer console → your app → Settings)",
+        )
+        .into());
+    }
+    let mut stdin_lines = std::io::stdin().lock().lines();
+    let secret = client_secret(&a, &mut stdin_lines)?;
+    drop(stdin_lines);
+    let timeout: Duration = a.timeout.into();
+
+    let state = hex_token(16);
+    let url = authorize::authorize_url(&endpoints, &a.client_id, &redirect, &scopes, &state);
+
+    let listener = if a.paste {
+        None
+    } else {
+        match Listener::bind(&redirect).await {
+            Ok(l) => Some(l),
+            Err(why) => {
+                info(&format!(
+                    "note: {why}; paste mode instead of a local listener"
+                ));
+                None
+            }
+        }
+    };
+
+    if a.no_browser {
+        info("Open this URL in a browser, sign in and click Accept:");
+        // The URL alone on one line, so scripts and tests can pick it up.
+        eprintln!("{url}");
+    } else {
+        match open_browser(url.as_str()) {
+            Ok(()) => info(&format!(
+                "Opened the browser; if nothing appeared, open this URL:\n{url}"
+            )),
+            Err(why) => {
+                info(&format!("Cannot open a browser ({why}); open this URL:"));
+                eprintln!("{url}");
+            }
+        }
+    }
+
+    let code = match listener {
+        Some(l) => {
+            info(&format!(
+                "Waiting up to {} for the browser to come back to {} …",
+                humantime::format_duration(timeout),
+                redirect.as_str()
+            ));
+            l.wait(&state, timeout).await?
+        }
+        None => {
+            info(&format!(
+                "After Accept the browser lands on {} (the page may fail to load: that is fine).\nPaste that page's full URL (or just the code) here and press Enter:",
+                redirect.as_str()
+            ));
+            let line = read_line(timeout).await?;
+            parse_pasted(&line, &state).map_err(CloudError::from)?
+        }
+    };
+
+    let http = super::run::http()?;
+    let client = TokenClient {
+        http: &http,
+        endpoints: &endpoints,
+        client_id: a.client_id.trim(),
+        client_secret: &secret,
+    };
+    let tokens = client.exchange_code(code, &redirect).await?;
+    let now = unix_seconds(SystemTime::now());
+    let all = sites::accessible_resources(&http, &endpoints, &tokens.access_token).await?;
+    let site = pick_site(&all, a.site.as_deref())?;
+
+    let granted = tokens.scopes.clone().unwrap_or_else(|| scopes.clone());
+    let missing = authorize::missing_scopes(&scopes, &granted);
+    let c = CloudCredentials {
+        client_id: a.client_id.trim().to_owned(),
+        client_secret: secret,
+        access_token: tokens.access_token,
+        access_expires_at: now + tokens.expires_in.as_secs() as i64,
+        refresh_token: tokens.refresh_token,
+        scopes: granted,
+        requested_scopes: scopes,
+        preset: a.preset.clone(),
+        cloud_id: site.id.clone(),
+        site_url: site.url.clone(),
+        site_name: site.name.clone(),
+        family_started_at: now,
+        last_refreshed_at: now,
+        auth_url: endpoints.auth_url.to_string(),
+        api_url: endpoints.api_url.to_string(),
+        redirect_uri: redirect.as_str().to_owned(),
+    };
+    credentials::save(store, profile, &c)?;
+
+    if !missing.is_empty() {
+        let only_offline = missing.iter().all(|s| s == OFFLINE_ACCESS);
+        eprintln!(
+            "warning: not granted: {}; {}",
+            missing.join(" "),
+            if only_offline {
+                "no refresh token was issued, so this login lasts one hour".to_owned()
+            } else {
+                format!(
+                    "add them in the developer console (your app → Permissions → Jira API → Configure), then run `jira-auth cloud login{}` again",
+                    if profile.as_str() == "default" {
+                        String::new()
+                    } else {
+                        format!(" --profile {profile}")
+                    }
+                )
+            }
+        );
+    }
+    println!(
+        "Logged in to {} ({}), cloud id {}",
+        c.site_name, c.site_url, c.cloud_id
+    );
+    println!("profile: {profile}");
+    println!("scopes: {}", c.scopes.join(" "));
+    println!("access token valid until {}", rfc3339(c.access_expires_at));
+    match c.refresh_token {
+        Some(_) => println!(
+            "refresh token stored; the token family ends {} (365 days), renew with `jira-auth cloud login` before then",
+            rfc3339(c.family_started_at + 365 * 86_400)
+        ),
+        None => {
+            println!("no refresh token (`offline_access` not granted): log in again in an hour")
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn client_secret(
+    a: &LoginArgs,
+    stdin_lines: &mut impl Iterator<Item = std::io::Result<String>>,
+) -> anyhow::Result<ClientSecret> {
+    let from = |value: String, source: &str| -> anyhow::Result<ClientSecret> {
+        let value = value.trim().to_owned();
+        if value.is_empty() {
+            return Err(Failure::usage(format!("the client secret from {source} is empty")).into());
+        }
+        Ok(ClientSecret::new(value))
+    };
+    if let Some(path) = &a.client_secret_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::usage(format!(
+                "cannot read `--client-secret-file {}`: {e}",
+                path.display()
+            ))
+        })?;
+        let first = text.lines().next().unwrap_or_default().to_owned();
+        return from(first, &format!("`{}`", path.display()));
+    }
+    if a.client_secret_stdin {
+        let line = stdin_lines
+            .next()
+            .transpose()
+            .context("cannot read the client secret from stdin")?
+            .unwrap_or_default();
+        return from(line, "standard input");
+    }
+    if let Some(value) = std::env::var_os(CLIENT_SECRET_ENV).filter(|v| !v.is_empty()) {
+        return from(
+            value.to_string_lossy().into_owned(),
+            &format!("`{CLIENT_SECRET_ENV}`"),
+        );
+    }
+    if std::io::stdin().is_terminal() {
+        let value = rpassword::prompt_password(
+            "Client secret (hidden; developer console → your app → Settings): ",
+        )
+        .context("cannot read the client secret from the terminal")?;
+        return from(value, "the prompt");
+    }
+    Err(Failure::usage(format!(
+        "no client secret: set `{CLIENT_SECRET_ENV}`, or pass `--client-secret-file PATH` or `--client-secret-stdin` (never as an argument: it would show in `ps`)"
+    ))
+    .into())
+}
+
+/// Reads one line of stdin without blocking the runtime, giving up after `timeout`.
+async fn read_line(timeout: Duration) -> anyhow::Result<String> {
+    let read = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    });
+    match tokio::time::timeout(timeout, read).await {
+        Err(_) => Err(Failure::auth(format!(
+            "nothing was pasted within {}: run `jira-auth cloud login` again (raise `--timeout` if you need longer)",
+            humantime::format_duration(timeout)
+        ))
+        .into()),
+        Ok(joined) => Ok(joined
+            .context("the stdin reader failed")?
+            .context("cannot read standard input")?),
+    }
+}
+
+fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> anyhow::Result<&'a Site> {
+    if let Some(site) = sites::choose(all, wanted)? {
+        return Ok(site);
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(CloudError::SiteAmbiguous {
+            available: sites::describe(all),
+        }
+        .into());
+    }
+    eprintln!("The token reaches several sites:");
+    for (i, s) in all.iter().enumerate() {
+        eprintln!("  {}) {} ({}, {})", i + 1, s.name, s.url, s.id);
+    }
+    let stdin = std::io::stdin();
+    for _ in 0..3 {
+        eprint!("Choose one [1-{}]: ", all.len());
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            break;
+        }
+        if let Ok(n) = line.trim().parse::<usize>()
+            && (1..=all.len()).contains(&n)
+        {
+            return Ok(&all[n - 1]);
+        }
+    }
+    Err(CloudError::SiteAmbiguous {
+        available: sites::describe(all),
+    }
+    .into())
+}
+
+/// Opens `url` with `$BROWSER` (a `:`-separated list, `%s` standing for the URL), else the
+/// platform's opener. Does not wait for the browser.
+fn open_browser(url: &str) -> Result<(), String> {
+    let candidates: Vec<String> = match std::env::var("BROWSER") {
+        Ok(b) if !b.trim().is_empty() => b.split(':').map(str::to_owned).collect(),
+        _ if cfg!(target_os = "macos") => vec!["open".into()],
+        _ if cfg!(windows) => vec!["explorer".into()],
+        _ => vec!["xdg-open".into()],
+    };
+    let mut errors = Vec::new();
+    for candidate in candidates {
+        let mut parts: Vec<String> = candidate.split_whitespace().map(str::to_owned).collect();
+        if parts.is_empty() {
+            continue;
+        }
+        if parts.iter().any(|p| p.contains("%s")) {
+            for p in &mut parts {
+                *p = p.replace("%s", url);
+            }
+        } else {
+            parts.push(url.to_owned());
+        }
+        match std::process::Command::new(&parts[0])
+            .args(&parts[1..])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(_) => return Ok(()),
+            Err(e) => errors.push(format!("`{}`: {e}", parts[0])),
+        }
+    }
+    Err(errors.join("; "))
+}
