@@ -86,7 +86,9 @@ pub enum AuditError {
         check: String,
         known: String,
     },
-    #[error("cannot read the technical user from Jira; nothing was audited")]
+    #[error(
+        "cannot read the technical user from Jira, so nothing was audited: check the URL, `--deployment` and the credential"
+    )]
     Myself(#[source] Box<JiraError>),
 }
 

@@ -13,6 +13,7 @@
 pub mod cloud;
 pub mod filters;
 pub mod fixtures;
+pub mod jira_site;
 pub mod journal;
 pub mod server;
 

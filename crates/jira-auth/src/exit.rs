@@ -78,6 +78,9 @@ fn categorize(cause: &(dyn std::error::Error + 'static)) -> Option<Category> {
         jira_auth_core::auth::AuthorizeError,
         jira_auth_cloud::CloudError,
         jira_auth_cloud::callback::CallbackError,
+        jira_auth_server::ServerError,
+        jira_auth_server::key::KeyError,
+        jira_auth_audit::AuditError,
     );
     if cause.downcast_ref::<std::io::Error>().is_some() {
         return Some(Category::Usage);

@@ -47,7 +47,7 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
                 "the token lacks {} of the {} preset `{preset}` needs: {}",
                 missing.len(),
                 count(required.len(), "scope"),
-                missing.join(", ")
+                super::short_list(&missing, 5)
             ),
         )
         .findings(missing)

@@ -295,7 +295,7 @@ fn cloud(ctx: &Ctx<'_>) -> CheckResult {
             }
             if n.others.is_empty() && !n.per_issue.is_empty() && n.roles.is_empty() {
                 findings.push(format!(
-                    "{name}: held only by {}, which grant no blanket access",
+                    "{name}: held only by {} (per-issue holders give no blanket access)",
                     held_by.join(", ")
                 ));
             } else {
@@ -441,9 +441,9 @@ fn data_center(ctx: &Ctx<'_>) -> CheckResult {
             id,
             Status::Pass,
             format!(
-                "the user may set all {} in {} (no level member list exists on Data Center: nothing wrong found, not proved)",
+                "the user may set all {} of the {} with an issue security scheme (Data Center lists no level members: nothing wrong found, not proved)",
                 count(levels, "security level"),
-                count(secured, "project with a security scheme")
+                count(secured, "project")
             ),
         )
     };

@@ -1,10 +1,76 @@
 //! Execution of `jira-auth audit`.
 
 use super::args::AuditArgs;
+use super::present::{self, Format};
+use super::progress::StderrProgress;
+use super::target::{self, AuditTarget};
 use crate::args::GlobalArgs;
+use crate::exit::{self, Failure};
+use crate::output::Styles;
+use anyhow::Context as _;
+use jira_auth_audit::{AuditOptions, Progress};
+use jira_auth_core::http::HttpClient;
+use jira_auth_core::jira::JiraClient;
+use jira_auth_core::presets::Presets;
+use jira_auth_core::store::{ProfileName, Store};
+use std::io::IsTerminal as _;
+use std::sync::Arc;
 
-pub async fn run(_global: &GlobalArgs, _args: AuditArgs) -> anyhow::Result<u8> {
-    anyhow::bail!(crate::exit::Failure::usage(
-        "`jira-auth audit` is not built yet"
-    ))
+pub async fn run(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<u8> {
+    let outputs = present::outputs(&args.format, args.output.clone())?;
+    let presets = Presets::load(args.preset_file.as_deref())?;
+    let preset = presets.get(&args.preset)?;
+    let mut options = AuditOptions::from_preset(&args.preset, preset)?;
+    options.concurrency = usize::from(args.concurrency);
+
+    let target = resolve_target(global, &args)?;
+    options.granted_scopes = target.granted_scopes.clone();
+    options.credential = target.auth.describe();
+    let http = HttpClient::builder().build()?;
+    let client = JiraClient::new(http, target.base, target.deployment, target.auth);
+
+    let progress = (!global.quiet && std::io::stderr().is_terminal())
+        .then(|| Arc::new(StderrProgress::default()));
+    let report = jira_auth_audit::audit(
+        client,
+        &options,
+        progress.clone().map(|p| p as Arc<dyn Progress>),
+    )
+    .await;
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let report = report?;
+
+    let styles = Styles::detect(global.color);
+    for output in &outputs {
+        let color = output.file.is_none() && output.format == Format::Text && styles.stdout;
+        let text = present::render(&report, output.format, color, args.fail_on);
+        match &output.file {
+            None => print!("{text}"),
+            Some(path) => std::fs::write(path, text)
+                .with_context(|| format!("cannot write the report to `{}`", path.display()))?,
+        }
+    }
+    Ok(if present::report_fails(&report, args.fail_on) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    })
+}
+
+/// `--url` wins; otherwise the stored profile named by `--profile`.
+fn resolve_target(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<AuditTarget> {
+    if let Some(url) = &args.url {
+        return Ok(target::ad_hoc(args, url)?);
+    }
+    let name = ProfileName::new(global.profile.clone())?;
+    let store = Store::from_env()?;
+    let profile = store.load(&name)?.ok_or_else(|| {
+        Failure::usage(format!(
+            "no profile `{name}` in `{}`: log in first (`jira-auth cloud login` or `jira-auth server login`) or audit ad hoc with `--url`",
+            store.dir().display()
+        ))
+    })?;
+    target::from_profile(&name, &profile, args.deployment)
 }

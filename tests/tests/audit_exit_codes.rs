@@ -1,0 +1,222 @@
+//! One test per exit code of `jira-auth audit` through the real binary, and a 429 storm.
+
+#![allow(clippy::unwrap_used)]
+
+use jira_auth_test::jira_site::{Behaviour, JiraSite, Site};
+use jira_auth_test::wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn jira_auth(args: Vec<String>, token: &'static str) -> Run {
+    let config = tempfile::tempdir().unwrap();
+    let dir = config.path().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("jira-auth")
+            .unwrap()
+            .args(&args)
+            .env("JIRA_AUTH_CONFIG_DIR", &dir)
+            .env("JIRA_AUTH_API_TOKEN", token)
+            .env("NO_COLOR", "1")
+            .env_remove("JIRA_AUTH_PAT")
+            .env_remove("JIRA_AUTH_PROFILE")
+            .env_remove("RUST_LOG")
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn cloud_args(url: &str, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "audit",
+        "--url",
+        url,
+        "--deployment",
+        "cloud",
+        "--email",
+        "bot@example.com",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn filtered(text: &str) -> String {
+    let mut out = text.to_owned();
+    for (re, rep) in jira_auth_test::filters::common() {
+        out = regex_lite_replace(&out, re, rep);
+    }
+    out
+}
+
+/// The harness filters are regexes; the few used here are simple enough to apply by hand.
+fn regex_lite_replace(text: &str, re: &str, rep: &str) -> String {
+    if re == r"127\.0\.0\.1:\d+" {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find("127.0.0.1:") {
+            out.push_str(&rest[..i]);
+            out.push_str(rep);
+            rest = rest[i + 10..].trim_start_matches(|c: char| c.is_ascii_digit());
+        }
+        out.push_str(rest);
+        return out;
+    }
+    text.to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_0_when_every_check_passes() {
+    let site = JiraSite::start(Site::scenario("cloud-healthy")).await;
+    let run = jira_auth(cloud_args(&site.url(), &[]), "test-api-token").await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("PASS: 6 passed, 1 skipped (7 checks, preset `raytion`, --fail-on error)\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_1_on_a_failed_check_and_0_with_fail_on_never() {
+    let site = JiraSite::start(Site::scenario("cloud-unbrowsable-projects")).await;
+    let run = jira_auth(cloud_args(&site.url(), &[]), "test-api-token").await;
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let run = jira_auth(
+        cloud_args(&site.url(), &["--fail-on", "never"]),
+        "test-api-token",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.ends_with(
+        "PASS with findings: 1 failed, 5 passed, 1 skipped (7 checks, preset `raytion`, --fail-on never)\n"
+    ), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_2_on_usage_errors_before_any_request() {
+    let site = JiraSite::start(Site::scenario("cloud-healthy")).await;
+    let url = site.url();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            ["audit", "--url", &url].map(str::to_owned).to_vec(),
+            "error: `--url` needs a credential: `--email EMAIL` (Jira Cloud, API token in `JIRA_AUTH_API_TOKEN`) or `--pat` (Data Center, token in `JIRA_AUTH_PAT`)\n",
+        ),
+        (
+            ["audit", "--url", &url, "--pat"]
+                .map(str::to_owned)
+                .to_vec(),
+            "error: set `JIRA_AUTH_PAT` to a personal access token of the technical user (Jira → Profile → Personal Access Tokens); it is read from the environment so it stays out of shell history\n",
+        ),
+        (
+            cloud_args(&url, &["--format", "yaml"]),
+            "error: unknown format `yaml`; known formats: text, json, junit, markdown, github\n",
+        ),
+        (
+            cloud_args(&url, &["--format", "text,json"]),
+            "error: only one format can go to stdout; give the others a file, e.g. `--format text,junit=report.xml`\n",
+        ),
+        (
+            cloud_args(&url, &["--preset", "nope"]),
+            "error: unknown preset `nope`; known presets: audit, psoxy, raytion\n",
+        ),
+        (
+            ["audit", "--url", "jira.example.com", "--pat"]
+                .map(str::to_owned)
+                .to_vec(),
+            "error: `jira.example.com` is not a URL (relative URL without a base); pass the site root, e.g. `https://acme.atlassian.net` or `https://jira.example.com/jira`\n",
+        ),
+        (["audit"].map(str::to_owned).to_vec(), ""),
+    ];
+    for (args, expected) in cases {
+        let run = jira_auth(args.clone(), "test-api-token").await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        if !expected.is_empty() {
+            assert_eq!(run.stderr, expected, "{args:?}");
+        } else {
+            assert!(
+                run.stderr.starts_with("error: no profile `default` in `"),
+                "{}",
+                run.stderr
+            );
+        }
+        assert_eq!(run.stdout, "");
+    }
+    assert_eq!(site.requests(), 0, "usage errors must not reach Jira");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_3_when_jira_refuses_the_credential() {
+    let site = JiraSite::start(Site::scenario("cloud-healthy")).await;
+    let run = jira_auth(cloud_args(&site.url(), &[]), "wrong-token").await;
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        filtered(&run.stderr),
+        "error: cannot read the technical user from Jira, so nothing was audited: check the URL, `--deployment` and the credential\n  caused by: GET http://[LOCALHOST]/rest/api/3/myself?expand=groups%2CapplicationRoles answered 401: You are not authenticated. Authentication required to perform this operation.\n"
+    );
+    assert!(!run.stderr.contains("wrong-token"));
+    assert_eq!(site.requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_4_when_jira_fails() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(500).set_body_string(
+            "<html><head><title>Internal error</title></head><body></body></html>",
+        ))
+        .mount(&server)
+        .await;
+    let run = jira_auth(cloud_args(&server.uri(), &[]), "test-api-token").await;
+    assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        filtered(&run.stderr),
+        "error: cannot read the technical user from Jira, so nothing was audited: check the URL, `--deployment` and the credential\n  caused by: GET http://[LOCALHOST]/rest/api/3/myself?expand=groups%2CapplicationRoles answered 500: an HTML page titled \"Internal error\"\n"
+    );
+}
+
+/// Every first attempt answered 429: the shared retry policy repeats each request once and the
+/// report is the same as without the storm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_storm_is_survived_with_the_same_report() {
+    let calm = JiraSite::start(Site::scenario("cloud-healthy")).await;
+    let storm = JiraSite::start_with(
+        Site::scenario("cloud-healthy"),
+        Behaviour {
+            rate_limit_storm: true,
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let json = ["--format", "json"];
+    let expected = jira_auth(cloud_args(&calm.url(), &json), "test-api-token").await;
+    let run = jira_auth(cloud_args(&storm.url(), &json), "test-api-token").await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let strip = |s: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(s).unwrap();
+        v["started_at"] = serde_json::Value::Null;
+        v["target"]["url"] = serde_json::Value::Null;
+        for c in v["checks"].as_array_mut().unwrap() {
+            if c["id"] == "server.info" {
+                c["evidence"] = serde_json::Value::Null;
+            }
+        }
+        v
+    };
+    assert_eq!(strip(&run.stdout), strip(&expected.stdout));
+    assert_eq!(storm.throttled(), 13, "every request was throttled once");
+    assert_eq!(storm.requests(), 26);
+    assert_eq!(calm.requests(), 13);
+}

@@ -1,0 +1,242 @@
+//! `jira-auth audit` end to end: every fixture scenario in every format, through the real
+//! binary against the fake Jira site (`jira_auth_test::jira_site`), with exact requests and
+//! exit codes.
+
+#![allow(clippy::unwrap_used)]
+
+use jira_auth_test::jira_site::{Behaviour, JiraSite, Site};
+use std::path::Path;
+
+const EMAIL: &str = "bot@example.com";
+const API_TOKEN: &str = "test-api-token";
+const PAT: &str = "test-pat";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    files: Vec<(String, String)>,
+}
+
+fn filters() -> Vec<(&'static str, &'static str)> {
+    let mut f = jira_auth_test::filters::common();
+    f.push((r"jira-auth \d+\.\d+\.\d+", "jira-auth [VERSION]"));
+    f
+}
+
+/// How a scenario is audited: ad hoc basic (Cloud), ad hoc PAT (DC) or its stored profile.
+fn target_args(scenario: &str, site: &JiraSite, config: &Path) -> Vec<String> {
+    let dir = jira_auth_test::fixtures::dir().join("audit").join(scenario);
+    let profile = dir.join("profile.json");
+    if profile.exists() {
+        let text = std::fs::read_to_string(&profile)
+            .unwrap()
+            .replace("{SITE}", &site.url());
+        let profiles = config.join("profiles");
+        std::fs::create_dir_all(&profiles).unwrap();
+        let path = profiles.join("default.json");
+        std::fs::write(&path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(config, std::fs::Permissions::from_mode(0o700)).unwrap();
+            std::fs::set_permissions(&profiles, std::fs::Permissions::from_mode(0o700)).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        return vec![];
+    }
+    if scenario.starts_with("dc-") {
+        vec!["--url".into(), site.url(), "--pat".into()]
+    } else {
+        vec![
+            "--url".into(),
+            site.url(),
+            "--deployment".into(),
+            "cloud".into(),
+            "--email".into(),
+            EMAIL.into(),
+        ]
+    }
+}
+
+async fn audit(site: &JiraSite, scenario: &str, extra: &[&str]) -> Run {
+    let config = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec!["audit".to_owned()];
+    args.extend(target_args(scenario, site, config.path()));
+    args.extend(
+        extra
+            .iter()
+            .map(|s| s.replace("{OUT}", out.path().to_str().unwrap())),
+    );
+    let config_dir = config.path().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        assert_cmd::Command::cargo_bin("jira-auth")
+            .unwrap()
+            .args(&args)
+            .env("JIRA_AUTH_CONFIG_DIR", &config_dir)
+            .env("JIRA_AUTH_API_TOKEN", API_TOKEN)
+            .env("JIRA_AUTH_PAT", PAT)
+            .env("NO_COLOR", "1")
+            .env_remove("JIRA_AUTH_PROFILE")
+            .env_remove("RUST_LOG")
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let mut files: Vec<(String, String)> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        files,
+    }
+}
+
+const ALL_FORMATS: &[&str] = &[
+    "--format",
+    "text,json={OUT}/report.json,junit={OUT}/report.xml,markdown={OUT}/report.md,github={OUT}/report.github",
+];
+
+/// Audits `scenario` once with every format and snapshots each rendering.
+async fn scenario(name: &str, expected_code: i32) {
+    let site = JiraSite::start(Site::scenario(name)).await;
+    let run = audit(&site, name, ALL_FORMATS).await;
+    assert_eq!(
+        run.code, expected_code,
+        "exit code of {name}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(run.stderr, "", "{name} wrote to stderr");
+    insta::with_settings!({filters => filters(), snapshot_suffix => name.to_owned(), prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("audit_text", run.stdout);
+        assert_eq!(run.files.len(), 4);
+        for (file, content) in &run.files {
+            let fmt = file.rsplit('.').next().unwrap().to_owned();
+            insta::assert_snapshot!(format!("audit_{fmt}"), content);
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_healthy() {
+    scenario("cloud-healthy", 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_no_administer() {
+    scenario("cloud-no-administer", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_unbrowsable_projects() {
+    scenario("cloud-unbrowsable-projects", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_security_level_reporter() {
+    scenario("cloud-security-level-reporter", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_missing_role() {
+    scenario("cloud-missing-role", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_missing_scopes() {
+    scenario("cloud-missing-scopes", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dc_healthy() {
+    scenario("dc-healthy", 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dc_partial() {
+    // Partial findings are warnings: they pass under the default `--fail-on error`…
+    scenario("dc-partial", 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dc_partial_fails_on_warning() {
+    // …and fail under `--fail-on warning`.
+    let site = JiraSite::start(Site::scenario("dc-partial")).await;
+    let run = audit(&site, "dc-partial", &["--fail-on", "warning"]).await;
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with(
+            "FAIL: 1 warned, 5 passed, 1 skipped (7 checks, preset `raytion`, --fail-on warning)\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The exact requests of a healthy Cloud audit: paths, queries, the bulk permission body, the
+/// credential header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_requests_are_exact_and_minimal() {
+    let site = JiraSite::start(Site::scenario("cloud-healthy")).await;
+    let run = audit(&site, "cloud-healthy", &["--format", "json"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let requests = jira_auth_test::journal::requests(&site.server).await;
+    let mut lines: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}{}",
+                r.method,
+                r.url.path(),
+                r.url.query().map(|q| format!("?{q}")).unwrap_or_default()
+            )
+        })
+        .collect();
+    lines.sort();
+    insta::assert_snapshot!(lines.join("\n"), @r"
+    GET /rest/api/3/issuesecurityschemes
+    GET /rest/api/3/issuesecurityschemes/level/member?startAt=0&maxResults=50
+    GET /rest/api/3/issuesecurityschemes/search?startAt=0&maxResults=50
+    GET /rest/api/3/mypermissions?permissions=ADMINISTER
+    GET /rest/api/3/myself?expand=groups,applicationRoles
+    GET /rest/api/3/project/ENG/roledetails?currentMember=true
+    GET /rest/api/3/project/HR/roledetails?currentMember=true
+    GET /rest/api/3/project/OPS/roledetails?currentMember=true
+    GET /rest/api/3/project/SALES/roledetails?currentMember=true
+    GET /rest/api/3/project/search?action=view&orderBy=key&startAt=0&maxResults=100
+    GET /rest/api/3/role
+    GET /rest/api/3/serverInfo
+    POST /rest/api/3/permissions/check
+    ");
+    let check = requests
+        .iter()
+        .find(|r| r.url.path().ends_with("/permissions/check"))
+        .unwrap();
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(jira_auth_test::journal::render(check), @r#"
+        POST /rest/api/3/permissions/check
+        accept: application/json
+        authorization: Basic Ym90QGV4YW1wbGUuY29tOnRlc3QtYXBpLXRva2Vu
+        content-type: application/json
+        user-agent: jira-auth/[VERSION]
+
+        {"projectPermissions":[{"permissions":["BROWSE_PROJECTS"],"projects":[10000,10001,10002,10003]}]}
+        "#);
+    });
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["requests"], 13);
+    assert_eq!(report["schema_version"], 1);
+}
