@@ -23,7 +23,7 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 pub const FAMILY_LIFETIME_DAYS: i64 = 365;
 /// A refresh token dies after this long without being used.
 pub const INACTIVITY_DAYS: i64 = 90;
-/// Status warns when either limit is closer than this.
+/// Status warns when either limit is this many days away or closer.
 pub const WARN_DAYS: i64 = 30;
 const DAY: i64 = 86_400;
 
@@ -243,7 +243,8 @@ impl Status {
     ) -> Self {
         let family_expires = c.family_started_at + FAMILY_LIFETIME_DAYS * DAY;
         let inactivity_expires = c.last_refreshed_at + INACTIVITY_DAYS * DAY;
-        let days_left = |at: i64| (at - now).div_euclid(DAY);
+        // Whole days, rounded up: "25 days left" until the 25th day has fully passed.
+        let days_left = |at: i64| (at - now + DAY - 1).div_euclid(DAY);
         let access_expired = c.access_remaining(now) <= 0;
         let has_refresh_token = c.refresh_token.is_some();
         let family_alive = now < family_expires && now < inactivity_expires;
@@ -259,7 +260,7 @@ impl Status {
                     "the token family passed its 365-day limit: run `jira-auth cloud login` again"
                         .to_owned(),
                 );
-            } else if days_left(family_expires) < WARN_DAYS {
+            } else if days_left(family_expires) <= WARN_DAYS {
                 warnings.push(format!(
                     "the token family ends in {} days ({}, 365 days after consent): run `jira-auth cloud login` before then",
                     days_left(family_expires),
@@ -268,7 +269,7 @@ impl Status {
             }
             if now >= inactivity_expires {
                 warnings.push("the refresh token was unused for 90 days and has expired: run `jira-auth cloud login` again".to_owned());
-            } else if days_left(inactivity_expires) < WARN_DAYS {
+            } else if days_left(inactivity_expires) <= WARN_DAYS {
                 warnings.push(format!(
                     "the refresh token expires after 90 days without use, on {}: run `jira-auth cloud refresh` before then",
                     rfc3339(inactivity_expires)

@@ -71,7 +71,8 @@ pub enum CloudError {
     #[error("the token reaches several sites; choose one with `--site NAME|URL|ID`: {available}")]
     SiteAmbiguous { available: String },
     #[error(
-        "profile `{profile}` has no Jira Cloud login: run `jira-auth cloud login --profile {profile}`"
+        "profile `{profile}` has no Jira Cloud login: run `jira-auth cloud login{}`",
+        profile_flag(profile)
     )]
     NotLoggedIn { profile: String },
     #[error(
@@ -80,6 +81,15 @@ pub enum CloudError {
     NoRefreshToken,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// ` --profile NAME` for a profile other than `default`, to paste into a suggested command.
+pub fn profile_flag(profile: &str) -> String {
+    if profile == "default" {
+        String::new()
+    } else {
+        format!(" --profile {profile}")
+    }
 }
 
 impl From<HttpError> for CloudError {

@@ -146,11 +146,7 @@ pub async fn login(
             } else {
                 format!(
                     "add them in the developer console (your app → Permissions → Jira API → Configure), then run `jira-auth cloud login{}` again",
-                    if profile.as_str() == "default" {
-                        String::new()
-                    } else {
-                        format!(" --profile {profile}")
-                    }
+                    jira_auth_cloud::error::profile_flag(profile.as_str())
                 )
             }
         );

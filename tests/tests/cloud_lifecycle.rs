@@ -1,0 +1,262 @@
+//! After `cloud login`: `token`, `refresh`, `sites`, `status`, `export`, `logout`, end to end.
+
+#![allow(clippy::unwrap_used)]
+
+mod cloud_support;
+
+use cloud_support::{CloudEnv, filters};
+use jira_auth_test::cloud::FakeConfig;
+use serde_json::json;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn logged_in(config: FakeConfig) -> CloudEnv {
+    let env = CloudEnv::start(config).await;
+    env.logged_in(&["--preset", "psoxy"]).await;
+    env
+}
+
+#[tokio::test]
+async fn token_with_a_valid_token_makes_no_call_and_is_fast() {
+    let env = logged_in(FakeConfig::default()).await;
+    let before = env.fake.api_call_count().await;
+    let stored = env.profile("default")["cloud"]["access_token"].clone();
+    let mut fastest = Duration::MAX;
+    for _ in 0..5 {
+        let run = env.run(&["cloud", "token"], "");
+        assert_eq!(run.code, 0, "{}", run.transcript());
+        assert_eq!(run.stdout, format!("{}\n", stored.as_str().unwrap()));
+        assert_eq!(run.stderr, "");
+        fastest = fastest.min(run.elapsed);
+    }
+    assert_eq!(env.fake.api_call_count().await, before, "0 network calls");
+    println!("measured: `cloud token` with a valid token, fastest of 5 process runs: {fastest:?}");
+}
+
+#[tokio::test]
+async fn token_refreshes_once_when_under_five_minutes_remain_and_persists_the_rotation() {
+    let env = logged_in(FakeConfig::default()).await;
+    let old = env.profile("default")["cloud"].clone();
+    env.edit_profile("default", |c| c["access_expires_at"] = json!(now() + 120));
+    let before = env.fake.token_requests().await.len();
+    let run = env.run(&["cloud", "token"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        env.fake.token_requests().await.len(),
+        before + 1,
+        "exactly 1 token request"
+    );
+    assert_eq!(
+        env.fake.api_requests().await.len(),
+        1,
+        "only login's accessible-resources"
+    );
+    let new = env.profile("default")["cloud"].clone();
+    assert_eq!(
+        run.stdout,
+        format!("{}\n", new["access_token"].as_str().unwrap())
+    );
+    assert_ne!(new["access_token"], old["access_token"]);
+    assert_ne!(new["refresh_token"], old["refresh_token"]);
+    assert!(
+        env.fake
+            .refresh_token_is_live(new["refresh_token"].as_str().unwrap())
+    );
+    let body = String::from_utf8(env.fake.token_requests().await.pop().unwrap().body).unwrap();
+    assert_eq!(
+        body,
+        format!(
+            "grant_type=refresh_token&refresh_token={}&client_id={}&client_secret={}",
+            old["refresh_token"].as_str().unwrap(),
+            env.fake.client_id(),
+            env.fake.client_secret()
+        )
+    );
+    // And now it is valid again: no further call.
+    env.run(&["cloud", "token"], "");
+    assert_eq!(env.fake.token_requests().await.len(), before + 1);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_says_so() {
+    let env = logged_in(FakeConfig::default()).await;
+    let run = env.run(&["cloud", "refresh"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(run.transcript());
+    });
+    assert_eq!(run.code, 0);
+}
+
+#[tokio::test]
+async fn refresh_without_a_new_refresh_token_keeps_the_old_one() {
+    let env = logged_in(FakeConfig {
+        omit_refresh_token_on_refresh: true,
+        ..FakeConfig::default()
+    })
+    .await;
+    let old = env.profile("default")["cloud"]["refresh_token"].clone();
+    let run = env.run(&["cloud", "refresh"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout
+            .ends_with("the server sent no new refresh token, the old one stays\n")
+    );
+    assert_eq!(env.profile("default")["cloud"]["refresh_token"], old);
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_past_ten_minutes_ends_the_family_with_exit_3() {
+    let env = logged_in(FakeConfig::default()).await;
+    let old = env.profile("default")["cloud"].clone();
+    assert_eq!(env.run(&["cloud", "refresh"], "").code, 0);
+    // Someone restores an old copy of the profile (a backup, a copied secret) 11 minutes later.
+    env.fake.advance(Duration::from_secs(11 * 60));
+    env.edit_profile("default", |c| *c = old.clone());
+    let run = env.run(&["cloud", "refresh"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(run.transcript());
+    });
+    assert_eq!(run.code, 3);
+    assert!(
+        env.fake
+            .family_revoked(old["refresh_token"].as_str().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn unauthorized_client_on_refresh_is_the_same_family_error() {
+    let env = logged_in(FakeConfig::default()).await;
+    env.fake.set_refresh_error(Some((
+        403,
+        json!({"error": "unauthorized_client", "error_description": "refresh_token is invalid"}),
+    )));
+    env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
+    let run = env.run(&["cloud", "token"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(run.transcript());
+    });
+    assert_eq!(run.code, 3);
+    assert_eq!(run.stdout, "", "no token printed");
+}
+
+#[tokio::test]
+async fn sites_lists_a_table_or_json() {
+    let env = logged_in(FakeConfig::default()).await;
+    env.fake.set_sites_scenario("sites-three");
+    let run = env.run(&["cloud", "sites"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(run.transcript());
+    });
+    let run = env.run(&["cloud", "sites", "--json"], "");
+    let sites: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(sites.as_array().unwrap().len(), 3);
+    assert_eq!(sites[2]["id"], "c0ffee00-1234-4abc-8def-0123456789ab");
+}
+
+#[tokio::test]
+async fn status_reports_expiry_limits_and_missing_scopes() {
+    let env = CloudEnv::start(FakeConfig {
+        app_scopes: Some(vec!["read:jira-work".into(), "read:jira-user".into()]),
+        ..FakeConfig::default()
+    })
+    .await;
+    env.logged_in(&["--preset", "psoxy"]).await;
+    // 340 days into the family, last refreshed 70 days ago: both warnings fire.
+    env.edit_profile("default", |c| {
+        c["family_started_at"] = json!(now() - 340 * 86_400);
+        c["last_refreshed_at"] = json!(now() - 70 * 86_400);
+    });
+    let run = env.run(&["cloud", "status"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(run.transcript());
+    });
+    assert_eq!(run.code, 0);
+    let json = env.run(&["cloud", "status", "--json"], "");
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["family_days_left"], 25);
+    assert_eq!(v["inactivity_days_left"], 20);
+    assert_eq!(
+        v["missing_scopes"],
+        json!([
+            "read:account",
+            "read:group:jira",
+            "read:avatar:jira",
+            "read:user:jira"
+        ])
+    );
+    assert_eq!(v["usable"], true);
+}
+
+#[tokio::test]
+async fn status_exits_1_when_the_login_cannot_be_used_any_more() {
+    let env = logged_in(FakeConfig::default()).await;
+    env.edit_profile("default", |c| {
+        c["family_started_at"] = json!(now() - 366 * 86_400);
+        c["access_expires_at"] = json!(now() - 60);
+    });
+    let run = env.run(&["cloud", "status"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(run.transcript());
+    });
+    assert_eq!(run.code, 1);
+}
+
+#[tokio::test]
+async fn export_psoxy_and_env_print_secrets_to_stdout_only() {
+    let env = logged_in(FakeConfig::default()).await;
+    let run = env.run(&["cloud", "export", "--format", "psoxy"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("export_psoxy", run.transcript());
+    });
+    assert_eq!(run.code, 0);
+    let c = env.profile("default")["cloud"].clone();
+    assert!(run.stdout.contains(&format!(
+        "PSOXY_JIRA_CLOUD_REFRESH_TOKEN={}\n",
+        c["refresh_token"].as_str().unwrap()
+    )));
+    assert!(!run.stderr.contains(c["access_token"].as_str().unwrap()));
+    let run = env.run(&["cloud", "export", "--format", "env"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("export_env", run.transcript());
+    });
+    let run = env.run(&["cloud", "export", "--format", "tfvars"], "");
+    assert!(
+        run.stdout
+            .contains("jira_cloud_id = \"1324a887-45db-1bf4-1e99-ef0ff456d421\"\n")
+    );
+    let run = env.run(&["cloud", "export", "--format", "json"], "");
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["client_secret"], env.fake.client_secret());
+}
+
+#[tokio::test]
+async fn logout_forgets_and_then_commands_say_how_to_log_in() {
+    let env = logged_in(FakeConfig::default()).await;
+    let run = env.run(&["cloud", "logout"], "");
+    assert_eq!(run.code, 0);
+    assert!(!env.config_dir().join("profiles/default.json").exists());
+    let run = env.run(&["cloud", "token"], "");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(run.transcript());
+    });
+    assert_eq!(run.code, 2);
+    let run = env.run(&["cloud", "logout"], "");
+    assert_eq!(run.stdout, "Profile `default` had no Jira Cloud login\n");
+}
+
+#[tokio::test]
+async fn profiles_are_separate() {
+    let env = logged_in(FakeConfig::default()).await;
+    let run = env.run(&["--profile", "other", "cloud", "status"], "");
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: profile `other` has no Jira Cloud login: run `jira-auth cloud login --profile other`\n"
+    );
+}
