@@ -1,6 +1,7 @@
 //! Flags of `jira-auth server …`.
 
 use clap::{Args, Subcommand};
+use std::path::PathBuf;
 
 /// Jira Server / Data Center: OAuth 1.0a (RSA-SHA1) or personal access tokens.
 #[derive(Debug, Args)]
@@ -10,4 +11,117 @@ pub struct ServerArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum ServerCommand {}
+pub enum ServerCommand {
+    /// Make an RSA key pair for a Jira Application Link and print what to paste into Jira.
+    ///
+    /// Writes `jira_privatekey.pem` (PKCS#8, mode 0600) and `jira_publickey.pem` to `--out`.
+    Keygen(KeygenArgs),
+    /// Log in with OAuth 1.0a through an Application Link, or store a personal access token.
+    ///
+    /// OAuth: `jira-auth server login --url https://jira.example.com --consumer-key KEY
+    /// --private-key jira_privatekey.pem`; approve in the browser; the access token is stored.
+    /// PAT: `JIRA_AUTH_PAT=... jira-auth server login --url https://jira.example.com --pat`.
+    Login(LoginArgs),
+    /// Send a request signed with the stored credentials, like curl.
+    ///
+    /// Example: `jira-auth server request /rest/api/2/myself`,
+    /// `jira-auth server request -X POST /rest/api/2/search -d '{"jql":"project = ABC"}'`.
+    Request(RequestArgs),
+    /// Show the stored Jira Server credentials and check them with `GET /rest/api/2/myself`.
+    Status(StatusArgs),
+    /// Forget the stored Jira Server credentials of the profile.
+    Logout,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Directory for the key files (created 0700 if missing). Default: the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// RSA modulus size: 2048, 3072 or 4096.
+    #[arg(long, default_value_t = 2048)]
+    pub bits: usize,
+
+    /// The consumer key to suggest for the Application Link. Default: `jira-auth-<profile>`.
+    #[arg(long)]
+    pub consumer_key: Option<String>,
+
+    /// Overwrite existing key files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The Jira site, with its context path if it has one (`https://host/jira`).
+    #[arg(long, env = "JIRA_AUTH_SERVER_URL")]
+    pub url: String,
+
+    /// The consumer key of the Application Link's Incoming Authentication.
+    #[arg(
+        long,
+        env = "JIRA_AUTH_SERVER_CONSUMER_KEY",
+        required_unless_present = "pat",
+        conflicts_with = "pat"
+    )]
+    pub consumer_key: Option<String>,
+
+    /// The private key (PKCS#8 or PKCS#1 PEM) whose public key is in the Application Link.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "JIRA_AUTH_SERVER_PRIVATE_KEY",
+        required_unless_present = "pat",
+        conflicts_with = "pat"
+    )]
+    pub private_key: Option<PathBuf>,
+
+    /// Store a personal access token instead (Jira Data Center 8.14+), read from `JIRA_AUTH_PAT`,
+    /// else standard input, else a hidden prompt.
+    #[arg(long)]
+    pub pat: bool,
+
+    /// Out-of-band: Jira shows a verification code and you type it here (no local listener).
+    #[arg(long, conflicts_with = "pat")]
+    pub oob: bool,
+
+    /// Do not open a browser; print the approval URL alone on one line of stderr.
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Seconds to wait for the approval.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+
+    /// Port of the loopback callback listener on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub callback_port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// HTTP method. Default: GET, or POST when `-d` is given.
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// A path under the site (`/rest/api/2/myself`) or a full URL on the same site.
+    #[arg(value_name = "PATH_OR_URL")]
+    pub target: String,
+
+    /// Request body; `@FILE` reads a file, `@-` standard input. Sent as `application/json` when
+    /// it parses as JSON, else as `application/x-www-form-urlencoded`, unless `-H` sets a type.
+    #[arg(short = 'd', long = "data", value_name = "BODY")]
+    pub data: Option<String>,
+
+    /// Extra header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only show what is stored; do not call Jira.
+    #[arg(long)]
+    pub offline: bool,
+}

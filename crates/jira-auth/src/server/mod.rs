@@ -1,4 +1,8 @@
-//! `jira-auth server …`. Owned by the server issue.
+//! `jira-auth server …`: Jira Server / Data Center OAuth 1.0a (RSA-SHA1) and personal access
+//! tokens. The protocol lives in `jira-auth-server`; this module parses, prompts and prints.
 
 pub mod args;
+mod keygen;
+mod login;
+mod request;
 pub mod run;

@@ -1,0 +1,201 @@
+//! `jira-auth server login`: the OAuth 1.0a dance, or a personal access token.
+
+use super::args::LoginArgs;
+use super::run::Ctx;
+use crate::exit;
+use anyhow::Context as _;
+use jira_auth_core::PersonalAccessToken;
+use jira_auth_core::auth::PatBearer;
+use jira_auth_core::time::{rfc3339, unix_seconds};
+use jira_auth_server::ServerError;
+use jira_auth_server::callback::CallbackListener;
+use jira_auth_server::dance::{JiraServer, Myself, OOB, check_callback};
+use jira_auth_server::key;
+use jira_auth_server::profile::{self, Credential, ServerProfile, StoredUser};
+use jira_auth_server::signer::{Consumer, OAuth1Signer};
+use std::io::{BufRead as _, IsTerminal as _, Read as _};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The environment variable `--pat` reads the token from first.
+pub const PAT_ENV: &str = "JIRA_AUTH_PAT";
+
+pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
+    let jira = ctx.jira(&args.url)?;
+    if args.pat {
+        return login_pat(ctx, &jira).await;
+    }
+    let (Some(consumer_key), Some(key_path)) =
+        (args.consumer_key.clone(), args.private_key.clone())
+    else {
+        return Err(exit::Failure::usage(
+            "`--consumer-key` and `--private-key` are required for OAuth (or use `--pat`)",
+        )
+        .into());
+    };
+    let private_key = key::read_private_key(&key_path)?;
+    let key_path = std::path::absolute(&key_path).unwrap_or(key_path);
+    let consumer = Consumer::new(consumer_key.clone(), private_key);
+
+    let listener = if args.oob {
+        None
+    } else {
+        Some(
+            CallbackListener::bind(args.callback_port)
+                .await
+                .map_err(ServerError::Listen)?,
+        )
+    };
+    let callback = listener.as_ref().map_or(OOB.to_owned(), |l| l.url());
+    let request_token = jira
+        .request_token(&consumer, &callback)
+        .await
+        .context("cannot start the OAuth login")?;
+    let authorize = jira.authorize_url(&request_token);
+
+    let opened = !args.no_browser && open_browser(authorize.as_str());
+    if opened {
+        ctx.note("Opened Jira in your browser: choose Allow to let jira-auth act as you");
+    } else {
+        ctx.note(if args.oob {
+            "Open this URL in a browser and choose Allow; Jira then shows a verification code:"
+        } else {
+            "Open this URL in a browser and choose Allow:"
+        });
+        // Alone on its line, even with `--quiet`: the login cannot go on without it.
+        eprintln!("{authorize}");
+    }
+
+    let verifier = match listener {
+        Some(listener) => {
+            let target =
+                tokio::time::timeout(Duration::from_secs(args.timeout), listener.receive())
+                    .await
+                    .map_err(|_| ServerError::CallbackTimeout {
+                        seconds: args.timeout,
+                    })?
+                    .map_err(ServerError::Listen)?;
+            check_callback(&target, &request_token.token)?.verifier
+        }
+        None => read_verifier()?,
+    };
+    let tokens = jira
+        .access_token(&consumer, &request_token, &verifier)
+        .await
+        .context("cannot exchange the approved request token")?;
+
+    let signer = OAuth1Signer::new(consumer).with_token(tokens.token.clone());
+    let me = jira
+        .myself(Arc::new(signer))
+        .await
+        .context("the new access token does not work")?;
+    save(
+        ctx,
+        &jira,
+        &me,
+        Credential::Oauth1 {
+            consumer_key,
+            private_key_path: key_path,
+            access_token: tokens.token,
+            token_secret: tokens.secret,
+        },
+    )
+}
+
+async fn login_pat(ctx: &Ctx, jira: &JiraServer) -> anyhow::Result<u8> {
+    let token = read_pat()?;
+    let me = jira
+        .myself(Arc::new(PatBearer(token.clone())))
+        .await
+        .context("Jira did not accept the personal access token")?;
+    save(ctx, jira, &me, Credential::Pat { token })
+}
+
+fn save(ctx: &Ctx, jira: &JiraServer, me: &Myself, credential: Credential) -> anyhow::Result<u8> {
+    let now = unix_seconds(jira.http().clock().now());
+    let stored = ServerProfile {
+        url: jira.base().as_str().trim_end_matches('/').to_owned(),
+        credential,
+        user: Some(StoredUser {
+            name: me.name.clone(),
+            display_name: me.display_name.clone(),
+        }),
+        logged_in_at: rfc3339(now),
+    };
+    let path = profile::save(&ctx.store, &ctx.profile, &stored)?;
+    let who = match &me.display_name {
+        Some(d) => format!("{d} ({})", me.name),
+        None => me.name.clone(),
+    };
+    println!(
+        "Logged in to {} as {who} with {}",
+        stored.url,
+        stored.kind()
+    );
+    println!("Saved to profile `{}` (`{}`)", ctx.profile, path.display());
+    Ok(exit::OK)
+}
+
+/// `JIRA_AUTH_PAT`, else standard input when it is not a terminal, else a hidden prompt.
+fn read_pat() -> anyhow::Result<PersonalAccessToken> {
+    let token = if let Some(v) = std::env::var_os(PAT_ENV).filter(|v| !v.is_empty()) {
+        v.into_string()
+            .map_err(|_| exit::Failure::usage(format!("`{PAT_ENV}` is not valid UTF-8")))?
+    } else if !std::io::stdin().is_terminal() {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the token from standard input")?;
+        text
+    } else {
+        rpassword::prompt_password("Personal access token: ")
+            .context("cannot read the token from the terminal")?
+    };
+    let token = token.trim().to_owned();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(exit::Failure::usage(format!(
+            "no usable personal access token: set `{PAT_ENV}`, pipe it on standard input, or type it at the prompt (create one in Jira under Profile → Personal Access Tokens)"
+        ))
+        .into());
+    }
+    Ok(PersonalAccessToken::new(token))
+}
+
+/// The verification code Jira shows in `--oob` mode, typed (or piped) on standard input.
+fn read_verifier() -> anyhow::Result<String> {
+    eprint!("Enter the verification code Jira shows: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the verification code")?;
+    if !std::io::stdin().is_terminal() {
+        // The typed newline is not echoed when the code is piped in.
+        eprintln!();
+    }
+    let verifier = line.trim().to_owned();
+    if verifier.is_empty() {
+        return Err(exit::Failure::usage("no verification code was entered").into());
+    }
+    Ok(verifier)
+}
+
+/// Asks the desktop to open `url`; `false` when there is no way to.
+fn open_browser(url: &str) -> bool {
+    let mut command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    command
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -1,0 +1,116 @@
+//! `jira-auth server request`: a curl-like call signed with the stored credentials.
+
+use super::args::RequestArgs;
+use super::run::Ctx;
+use crate::exit;
+use anyhow::Context as _;
+use jira_auth_core::http::check_status;
+use jira_auth_core::secret::mask_url;
+use jira_auth_server::{ServerError, Step};
+use std::io::{IsTerminal as _, Read as _, Write as _};
+
+pub async fn run(ctx: &Ctx, args: RequestArgs) -> anyhow::Result<u8> {
+    let stored = ctx.load()?;
+    let jira = ctx.jira(&stored.url)?;
+    let auth = stored.authorizer(jira.http().clock().clone())?;
+    let client = jira.client(auth);
+    let url = client.url(&args.target)?;
+    if url.origin() != jira.base().origin() || !url.path().starts_with(jira.base().path()) {
+        return Err(exit::Failure::usage(format!(
+            "`{}` is not on the logged-in site {}; jira-auth signs requests for that site only",
+            mask_url(&url),
+            jira.base().as_str().trim_end_matches('/')
+        ))
+        .into());
+    }
+    let body = match &args.data {
+        Some(data) => Some(read_body(data)?),
+        None => None,
+    };
+    let method_text = args
+        .method
+        .clone()
+        .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.to_owned())
+        .to_ascii_uppercase();
+    let method = http::Method::from_bytes(method_text.as_bytes())
+        .map_err(|_| exit::Failure::usage(format!("`{method_text}` is not an HTTP method")))?;
+
+    let mut builder = http::Request::builder()
+        .method(method.clone())
+        .uri(url.as_str())
+        .header(http::header::ACCEPT, "application/json");
+    let mut has_content_type = false;
+    for raw in &args.headers {
+        let Some((name, value)) = raw.split_once(':') else {
+            return Err(exit::Failure::usage(format!("`-H {raw}` is not `Name: value`")).into());
+        };
+        let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| exit::Failure::usage(format!("`{}` is not a header name", name.trim())))?;
+        if name == http::header::AUTHORIZATION {
+            return Err(exit::Failure::usage(
+                "`-H Authorization` would replace the stored credentials; use `curl` for that",
+            )
+            .into());
+        }
+        has_content_type |= name == http::header::CONTENT_TYPE;
+        let value = http::HeaderValue::from_str(value.trim()).map_err(|_| {
+            exit::Failure::usage(format!("the value of `{name}` is not a valid header value"))
+        })?;
+        builder = builder.header(name, value);
+    }
+    if let Some(body) = &body
+        && !has_content_type
+    {
+        let kind = if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+            "application/json"
+        } else {
+            "application/x-www-form-urlencoded"
+        };
+        builder = builder.header(http::header::CONTENT_TYPE, kind);
+    }
+    let request = builder
+        .body(body.unwrap_or_default())
+        .context("cannot build the request")?;
+
+    let now = || jira.http().clock().now();
+    let response = client
+        .send(request)
+        .await
+        .map_err(|e| ServerError::from_jira(e, Step::Rest, now()))?;
+    let masked = mask_url(&url);
+    let response = check_status(method.as_str(), &masked, response)
+        .map_err(|e| ServerError::classify(e, Step::Rest, now(), false))?;
+
+    let stdout = std::io::stdout();
+    let is_json = response
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let mut out = stdout.lock();
+    if stdout.is_terminal() && is_json {
+        match serde_json::from_slice::<serde_json::Value>(&response.body) {
+            Ok(value) => writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?,
+            Err(_) => out.write_all(&response.body)?,
+        }
+    } else {
+        out.write_all(&response.body)?;
+    }
+    out.flush()?;
+    Ok(exit::OK)
+}
+
+/// `-d` value: literal, `@FILE`, or `@-` for standard input.
+fn read_body(data: &str) -> anyhow::Result<Vec<u8>> {
+    match data.strip_prefix('@') {
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("cannot read the body from standard input")?;
+            Ok(buf)
+        }
+        Some(path) => std::fs::read(path).with_context(|| format!("cannot read `{path}`")),
+        None => Ok(data.as_bytes().to_vec()),
+    }
+}

@@ -1,0 +1,208 @@
+//! `jira-auth server request`: curl-like calls signed with the stored credentials; the fake
+//! Jira Server verifies each signature (form bodies included) before answering.
+
+#![allow(clippy::unwrap_used)]
+
+mod server_support;
+
+use jira_auth_test::server::{Endpoint, FakeJiraServer, FakeJiraServerConfig};
+use jira_auth_test::wiremock::ResponseTemplate;
+use server_support::Home;
+
+/// The requests after the login, rendered exactly, with the OAuth header reduced to its stable
+/// parts (nonce, timestamp and signature change on every run).
+async fn journal_after_login(fake: &FakeJiraServer) -> String {
+    let requests = jira_auth_test::journal::requests(fake.mock_server()).await;
+    requests
+        .iter()
+        .skip(4)
+        .map(|r| {
+            let rendered = jira_auth_test::journal::render(r);
+            rendered
+                .lines()
+                .map(|line| match line.strip_prefix("authorization: OAuth ") {
+                    Some(params) => {
+                        let kept: Vec<&str> = params
+                            .split(", ")
+                            .filter(|p| {
+                                !p.starts_with("oauth_nonce=")
+                                    && !p.starts_with("oauth_timestamp=")
+                                    && !p.starts_with("oauth_signature=")
+                            })
+                            .collect();
+                        format!(
+                            "authorization: OAuth {} (+ nonce, timestamp, signature)",
+                            kept.join(", ")
+                        )
+                    }
+                    None => line.to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_get_post_json_and_form_bodies() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::logged_in(&fake).await;
+    fake.mount_rest(
+        "POST",
+        "/rest/api/2/search",
+        ResponseTemplate::new(200).set_body_raw(r#"{"total":0,"issues":[]}"#, "application/json"),
+    )
+    .await;
+    fake.mount_rest("POST", "/rest/api/2/form", ResponseTemplate::new(204))
+        .await;
+
+    let get = home.run(
+        &["server", "request", "/rest/api/2/myself?expand=groups"],
+        None,
+    );
+    assert_eq!(get.code, 0, "{}", get.render());
+    // not a terminal: the raw bytes, exactly as Jira sent them
+    let expected = serde_json::to_string(&FakeJiraServerConfig::default().user).unwrap();
+    assert_eq!(get.stdout, expected);
+
+    let post = home.run(
+        &[
+            "server",
+            "request",
+            "/rest/api/2/search",
+            "-d",
+            r#"{"jql":"project = ABC"}"#,
+            "-H",
+            "X-Atlassian-Token: no-check",
+        ],
+        None,
+    );
+    assert_eq!(post.code, 0, "{}", post.render());
+    assert_eq!(post.stdout, r#"{"total":0,"issues":[]}"#);
+
+    // a form body takes part in the signature: the fake recomputes it from the body it received
+    let form = home.run(
+        &[
+            "server",
+            "request",
+            "-X",
+            "post",
+            "/rest/api/2/form",
+            "-d",
+            "name=caf%C3%A9+au+lait&x=1",
+        ],
+        None,
+    );
+    assert_eq!(form.code, 0, "{}", form.render());
+    assert_eq!(form.stdout, "");
+
+    let journal = journal_after_login(&fake).await;
+    home.settings()
+        .bind(|| insta::assert_snapshot!("signed_requests_journal", journal));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn non_2xx_answers_give_the_server_message_and_exit_3_or_4() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::logged_in(&fake).await;
+    fake.mount_rest(
+        "GET",
+        "/rest/api/2/project/SECRET",
+        ResponseTemplate::new(403).set_body_raw(
+            r#"{"errorMessages":["You do not have permission to browse project SECRET."],"errors":{}}"#,
+            "application/json",
+        ),
+    )
+    .await;
+    let mut transcript = String::new();
+    let mut case = |name: &str, args: &[&str], code: i32| {
+        let run = home.run(args, None);
+        assert_eq!(run.code, code, "{name}: {}", run.render());
+        assert!(run.stdout.is_empty(), "{name}");
+        transcript.push_str(&format!("## {name} (exit {code})\n{}\n", run.stderr));
+    };
+    case(
+        "403 with Jira's message",
+        &["server", "request", "/rest/api/2/project/SECRET"],
+        3,
+    );
+    case("404", &["server", "request", "/rest/api/2/issue/NOPE-1"], 4);
+    fake.fail_next(Endpoint::Rest, "token_expired");
+    case(
+        "token_expired",
+        &["server", "request", "/rest/api/2/myself"],
+        3,
+    );
+    fake.fail_next(Endpoint::Rest, "timestamp_refused");
+    case(
+        "timestamp_refused",
+        &["server", "request", "/rest/api/2/myself"],
+        3,
+    );
+    case(
+        "another site",
+        &[
+            "server",
+            "request",
+            "https://evil.example.com/rest/api/2/myself",
+        ],
+        2,
+    );
+    case(
+        "Authorization header",
+        &[
+            "server",
+            "request",
+            "/rest/api/2/myself",
+            "-H",
+            "Authorization: Basic eA==",
+        ],
+        2,
+    );
+    fake.revoke_access_tokens();
+    case(
+        "revoked token",
+        &["server", "request", "/rest/api/2/myself"],
+        3,
+    );
+    home.settings()
+        .bind(|| insta::assert_snapshot!("request_errors", transcript));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pat_profile_requests_use_bearer() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::new();
+    let url = fake.url();
+    let login = home.run(
+        &["server", "login", "--url", &url, "--pat"],
+        Some("pat-test-token-0001"),
+    );
+    assert_eq!(login.code, 0, "{}", login.render());
+    let run = home.run(&["server", "request", "/rest/api/2/serverInfo"], None);
+    assert_eq!(run.code, 0, "{}", run.render());
+    assert!(
+        run.stdout.contains("\"deploymentType\":\"Server\""),
+        "{}",
+        run.stdout
+    );
+    let requests = jira_auth_test::journal::requests(fake.mock_server()).await;
+    let last = requests.last().unwrap();
+    assert_eq!(last.url.path(), "/rest/api/2/serverInfo");
+    assert_eq!(
+        last.headers["authorization"].to_str().unwrap(),
+        "Bearer pat-test-token-0001"
+    );
+}
+
+#[test]
+fn request_without_login_exits_2() {
+    let home = Home::new();
+    let run = home.run(&["server", "request", "/rest/api/2/myself"], None);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: no Jira Server credentials in profile `default`: run `jira-auth server login` first\n"
+    );
+}

@@ -1,0 +1,114 @@
+//! `jira-auth server status`, `logout` and `keygen`.
+
+#![allow(clippy::unwrap_used)]
+
+mod server_support;
+
+use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
+use server_support::Home;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_checks_the_credential_and_logout_forgets_it() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::logged_in(&fake).await;
+
+    let ok = home.run(&["server", "status"], None);
+    assert_eq!(ok.code, 0, "{}", ok.render());
+    let offline = home.run(&["server", "status", "--offline"], None);
+    assert_eq!(offline.code, 0);
+    fake.revoke_access_tokens();
+    let rejected = home.run(&["server", "status"], None);
+    assert_eq!(rejected.code, 1, "{}", rejected.render());
+
+    let logout = home.run(&["server", "logout"], None);
+    assert_eq!(logout.code, 0, "{}", logout.render());
+    assert!(!home.profile_path("default").exists());
+    let again = home.run(&["server", "logout"], None);
+    assert_eq!(again.code, 0);
+    let status_after = home.run(&["server", "status"], None);
+    assert_eq!(status_after.code, 2);
+
+    home.settings().bind(|| {
+        insta::assert_snapshot!("status_ok", ok.render());
+        insta::assert_snapshot!("status_offline", offline.render());
+        insta::assert_snapshot!("status_rejected", rejected.render());
+        insta::assert_snapshot!("logout", logout.render());
+        insta::assert_snapshot!("logout_again", again.render());
+        insta::assert_snapshot!("status_after_logout", status_after.render());
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_keeps_other_sections_of_the_profile() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::new();
+    let path = home.profile_path("ci");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let url = fake.url();
+    let login = home.run(
+        &["--profile", "ci", "server", "login", "--url", &url, "--pat"],
+        Some("pat-test-token-0001"),
+    );
+    assert_eq!(login.code, 0, "{}", login.render());
+    // another owner's section beside ours
+    let text = home.profile_text("ci");
+    let with_cloud = text.replacen(
+        "\"version\": 1,",
+        "\"version\": 1,\n  \"cloud\": {\"x\": 1},",
+        1,
+    );
+    std::fs::write(&path, with_cloud).unwrap();
+    let logout = home.run(&["--profile", "ci", "server", "logout"], None);
+    assert_eq!(logout.code, 0, "{}", logout.render());
+    assert_eq!(
+        home.profile_text("ci"),
+        "{\n  \"version\": 1,\n  \"cloud\": {\n    \"x\": 1\n  }\n}\n"
+    );
+}
+
+#[test]
+fn keygen_writes_a_usable_pair_and_never_overwrites() {
+    let home = Home::new();
+    let out = home.dir.path().join("keys");
+    let run = home.run(&["server", "keygen", "--out", out.to_str().unwrap()], None);
+    assert_eq!(run.code, 0, "{}", run.render());
+
+    let private = std::fs::read_to_string(out.join("jira_privatekey.pem")).unwrap();
+    let public = std::fs::read_to_string(out.join("jira_publickey.pem")).unwrap();
+    let key = jira_auth_server::key::parse_private_key_pem(&private).unwrap();
+    assert_eq!(jira_auth_server::key::bits(&key), 2048);
+    assert!(private.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+    assert_eq!(jira_auth_server::key::public_key_pem(&key).unwrap(), public);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &str| std::fs::metadata(out.join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("jira_privatekey.pem"), 0o600);
+        assert_eq!(mode("jira_publickey.pem"), 0o644);
+    }
+    // the printed public key is the file's body on one line
+    let one_line = jira_auth_server::key::public_key_for_jira(&public);
+    assert!(run.stdout.contains(&format!("Public Key:    {one_line}\n")));
+    let shown = run.stdout.replace(&one_line, "[PUBLIC KEY]");
+
+    let again = home.run(&["server", "keygen", "--out", out.to_str().unwrap()], None);
+    assert_eq!(again.code, 2);
+    assert_eq!(
+        std::fs::read_to_string(out.join("jira_privatekey.pem")).unwrap(),
+        private
+    );
+    let bad_bits = home.run(&["server", "keygen", "--bits", "1024"], None);
+    assert_eq!(bad_bits.code, 2);
+
+    home.settings().bind(|| {
+        insta::assert_snapshot!(
+            "keygen",
+            format!(
+                "exit: {}\n--- stdout\n{shown}--- stderr\n{}",
+                run.code, run.stderr
+            )
+        );
+        insta::assert_snapshot!("keygen_exists", again.render());
+        insta::assert_snapshot!("keygen_bad_bits", bad_bits.render());
+    });
+}
