@@ -1,0 +1,539 @@
+//! The consent walk through the router served on 127.0.0.1, with a browser holding a cookie jar
+//! and the fake Atlassian: every way a consent ends, with its status, page and stored result.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Options, Rig, code_of, cookie_pair};
+use jira_auth_test::filters;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn pairs(url: &str) -> BTreeMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn one_site_consent_is_stored_and_shown_without_a_token() {
+    let rig = Rig::start(Options::default()).await;
+
+    // /initiate-oauth: a signed cookie and a 302 to Atlassian's authorize URL.
+    let start = rig.browser.get(&rig.url("/initiate-oauth")).await;
+    assert_eq!(start.status, 302);
+    let set_cookie = start.header("set-cookie");
+    assert!(set_cookie.starts_with("jira_auth_state="), "{set_cookie}");
+    assert!(
+        set_cookie.ends_with("; Path=/oauth; Max-Age=600; HttpOnly; SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let location = start.header("location").to_owned();
+    assert!(location.starts_with(&format!("{}/authorize?", rig.fake.auth_url())));
+    let query = pairs(&location);
+    let state = query["state"].clone();
+    assert_eq!(state.len(), 32);
+    assert!(set_cookie.starts_with(&format!("jira_auth_state={state}.")));
+    assert_eq!(
+        query,
+        BTreeMap::from([
+            ("audience".into(), "api.atlassian.com".into()),
+            ("client_id".into(), rig.fake.client_id().into()),
+            ("prompt".into(), "consent".into()),
+            (
+                "redirect_uri".into(),
+                format!("{}/oauth/callback", rig.base)
+            ),
+            ("response_type".into(), "code".into()),
+            (
+                "scope".into(),
+                "read:jira-work read:jira-user offline_access".into()
+            ),
+            ("state".into(), state.clone()),
+        ])
+    );
+
+    // The fake's consent page, Accept, and the callback with the cookie from the jar.
+    let consent = rig.browser.get(&location).await;
+    assert_eq!(consent.status, 200);
+    let from = consent.body.find("id=\"accept\" href=\"").unwrap() + 18;
+    let href = consent.body[from..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let accept = rig
+        .browser
+        .get(&format!("{}{href}", rig.fake.auth_url()))
+        .await;
+    let callback = accept.header("location").to_owned();
+    assert!(callback.starts_with(&format!("{}/oauth/callback?code=", rig.base)));
+    let code = code_of(&callback);
+    let result = rig.browser.get(&callback).await;
+    assert_eq!(result.status, 200, "{}", result.body);
+    assert_eq!(result.title(), "Jira connected");
+    assert_eq!(
+        result.set_cookies(),
+        ["jira_auth_state=; Path=/oauth; Max-Age=0; HttpOnly; SameSite=Lax"]
+    );
+    assert_eq!(result.header("cache-control"), "no-store");
+    assert_eq!(result.header("referrer-policy"), "no-referrer");
+    insta::with_settings!({ filters => filters::common() }, {
+        insta::assert_snapshot!("result_page", result.body);
+    });
+
+    // Exactly one code exchange, with the service's redirect URI, and one accessible-resources
+    // call with the new token.
+    let stored = rig.stored().expect("the profile holds a cloud login");
+    let tokens = rig.fake.token_requests().await;
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(tokens[0].method.as_str(), "POST");
+    let body: BTreeMap<String, String> = url::form_urlencoded::parse(&tokens[0].body)
+        .into_owned()
+        .collect();
+    assert_eq!(
+        body,
+        BTreeMap::from([
+            ("client_id".into(), rig.fake.client_id().into()),
+            ("client_secret".into(), rig.fake.client_secret().into()),
+            ("code".into(), code.clone()),
+            ("grant_type".into(), "authorization_code".into()),
+            (
+                "redirect_uri".into(),
+                format!("{}/oauth/callback", rig.base)
+            ),
+        ])
+    );
+    let api = rig.fake.api_requests().await;
+    assert_eq!(api.len(), 1);
+    assert_eq!(api[0].url.path(), "/oauth/token/accessible-resources");
+    assert_eq!(
+        api[0]
+            .headers
+            .get("authorization")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        format!("Bearer {}", stored.access_token.expose_secret())
+    );
+
+    // The store holds the token set in the cloud crate's format, for `cloud token|status`.
+    assert_eq!(stored.client_id, rig.fake.client_id());
+    assert_eq!(
+        stored.client_secret.expose_secret(),
+        rig.fake.client_secret()
+    );
+    assert_eq!(stored.cloud_id, "1324a887-45db-1bf4-1e99-ef0ff456d421");
+    assert_eq!(stored.site_name, "acme");
+    assert_eq!(stored.site_url, "https://acme.atlassian.net");
+    assert_eq!(
+        stored.scopes,
+        ["read:jira-work", "read:jira-user", "offline_access"]
+    );
+    assert_eq!(stored.requested_scopes, stored.scopes);
+    assert_eq!(stored.redirect_uri, format!("{}/oauth/callback", rig.base));
+    assert_eq!(stored.auth_url, format!("{}/", rig.fake.auth_url()));
+    assert_eq!(stored.api_url, format!("{}/", rig.fake.api_url()));
+    let now = jira_auth_core::time::unix_seconds(jira_auth_core::time::Clock::now(&rig.clock));
+    assert_eq!(stored.family_started_at, now);
+    assert_eq!(stored.last_refreshed_at, now);
+    assert_eq!(stored.access_expires_at, now + 3600);
+    let refresh = stored.refresh_token.as_ref().unwrap();
+    assert!(rig.fake.refresh_token_is_live(refresh.expose_secret()));
+
+    // The home page names the connected site; the health check answers JSON.
+    let home = rig.browser.get(&rig.url("/")).await;
+    assert_eq!(home.status, 200);
+    insta::with_settings!({ filters => filters::common() }, {
+        insta::assert_snapshot!("home_connected", home.paragraph("connected"));
+    });
+    let health = rig.browser.get(&rig.url("/health-check")).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.header("content-type"), "application/json");
+    assert_eq!(
+        health.body,
+        format!(
+            r#"{{"status":"ok","version":"{}"}}"#,
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+
+    rig.assert_no_secret_leaked(&[&code]);
+    let logs = rig.logs.text();
+    assert!(logs.contains("consent started"), "{logs}");
+    assert!(logs.contains("Jira site connected"), "{logs}");
+    assert!(
+        logs.contains("cloud_id=1324a887-45db-1bf4-1e99-ef0ff456d421"),
+        "{logs}"
+    );
+    assert!(!logs.contains(&state), "the state is not logged");
+}
+
+#[tokio::test]
+async fn home_page_before_any_consent() {
+    let rig = Rig::start(Options::default()).await;
+    let home = rig.browser.get(&rig.url("/")).await;
+    assert_eq!(home.status, 200);
+    insta::with_settings!({ filters => filters::common() }, {
+        insta::assert_snapshot!("home_empty", home.body);
+    });
+    let missing = rig.browser.get(&rig.url("/token")).await;
+    assert_eq!(
+        missing.status, 404,
+        "there is no way to read a token over HTTP"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_with_another_state_is_refused_and_nothing_is_exchanged() {
+    let rig = Rig::start(Options::default()).await;
+    let (callback, _) = rig.consent(true).await;
+    let state = pairs(&callback)["state"].clone();
+    let forged = callback.replace(&state, &"0".repeat(32));
+    let page = rig.browser.get(&forged).await;
+    assert_eq!(page.status, 400);
+    assert_eq!(page.title(), "Consent does not match");
+    assert_eq!(
+        page.paragraph("error"),
+        "This request does not match the consent started in this browser (its `state` differs), so it was refused. Start again from this browser"
+    );
+    assert!(page.body.contains("href=\"/initiate-oauth\">Try again</a>"));
+    assert!(
+        page.set_cookies().is_empty(),
+        "the real consent may still finish"
+    );
+    let no_state = rig.browser.get(&rig.url("/oauth/callback?code=abc")).await;
+    assert_eq!(no_state.status, 400);
+    assert_eq!(no_state.title(), "Consent does not match");
+    assert!(rig.fake.token_requests().await.is_empty());
+    assert!(rig.stored().is_none());
+
+    // The genuine callback still works afterwards.
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    rig.assert_no_secret_leaked(&[&code_of(&callback)]);
+}
+
+#[tokio::test]
+async fn a_callback_without_the_cookie_is_refused() {
+    let rig = Rig::start(Options::default()).await;
+    let (callback, _) = rig.consent(true).await;
+    // Another browser (no jar) opens the link.
+    let stranger = common::Browser::new(rig.browser.seen.clone());
+    let page = stranger.get(&callback).await;
+    assert_eq!(page.status, 400);
+    assert_eq!(page.title(), "Consent session not found");
+    assert_eq!(
+        page.paragraph("error"),
+        "This request came without the cookie this service sets when a consent starts: it was opened in another browser, cookies are blocked, or the consent took more than 10 minutes. Start again from this browser"
+    );
+    assert!(rig.fake.token_requests().await.is_empty());
+    assert!(rig.stored().is_none());
+    rig.assert_no_secret_leaked(&[&code_of(&callback)]);
+}
+
+#[tokio::test]
+async fn an_expired_cookie_is_refused_by_the_servers_clock() {
+    let rig = Rig::start(Options::default()).await;
+    let (callback, _) = rig.consent(true).await;
+    // The browser still sends the cookie; the server's clock says the 10 minutes are over.
+    jira_auth_core::time::Clock::sleep(&rig.clock, Duration::from_secs(600)).await;
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 400);
+    assert_eq!(page.title(), "Consent expired");
+    assert_eq!(
+        page.paragraph("error"),
+        "The consent was started more than 10 minutes ago and has expired. Start again"
+    );
+    assert_eq!(
+        page.set_cookies(),
+        ["jira_auth_state=; Path=/oauth; Max-Age=0; HttpOnly; SameSite=Lax"]
+    );
+    assert!(rig.fake.token_requests().await.is_empty());
+    assert!(rig.stored().is_none());
+}
+
+#[tokio::test]
+async fn a_cookie_signed_with_another_key_is_refused() {
+    let rig = Rig::start(Options::default()).await;
+    let (callback, set_cookie) = rig.consent(true).await;
+    let pair = cookie_pair(&set_cookie);
+    let (value, mac) = pair.rsplit_once('.').unwrap();
+    let forged = format!("{value}.{}", "A".repeat(mac.len()));
+    let page = rig.browser.get_with_cookie(&callback, &forged).await;
+    assert_eq!(page.status, 400);
+    assert_eq!(page.title(), "Consent session not found");
+    assert_eq!(
+        page.paragraph("error"),
+        "The consent cookie was not issued by this service (it may have restarted with a new cookie key). Start again"
+    );
+    assert!(rig.fake.token_requests().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_reused_callback_is_refused_before_and_by_atlassian() {
+    let rig = Rig::start(Options::default()).await;
+    let (callback, set_cookie) = rig.consent(true).await;
+    let cookie = cookie_pair(&set_cookie);
+    assert_eq!(rig.browser.get(&callback).await.status, 200);
+    let first = rig.stored().unwrap();
+    // The jar dropped the cookie; a replay with a kept copy is refused without a token request.
+    assert_eq!(rig.browser.cookies_for(&callback), "");
+    let replay = rig.browser.get_with_cookie(&callback, &cookie).await;
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.title(), "Callback already used");
+    assert_eq!(
+        replay.paragraph("error"),
+        "This callback was already used: an authorization code works only once. Start again to connect a site"
+    );
+    assert_eq!(rig.fake.token_requests().await.len(), 1);
+
+    // A restarted service (same key, fresh memory) lets it through; Atlassian refuses the code.
+    let restarted = rig.serve().await;
+    let replay = rig
+        .browser
+        .get_with_cookie(&callback.replace(&rig.base, &restarted), &cookie)
+        .await;
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.title(), "Authorization code refused");
+    assert_eq!(
+        replay.paragraph("error"),
+        "Atlassian refused the authorization code (`invalid_grant`: Invalid authorization code): a code works once and expires within minutes. Start again"
+    );
+    assert_eq!(rig.fake.token_requests().await.len(), 2);
+    assert_eq!(
+        rig.stored().unwrap(),
+        first,
+        "the stored login is untouched"
+    );
+    rig.assert_no_secret_leaked(&[&code_of(&callback)]);
+}
+
+#[tokio::test]
+async fn a_declined_consent_gives_a_page_and_stores_nothing() {
+    let rig = Rig::start(Options::default()).await;
+    let (callback, _) = rig.consent(false).await;
+    assert!(callback.contains("error=access_denied"), "{callback}");
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 403);
+    assert_eq!(page.title(), "Consent declined");
+    assert_eq!(
+        page.paragraph("error"),
+        "The consent was declined on Atlassian&#39;s screen (User did not authorize the request). Nothing was stored. To connect Jira, start again and click Accept"
+    );
+    assert!(page.body.contains("href=\"/initiate-oauth\">Try again</a>"));
+    assert!(rig.fake.token_requests().await.is_empty());
+    assert!(rig.stored().is_none());
+}
+
+#[tokio::test]
+async fn a_site_outside_the_allow_list_is_refused_and_not_stored() {
+    let rig = Rig::start(Options {
+        allow_sites: vec!["beta-corp.atlassian.net".into()],
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 403);
+    assert_eq!(page.title(), "Site not allowed");
+    assert_eq!(
+        page.paragraph("error"),
+        "This service only connects beta-corp.atlassian.net; the consent reached acme (https://acme.atlassian.net). Nothing was stored. Start again and pick an allowed site on Atlassian&#39;s consent screen"
+    );
+    assert!(rig.stored().is_none());
+    assert!(!rig.store.profile_path(&Default::default()).exists());
+    let logs = rig.logs.text();
+    assert!(
+        logs.contains("consent for a site outside `--allow-site` refused: acme (https://acme.atlassian.net, 1324a887-45db-1bf4-1e99-ef0ff456d421)"),
+        "{logs}"
+    );
+    // The tokens of the refused consent were never shown nor logged: the fake issued one pair.
+    rig.assert_no_secret_leaked(&[&code_of(&callback), "at-0002-", "rt-0003-"]);
+}
+
+#[tokio::test]
+async fn several_sites_are_chosen_on_a_page_never_silently() {
+    let rig = Rig::start(Options {
+        sites_scenario: "sites-three",
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let picker = rig.browser.get(&callback).await;
+    assert_eq!(picker.status, 200);
+    assert_eq!(picker.title(), "Choose a Jira site");
+    assert!(
+        rig.stored().is_none(),
+        "nothing is stored before the choice"
+    );
+    let cookies = picker.set_cookies();
+    assert_eq!(cookies.len(), 2);
+    assert_eq!(
+        cookies[0],
+        "jira_auth_state=; Path=/oauth; Max-Age=0; HttpOnly; SameSite=Lax"
+    );
+    assert!(cookies[1].starts_with("jira_auth_pick="));
+    assert!(cookies[1].ends_with("; Path=/oauth; Max-Age=600; HttpOnly; SameSite=Lax"));
+    insta::with_settings!({ filters => filters::common() }, {
+        insta::assert_snapshot!("picker_page", picker.body);
+    });
+    let marker = "name=\"pick\" value=\"";
+    let from = picker.body.find(marker).unwrap() + marker.len();
+    let pick = picker.body[from..].split('"').next().unwrap().to_owned();
+    assert_eq!(picker.body.matches("<form method=\"post\"").count(), 3);
+
+    // A site that was not offered: refused, the choice stays open.
+    let select = rig.url("/oauth/select-site");
+    let bad = rig
+        .browser
+        .post_form(&select, &[("pick", &pick), ("site", "not-a-site")], None)
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.title(), "Unknown site");
+
+    // Another page posting without the browser's cookie (cross-site): refused.
+    let stranger = common::Browser::new(rig.browser.seen.clone());
+    let csrf = stranger
+        .post_form(
+            &select,
+            &[
+                ("pick", &pick),
+                ("site", "c0ffee00-1234-4abc-8def-0123456789ab"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(csrf.status, 400);
+    assert_eq!(csrf.title(), "Consent session not found");
+    // With the cookie but another pick id: refused.
+    let other = rig
+        .browser
+        .post_form(
+            &select,
+            &[
+                ("pick", &"f".repeat(32)),
+                ("site", "c0ffee00-1234-4abc-8def-0123456789ab"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(other.status, 400);
+    assert_eq!(other.title(), "Consent does not match");
+    assert!(rig.stored().is_none());
+
+    let pick_cookie = rig.browser.cookies_for(&select);
+    let chosen = rig
+        .browser
+        .post_form(
+            &select,
+            &[
+                ("pick", &pick),
+                ("site", "8f2a6c1e-0b7d-4e39-9a51-3c4d2e1f0a9b"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(chosen.status, 200, "{}", chosen.body);
+    assert_eq!(chosen.title(), "Jira connected");
+    assert!(chosen.paragraph("result").contains("acme-sandbox"));
+    assert_eq!(
+        chosen.set_cookies(),
+        ["jira_auth_pick=; Path=/oauth; Max-Age=0; HttpOnly; SameSite=Lax"]
+    );
+    let stored = rig.stored().unwrap();
+    assert_eq!(stored.cloud_id, "8f2a6c1e-0b7d-4e39-9a51-3c4d2e1f0a9b");
+    assert_eq!(stored.site_name, "acme-sandbox");
+    assert_eq!(stored.site_url, "https://acme-sandbox.atlassian.net");
+
+    // The choice works once.
+    let again = rig
+        .browser
+        .post_form(
+            &select,
+            &[
+                ("pick", &pick),
+                ("site", "1324a887-45db-1bf4-1e99-ef0ff456d421"),
+            ],
+            Some(&pick_cookie),
+        )
+        .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.title(), "Site choice expired");
+    assert_eq!(rig.stored().unwrap().site_name, "acme-sandbox");
+    assert_eq!(rig.fake.token_requests().await.len(), 1);
+    rig.assert_no_secret_leaked(&[&code_of(&callback)]);
+}
+
+#[tokio::test]
+async fn the_allow_list_narrows_the_picker_and_one_allowed_site_needs_no_choice() {
+    let rig = Rig::start(Options {
+        sites_scenario: "sites-three",
+        allow_sites: vec!["acme".into(), "c0ffee00-1234-4abc-8def-0123456789ab".into()],
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let picker = rig.browser.get(&callback).await;
+    assert_eq!(picker.status, 200);
+    assert_eq!(picker.body.matches("<form method=\"post\"").count(), 2);
+    assert!(picker.body.contains("beta-corp"));
+    assert!(!picker.body.contains("acme-sandbox"));
+
+    let rig = Rig::start(Options {
+        sites_scenario: "sites-three",
+        allow_sites: vec!["https://acme-sandbox.atlassian.net/".into()],
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.title(), "Jira connected");
+    assert_eq!(rig.stored().unwrap().site_name, "acme-sandbox");
+}
+
+#[tokio::test]
+async fn a_consent_reaching_no_site_is_refused() {
+    let rig = Rig::start(Options {
+        sites_scenario: "sites-none",
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 403);
+    assert_eq!(page.title(), "No Jira site");
+    assert!(rig.stored().is_none());
+}
+
+#[tokio::test]
+async fn https_public_url_marks_the_cookie_secure_and_a_missing_key_is_logged() {
+    let rig = Rig::start(Options {
+        public_url: Some("https://jira-auth.example.com"),
+        cookie_key: None,
+        ..Options::default()
+    })
+    .await;
+    let start = rig.browser.get(&rig.url("/initiate-oauth")).await;
+    assert_eq!(start.status, 302);
+    assert!(
+        start
+            .header("set-cookie")
+            .ends_with("; Path=/oauth; Max-Age=600; HttpOnly; SameSite=Lax; Secure"),
+        "{}",
+        start.header("set-cookie")
+    );
+    assert_eq!(
+        pairs(start.header("location"))["redirect_uri"],
+        "https://jira-auth.example.com/oauth/callback"
+    );
+    let logs = rig.logs.text();
+    assert!(
+        logs.contains("no cookie key configured (`JIRA_AUTH_COOKIE_KEY` or `--cookie-key-file`): using a random key for this process"),
+        "{logs}"
+    );
+}
