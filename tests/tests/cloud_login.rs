@@ -359,3 +359,67 @@ async fn client_secret_from_stdin_or_file() {
         assert!(status.success(), "{source:?}");
     }
 }
+
+#[tokio::test]
+async fn no_browser_coming_back_times_out_with_advice() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let run = env
+        .login(
+            &[
+                "--scope",
+                "read:jira-work",
+                "--redirect-uri",
+                &redirect,
+                "--timeout",
+                "1s",
+            ],
+            |_url, _stdin| async {},
+        )
+        .await;
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(run.transcript());
+    });
+    assert_eq!(run.code, 3);
+    assert_eq!(env.fake.api_call_count().await, 0);
+}
+
+#[tokio::test]
+async fn bad_flags_are_usage_errors() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let cases: [&[&str]; 4] = [
+        &["cloud", "login", "--no-browser"],
+        &["cloud", "login", "--no-browser", "--preset", "nope"],
+        &[
+            "cloud",
+            "login",
+            "--no-browser",
+            "--scope",
+            "x",
+            "--redirect-uri",
+            "localhost:13131",
+        ],
+        &[
+            "cloud",
+            "login",
+            "--no-browser",
+            "--scope",
+            "x",
+            "--auth-url",
+            "ftp://auth",
+        ],
+    ];
+    let mut out = String::new();
+    for args in cases {
+        let run = env.run(args, "");
+        out.push_str(&format!(
+            "$ jira-auth {}\n{}\n",
+            args.join(" "),
+            run.transcript()
+        ));
+    }
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(out);
+    });
+}

@@ -25,7 +25,7 @@ pub enum CloudCommand {
     /// Opens the authorize URL, receives the callback on the loopback redirect URI (or asks you
     /// to paste the URL the browser landed on), exchanges the code, picks the site and stores
     /// client id and secret, access and refresh tokens, scopes and cloud id.
-    Login(LoginArgs),
+    Login(Box<LoginArgs>),
     /// List the sites the stored token reaches (accessible-resources).
     Sites(JsonArgs),
     /// Redeem the refresh token now; the rotated one is stored before anything else happens.

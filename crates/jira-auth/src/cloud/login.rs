@@ -273,8 +273,12 @@ fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> anyhow::Result<&'a Si
 /// Opens `url` with `$BROWSER` (a `:`-separated list, `%s` standing for the URL), else the
 /// platform's opener. Does not wait for the browser.
 fn open_browser(url: &str) -> Result<(), String> {
-    let candidates: Vec<String> = match std::env::var("BROWSER") {
-        Ok(b) if !b.trim().is_empty() => b.split(':').map(str::to_owned).collect(),
+    open_browser_with(std::env::var("BROWSER").ok().as_deref(), url)
+}
+
+fn open_browser_with(browser: Option<&str>, url: &str) -> Result<(), String> {
+    let candidates: Vec<String> = match browser {
+        Some(b) if !b.trim().is_empty() => b.split(':').map(str::to_owned).collect(),
         _ if cfg!(target_os = "macos") => vec!["open".into()],
         _ if cfg!(windows) => vec!["explorer".into()],
         _ => vec!["xdg-open".into()],
@@ -304,4 +308,22 @@ fn open_browser(url: &str) -> Result<(), String> {
         }
     }
     Err(errors.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_list_is_tried_in_order_and_failures_are_reported() {
+        assert_eq!(
+            open_browser_with(Some("/nonexistent/browser"), "http://x/"),
+            Err("`/nonexistent/browser`: No such file or directory (os error 2)".to_owned())
+        );
+        // The first that starts wins; `%s` stands for the URL.
+        assert_eq!(
+            open_browser_with(Some("/nonexistent/browser:true --url=%s"), "http://x/"),
+            Ok(())
+        );
+    }
 }

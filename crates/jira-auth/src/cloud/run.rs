@@ -18,7 +18,7 @@ pub async fn run(global: &GlobalArgs, args: CloudArgs) -> anyhow::Result<u8> {
     let profile = ProfileName::new(global.profile.clone())?;
     let store = Store::from_env()?;
     match args.command {
-        CloudCommand::Login(a) => super::login::login(global, &profile, &store, a).await,
+        CloudCommand::Login(a) => super::login::login(global, &profile, &store, *a).await,
         CloudCommand::Token => token(&profile, &store).await,
         CloudCommand::Refresh => refresh(&profile, &store).await,
         CloudCommand::Sites(a) => list_sites(&profile, &store, a).await,
