@@ -271,3 +271,29 @@ async fn pat_login_from_env_and_stdin_and_a_rejected_pat() {
     });
     assert_eq!(from_env.stdout, from_stdin.stdout);
 }
+
+/// Nobody approves: the loopback wait ends at `--timeout` (1 s here) with advice, nothing stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn unapproved_login_times_out() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::new();
+    let key = home.key("test-key.pkcs8.pem");
+    let url = fake.url();
+    let run = home.run(
+        &oauth_args(
+            &url,
+            key.to_str().unwrap(),
+            &["--no-browser", "--timeout", "1"],
+        ),
+        None,
+    );
+    assert_eq!(run.code, 2, "{}", run.render());
+    assert!(
+        run.stderr.ends_with(
+            "error: no approval arrived within 1 s; run `jira-auth server login` again (or raise `--timeout`)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!home.profile_path("default").exists());
+}

@@ -379,3 +379,83 @@ async fn pat_is_sent_as_bearer_and_a_revoked_token_is_rejected() {
         "{err}"
     );
 }
+
+/// The fake really verifies: a request changed after signing (form body or query) is refused
+/// with `signature_invalid`, and the untouched one passes.
+#[tokio::test]
+async fn the_fake_refuses_requests_changed_after_signing() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let jira = server(&fake);
+    let consumer = consumer(&fake);
+    let rt = jira.request_token(&consumer, OOB).await.unwrap();
+    let Approval::Verifier(v) = fake.approve(jira.authorize_url(&rt).as_str()).await else {
+        panic!()
+    };
+    let tokens = jira.access_token(&consumer, &rt, &v).await.unwrap();
+    fake.mount_rest("POST", "/rest/api/2/form", ResponseTemplate::new(204))
+        .await;
+    let signer = OAuth1Signer::new(consumer).with_token(tokens.token);
+    let base = fake.url();
+    let form = |uri: &str, body: &[u8]| {
+        http::Request::post(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_vec())
+            .unwrap()
+    };
+    let send = |request: http::Request<Vec<u8>>| {
+        let http = client();
+        async move { http.send(request).await.unwrap() }
+    };
+    let signed = |request: &http::Request<Vec<u8>>| {
+        signer
+            .header_for(request, jira_auth_core::random::hex_token(16))
+            .unwrap()
+    };
+    let uri = format!("{base}/rest/api/2/form?a=1");
+
+    // untouched: accepted
+    let mut ok = form(&uri, b"x=1");
+    let header = signed(&ok);
+    ok.headers_mut()
+        .insert("authorization", header.parse().unwrap());
+    assert_eq!(send(ok).await.status.as_u16(), 204);
+
+    // each change after signing is caught
+    let original = form(&uri, b"x=1");
+    let header = signed(&original);
+    let tampered = [
+        form(&uri, b"x=2"),
+        form(&format!("{base}/rest/api/2/form?a=2"), b"x=1"),
+        form(&format!("{base}/rest/api/2/form?a=1&b=0"), b"x=1"),
+    ];
+    for mut request in tampered {
+        request
+            .headers_mut()
+            .insert("authorization", header.parse().unwrap());
+        let response = send(request).await;
+        assert_eq!(response.status.as_u16(), 401);
+        let body = String::from_utf8(response.body).unwrap();
+        assert!(
+            body.starts_with("oauth_problem=signature_invalid&"),
+            "{body}"
+        );
+    }
+}
+
+#[test]
+fn tls_failures_get_their_own_advice() {
+    let err = ServerError::classify(
+        jira_auth_core::http::HttpError::Tls {
+            url: "https://jira.test/x".into(),
+            message: "invalid peer certificate: UnknownIssuer".into(),
+        },
+        Step::RequestToken,
+        std::time::SystemTime::now(),
+        true,
+    );
+    assert_eq!(
+        err.to_string(),
+        "the TLS connection to https://jira.test/x failed (invalid peer certificate: UnknownIssuer); check the URL's scheme and port, and if Jira uses a certificate from a private CA, make sure that CA is trusted by this machine"
+    );
+    assert_eq!(err.category(), Category::Network);
+}
