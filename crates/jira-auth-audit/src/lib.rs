@@ -164,3 +164,17 @@ pub async fn audit(
         requests: api.requests(),
     })
 }
+
+/// The fewest requests a Cloud audit running every check needs, with the page sizes it uses
+/// (`project/search` 100, issue security endpoints 50, `permissions/check` 1000 projects):
+/// `myself`, `mypermissions`, `serverInfo`, `role`, `issuesecurityschemes`, the pages of
+/// `project/search`, `issuesecurityschemes/search` and `level/member`, the bulk permission
+/// checks, and one `roledetails` per project (Jira has no bulk endpoint for role membership).
+pub fn cloud_minimum_requests(projects: usize, schemes: usize, level_members: usize) -> u64 {
+    let pages = |n: usize, size: usize| n.div_ceil(size).max(1);
+    (5 + pages(projects, gather::PROJECT_PAGE)
+        + projects.div_ceil(gather::BULK_PROJECTS)
+        + projects
+        + pages(schemes, gather::SECURITY_PAGE)
+        + pages(level_members, gather::SECURITY_PAGE)) as u64
+}

@@ -200,3 +200,68 @@ enum Chosen {
     Cloud(CloudSection),
     Server(ServerSection),
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn profile(json: serde_json::Value) -> Profile {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn name() -> ProfileName {
+        ProfileName::new("conn").unwrap()
+    }
+
+    #[test]
+    fn a_cloud_section_audits_through_the_gateway_with_its_granted_scopes() {
+        let p = profile(serde_json::json!({"version": 1, "cloud": {
+            "access_token": "at-1", "cloud_id": "c-1", "api_url": "https://api.atlassian.com/",
+            "scopes": ["read:jira-work"], "client_id": "ignored"}}));
+        let t = from_profile(&name(), &p, None).unwrap();
+        assert_eq!(t.base.as_str(), "https://api.atlassian.com/ex/jira/c-1");
+        assert_eq!(t.deployment, Deployment::Cloud);
+        assert_eq!(t.granted_scopes, Some(vec!["read:jira-work".to_owned()]));
+        assert_eq!(t.auth.describe(), "OAuth 2.0 bearer token");
+    }
+
+    #[test]
+    fn a_server_pat_section_audits_data_center_and_oauth1_is_refused_clearly() {
+        let p = profile(serde_json::json!({"version": 1, "server": {
+            "url": "https://jira.example.com/jira", "credential": {"type": "pat", "token": "p"},
+            "logged_in_at": "2026-11-25T08:00:00Z"}}));
+        let t = from_profile(&name(), &p, None).unwrap();
+        assert_eq!(t.base.as_str(), "https://jira.example.com/jira");
+        assert_eq!(t.deployment, Deployment::DataCenter);
+        assert_eq!(t.granted_scopes, None);
+
+        let p = profile(serde_json::json!({"version": 1, "server": {
+            "url": "https://jira.example.com", "credential": {"type": "oauth1"}}}));
+        assert_eq!(
+            from_profile(&name(), &p, None).unwrap_err().to_string(),
+            "the `server` login of profile `conn` uses oauth1, which `audit` cannot sign yet: audit with `--url https://jira.example.com --pat` instead"
+        );
+    }
+
+    #[test]
+    fn both_sections_need_a_deployment_and_none_is_a_usage_error() {
+        let p = profile(serde_json::json!({"version": 1,
+            "cloud": {"access_token": "a", "cloud_id": "c", "api_url": "https://api.atlassian.com"},
+            "server": {"url": "https://j.example.com", "credential": {"type": "pat", "token": "p"}}}));
+        let err = from_profile(&name(), &p, None).unwrap_err();
+        assert!(
+            err.to_string().starts_with("profile `conn` has both"),
+            "{err}"
+        );
+        let t = from_profile(&name(), &p, Some(DeploymentArg::DataCenter)).unwrap();
+        assert_eq!(t.deployment, Deployment::DataCenter);
+        let err =
+            from_profile(&name(), &profile(serde_json::json!({"version": 1})), None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile `conn` has no `cloud` or `server` login: run `jira-auth cloud login` or `jira-auth server login` first, or audit ad hoc with `--url`"
+        );
+        assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
+    }
+}

@@ -1,0 +1,159 @@
+//! The auditor against the fake Jira site: paging, bulk calls, request counts, check selection.
+
+#![allow(clippy::unwrap_used)]
+
+use jira_auth_audit::{AuditOptions, CheckId, Status, audit, cloud_minimum_requests};
+use jira_auth_core::auth::BasicApiToken;
+use jira_auth_core::http::HttpClient;
+use jira_auth_core::jira::{Deployment, JiraClient};
+use jira_auth_core::presets::Presets;
+use jira_auth_test::jira_site::{JiraSite, Site};
+use std::sync::Arc;
+
+fn client(site: &JiraSite, deployment: Deployment) -> JiraClient {
+    JiraClient::new(
+        HttpClient::builder().build().unwrap(),
+        site.url().parse().unwrap(),
+        deployment,
+        Arc::new(BasicApiToken {
+            email: "bot@example.com".into(),
+            token: jira_auth_core::ApiToken::new("test-api-token"),
+        }),
+    )
+}
+
+fn raytion() -> AuditOptions {
+    AuditOptions::from_preset("raytion", Presets::builtin().get("raytion").unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_site_is_read_completely_with_the_minimum_requests() {
+    // 1234 projects: 13 pages of project/search, 2 bulk permission checks; 60 schemes of 5
+    // levels with 3 holders each: 2 pages of schemes, 18 pages of members.
+    let site = JiraSite::start(Site::synthetic(1234, 60, 5, 4)).await;
+    for concurrency in [1, 8] {
+        let before = site.requests();
+        let mut options = raytion();
+        options.concurrency = concurrency;
+        let report = audit(client(&site, Deployment::Cloud), &options, None)
+            .await
+            .unwrap();
+        let statuses: Vec<(CheckId, Status)> =
+            report.checks.iter().map(|c| (c.id, c.status)).collect();
+        assert_eq!(
+            statuses,
+            [
+                (CheckId::Scopes, Status::Skipped),
+                (CheckId::GlobalAdminister, Status::Pass),
+                (CheckId::ProductAccess, Status::Pass),
+                (CheckId::ProjectsBrowse, Status::Pass),
+                (CheckId::SecurityLevels, Status::Pass),
+                (CheckId::VisibilityRoles, Status::Pass),
+                (CheckId::ServerInfo, Status::Pass),
+            ]
+        );
+        let browse = &report.checks[3];
+        assert_eq!(browse.summary, "the user can browse all 1234 projects");
+        assert_eq!(
+            report.checks[4].summary,
+            "the user is a member of all 300 security levels in 60 schemes"
+        );
+        let minimum = cloud_minimum_requests(1234, 60, 60 * 5 * 3);
+        assert_eq!(minimum, 5 + 13 + 2 + 1234 + 2 + 18);
+        assert_eq!(report.requests, minimum);
+        assert_eq!(site.requests() - before, minimum);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_levels_alone_read_roles_only_where_a_level_names_a_role() {
+    let site = JiraSite::start(Site::scenario("cloud-healthy")).await;
+    let mut options = raytion();
+    options.checks = vec![CheckId::SecurityLevels];
+    let report = audit(client(&site, Deployment::Cloud), &options, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.checks[0].status,
+        Status::Pass,
+        "{:?}",
+        report.checks[0]
+    );
+    let mut paths: Vec<String> = jira_auth_test::journal::requests(&site.server)
+        .await
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/rest/api/3/issuesecurityschemes",
+            "/rest/api/3/issuesecurityschemes/level/member",
+            "/rest/api/3/issuesecurityschemes/search",
+            "/rest/api/3/myself",
+            // only HR uses the scheme whose level is held by a project role
+            "/rest/api/3/project/HR/roledetails",
+            "/rest/api/3/project/search",
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_level_held_through_a_role_fails_where_the_role_is_missing() {
+    let mut site = Site::scenario("cloud-healthy");
+    // HR's "HR only" level is held by Administrators (10002); drop that role in HR.
+    site.projects
+        .iter_mut()
+        .find(|p| p.key == "HR")
+        .unwrap()
+        .roles = vec![10003, 10004];
+    let site = JiraSite::start(site).await;
+    let report = audit(client(&site, Deployment::Cloud), &raytion(), None)
+        .await
+        .unwrap();
+    let levels = report
+        .checks
+        .iter()
+        .find(|c| c.id == CheckId::SecurityLevels)
+        .unwrap();
+    assert_eq!(levels.status, Status::Fail);
+    assert_eq!(
+        levels.findings,
+        ["HR confidential / HR only: not in the level's project roles in HR"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_center_roles_are_matched_on_actors() {
+    let mut site = Site::scenario("dc-healthy");
+    site.authorization = None;
+    site.projects[2].roles = vec![10002];
+    let site = JiraSite::start(site).await;
+    let report = audit(client(&site, Deployment::DataCenter), &raytion(), None)
+        .await
+        .unwrap();
+    let roles = report
+        .checks
+        .iter()
+        .find(|c| c.id == CheckId::VisibilityRoles)
+        .unwrap();
+    assert_eq!(roles.status, Status::Fail);
+    assert_eq!(roles.findings, ["DOCS: Developers"]);
+}
+
+#[test]
+fn an_unknown_check_in_a_preset_is_a_usage_error() {
+    let preset = jira_auth_core::presets::Preset {
+        description: String::new(),
+        scopes: vec![],
+        checks: vec!["projects.browse".into(), "project.browse".into()],
+    };
+    let err = AuditOptions::from_preset("mine", &preset).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "preset `mine` names an unknown check `project.browse`; known checks: scopes, global.administer, product.access, projects.browse, security.levels, visibility.roles, server.info"
+    );
+    use jira_auth_core::Categorize;
+    assert_eq!(err.category(), jira_auth_core::Category::Usage);
+}
