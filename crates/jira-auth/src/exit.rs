@@ -81,6 +81,7 @@ fn categorize(cause: &(dyn std::error::Error + 'static)) -> Option<Category> {
         jira_auth_server::ServerError,
         jira_auth_server::key::KeyError,
         jira_auth_audit::AuditError,
+        jira_auth_serve::ServeError,
     );
     if cause.downcast_ref::<std::io::Error>().is_some() {
         return Some(Category::Usage);

@@ -7,3 +7,4 @@ pub mod args;
 pub mod login;
 pub mod present;
 pub mod run;
+pub mod serve;

@@ -1,0 +1,317 @@
+//! `jira-auth cloud serve`: the hosted consent service (the `jira-auth-serve` crate) for teams
+//! whose token must be minted away from a laptop. Flags and execution live together here because
+//! the command is one call: build the configuration, bind, serve until `SIGTERM` or Ctrl-C.
+//!
+//! Every flag has an environment variable, so a container runs it with no arguments. Secrets
+//! (the client secret, the cookie key) come from the environment or a file, never from argv.
+//! See `docs/serve.md`.
+
+use super::args::EndpointArgs;
+use super::login::CLIENT_SECRET_ENV;
+use crate::args::GlobalArgs;
+use crate::exit::{self, Failure};
+use jira_auth_cloud::{Endpoints, authorize};
+use jira_auth_core::ClientSecret;
+use jira_auth_core::presets::Presets;
+use jira_auth_core::store::{ProfileName, Store};
+use jira_auth_serve::{CookieKey, PublicUrl, ServeConfig};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// The environment variable holding the cookie-signing key.
+pub const COOKIE_KEY_ENV: &str = "JIRA_AUTH_COOKIE_KEY";
+/// The port serverless container platforms (Cloud Run, Knative, Heroku) tell the service.
+pub const PORT_ENV: &str = "PORT";
+/// Where the service listens when neither `--listen` nor `PORT` says: loopback only, so a
+/// forgotten flag never exposes it.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+
+/// Run the hosted consent service: a web page that mints and stores a Jira Cloud token set.
+///
+/// Routes: `/` (the app, its scopes and the connected site), `/initiate-oauth` (to Atlassian),
+/// `/oauth/callback` (register `{public-url}/oauth/callback` in the developer console),
+/// `/health-check` (JSON). No route returns a token: read it on the host with
+/// `jira-auth cloud token --profile NAME`. Without `--listen`, listens on `0.0.0.0:$PORT` when
+/// `PORT` is set (container platforms), else `127.0.0.1:8080`.
+///
+/// Example: `JIRA_AUTH_CLIENT_SECRET=… jira-auth cloud serve --public-url https://jira-auth.example.com --client-id ID --preset psoxy --allow-site acme`
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "JIRA_AUTH_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+
+    /// The HTTPS origin browsers reach the service at; the callback is `{URL}/oauth/callback`.
+    #[arg(long, env = "JIRA_AUTH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: String,
+
+    /// The OAuth 2.0 (3LO) app's client id (developer console → the app → Settings).
+    #[arg(long, env = "JIRA_AUTH_CLIENT_ID", value_name = "ID")]
+    pub client_id: String,
+
+    /// Read the client secret from this file (first line, e.g. a mounted secret). Else
+    /// `JIRA_AUTH_CLIENT_SECRET`.
+    #[arg(long, env = "JIRA_AUTH_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Read the cookie-signing key (32 bytes or more) from this file. Else
+    /// `JIRA_AUTH_COOKIE_KEY`, else a random key per process (consents in progress then fail
+    /// across restarts).
+    #[arg(long, env = "JIRA_AUTH_COOKIE_KEY_FILE", value_name = "PATH")]
+    pub cookie_key_file: Option<PathBuf>,
+
+    /// Request the scopes of this preset (`psoxy`, `raytion`, `audit`, or one of `--preset-file`).
+    #[arg(long, env = "JIRA_AUTH_PRESET", value_name = "NAME")]
+    pub preset: Option<String>,
+
+    /// A TOML file of extra presets (same shape as the built-in `presets.toml`).
+    #[arg(long, env = "JIRA_AUTH_PRESET_FILE", value_name = "PATH")]
+    pub preset_file: Option<PathBuf>,
+
+    /// Request this scope too (repeatable; spaces or commas separate several).
+    /// `offline_access` is always requested.
+    #[arg(long = "scope", env = "JIRA_AUTH_SCOPES", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+
+    /// Connect only this site: its name, URL or cloud id (repeatable; the variable takes a comma
+    /// list). Consent for any other site is refused, so a public endpoint cannot attach a
+    /// stranger's Jira.
+    #[arg(
+        long = "allow-site",
+        env = "JIRA_AUTH_ALLOW_SITES",
+        value_delimiter = ',',
+        value_name = "NAME|URL|ID"
+    )]
+    pub allow_sites: Vec<String>,
+
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
+}
+
+/// Builds the configuration, binds, and serves until `SIGTERM` or Ctrl-C.
+pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<u8> {
+    let profile = ProfileName::new(global.profile.clone())?;
+    let store = Store::from_env()?;
+    let config = config(args, profile, store, &|k| {
+        std::env::var(k).ok().filter(|v| !v.is_empty())
+    })?;
+    let http = super::run::http()?;
+    let server = jira_auth_serve::Server::bind(config, http).await?;
+    let addr = server.local_addr()?;
+    if !global.quiet {
+        eprintln!(
+            "Serving on http://{addr} (stop with Ctrl-C or SIGTERM)\nCallback URL to register in the developer console: {}",
+            server.state().redirect_uri().as_str()
+        );
+    }
+    server.run(jira_auth_serve::shutdown_signal()).await?;
+    Ok(exit::OK)
+}
+
+/// The service configuration from the flags and `env` (a lookup of non-empty variables).
+pub fn config(
+    args: ServeArgs,
+    profile: ProfileName,
+    store: Store,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<ServeConfig> {
+    let listen = match (args.listen, env(PORT_ENV)) {
+        (Some(addr), _) => addr,
+        (None, Some(port)) => {
+            let port: u16 = port.trim().parse().map_err(|_| {
+                Failure::usage(format!(
+                    "`{PORT_ENV}={port}` is not a port number: fix it, or pass `--listen ADDR:PORT`"
+                ))
+            })?;
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port)
+        }
+        (None, None) => DEFAULT_LISTEN,
+    };
+    let public_url = PublicUrl::parse(&args.public_url)?;
+    let endpoints = Endpoints::parse(&args.endpoints.auth_url, &args.endpoints.api_url)?;
+    let presets = Presets::load(args.preset_file.as_deref())?;
+    let scopes = authorize::resolve_scopes(&presets, args.preset.as_deref(), &args.scopes, true)?;
+    let client_id = args.client_id.trim().to_owned();
+    if client_id.is_empty() {
+        return Err(Failure::usage(
+            "the client id is empty: pass `--client-id` or set `JIRA_AUTH_CLIENT_ID` (developer console → your app → Settings)",
+        )
+        .into());
+    }
+    let client_secret = match &args.client_secret_file {
+        Some(path) => first_line(path, "--client-secret-file")?,
+        None => env(CLIENT_SECRET_ENV).ok_or_else(|| {
+            Failure::usage(format!(
+                "no client secret: set `{CLIENT_SECRET_ENV}` or pass `--client-secret-file PATH` (never as an argument: it would show in `ps`)"
+            ))
+        })?,
+    };
+    let client_secret = client_secret.trim();
+    if client_secret.is_empty() {
+        return Err(Failure::usage("the client secret is empty").into());
+    }
+    let cookie_key = match &args.cookie_key_file {
+        Some(path) => Some(CookieKey::new(&read(path, "--cookie-key-file")?)?),
+        None => env(COOKIE_KEY_ENV)
+            .map(|k| CookieKey::new(&k))
+            .transpose()?,
+    };
+    let allow_sites = args
+        .allow_sites
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    Ok(ServeConfig {
+        listen,
+        public_url,
+        profile,
+        store,
+        endpoints,
+        client_id,
+        client_secret: ClientSecret::new(client_secret),
+        scopes,
+        preset: args.preset,
+        allow_sites,
+        cookie_key,
+    })
+}
+
+fn read(path: &Path, flag: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read `{flag} {}`: {e}", path.display())).into())
+}
+
+fn first_line(path: &Path, flag: &str) -> anyhow::Result<String> {
+    Ok(read(path, flag)?
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn parse(args: &[&str]) -> ServeArgs {
+        let mut argv = vec!["serve"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).unwrap().serve
+    }
+
+    fn build(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<ServeConfig> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        config(
+            parse(args),
+            ProfileName::default(),
+            Store::at("/nonexistent"),
+            &|k| env.get(k).cloned(),
+        )
+    }
+
+    const BASE: &[&str] = &[
+        "--public-url",
+        "https://jira-auth.example.com",
+        "--client-id",
+        "CID",
+        "--scope",
+        "read:jira-work",
+    ];
+
+    #[test]
+    fn defaults_listen_on_loopback_and_port_wins_over_the_default() {
+        let c = build(BASE, &[(CLIENT_SECRET_ENV, "s3cret")]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.client_secret.expose_secret(), "s3cret");
+        assert_eq!(c.scopes, ["read:jira-work", "offline_access"]);
+        assert!(c.cookie_key.is_none());
+        assert_eq!(
+            c.public_url.redirect_uri().as_str(),
+            "https://jira-auth.example.com/oauth/callback"
+        );
+        let c = build(BASE, &[(CLIENT_SECRET_ENV, "s"), (PORT_ENV, "9090")]).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9090".parse().unwrap());
+        let mut args = BASE.to_vec();
+        args.extend(["--listen", "127.0.0.1:7000"]);
+        let c = build(&args, &[(CLIENT_SECRET_ENV, "s"), (PORT_ENV, "9090")]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:7000".parse().unwrap());
+        let err = build(BASE, &[(CLIENT_SECRET_ENV, "s"), (PORT_ENV, "http")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`PORT=http` is not a port number: fix it, or pass `--listen ADDR:PORT`"
+        );
+        assert_eq!(exit::code_for(&err), exit::USAGE);
+    }
+
+    #[test]
+    fn secrets_come_from_files_or_the_environment_never_flags() {
+        // No tempfile dev-dependency in this crate: a unique directory, removed at the end.
+        let dir = std::env::temp_dir().join(format!(
+            "jira-auth-serve-args-{}",
+            jira_auth_core::random::hex_token(8)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "from-file\nignored\n").unwrap();
+        let key = dir.join("key");
+        std::fs::write(&key, format!("{}\n", "k".repeat(40))).unwrap();
+        let mut args = BASE.to_vec();
+        let (s, k) = (secret.to_str().unwrap(), key.to_str().unwrap());
+        args.extend(["--client-secret-file", s, "--cookie-key-file", k]);
+        let c = build(&args, &[(CLIENT_SECRET_ENV, "from-env")]).unwrap();
+        assert_eq!(c.client_secret.expose_secret(), "from-file");
+        assert!(c.cookie_key.is_some());
+        assert!(!format!("{c:?}").contains("from-file"), "Debug redacts");
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let err = build(BASE, &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no client secret: set `JIRA_AUTH_CLIENT_SECRET` or pass `--client-secret-file PATH` (never as an argument: it would show in `ps`)"
+        );
+        assert_eq!(exit::code_for(&err), exit::USAGE);
+        let err = build(BASE, &[(CLIENT_SECRET_ENV, "s"), (COOKIE_KEY_ENV, "short")]).unwrap_err();
+        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert!(
+            err.to_string().starts_with("the cookie key has 5 bytes"),
+            "{err}"
+        );
+        assert!(Cli::try_parse_from(["serve", "--client-secret", "x"]).is_err());
+    }
+
+    #[test]
+    fn allow_sites_split_on_commas_and_bad_urls_are_usage_errors() {
+        let mut args = BASE.to_vec();
+        args.extend([
+            "--allow-site",
+            "acme, beta-corp.atlassian.net",
+            "--allow-site",
+            "id-3",
+        ]);
+        let c = build(&args, &[(CLIENT_SECRET_ENV, "s")]).unwrap();
+        assert_eq!(c.allow_sites, ["acme", "beta-corp.atlassian.net", "id-3"]);
+
+        let mut args = BASE.to_vec();
+        args[1] = "https://jira-auth.example.com/sub";
+        let err = build(&args, &[(CLIENT_SECRET_ENV, "s")]).unwrap_err();
+        assert_eq!(exit::code_for(&err), exit::USAGE);
+        let err = build(
+            &["--public-url", "https://x.example.com", "--client-id", "C"],
+            &[(CLIENT_SECRET_ENV, "s")],
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("no scopes to request"), "{err}");
+    }
+}
