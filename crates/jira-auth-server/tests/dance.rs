@@ -459,3 +459,29 @@ fn tls_failures_get_their_own_advice() {
     );
     assert_eq!(err.category(), Category::Network);
 }
+
+/// An SSO proxy that answers `/myself` with its login page (200, HTML) is named as such.
+#[tokio::test]
+async fn html_instead_of_json_on_myself_is_an_sso_error() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    Mock::given(matchers::path("/proxied/rest/api/2/myself"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            "<!DOCTYPE html>\n<html><head><title>Login</title></head><body>SSO</body></html>",
+            "text/html",
+        ))
+        .mount(fake.mock_server())
+        .await;
+    let jira = JiraServer::new(
+        client(),
+        parse_site_url(&format!("{}/proxied", fake.url())).unwrap(),
+    );
+    let pat = PatBearer(PersonalAccessToken::new(fake.pat().unwrap()));
+    let err = jira.myself(Arc::new(pat)).await.unwrap_err();
+    assert!(matches!(err, ServerError::HtmlPage { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("where Jira's JSON was expected: a single sign-on proxy is probably in front of Jira; use a URL that reaches Jira directly (ask your Jira administrator) or a personal access token with `jira-auth server login --pat`"),
+        "{err}"
+    );
+    assert_eq!(err.category(), Category::Auth);
+}

@@ -9,7 +9,7 @@
 //! the published RSA-SHA1 test case (fixed nonce and timestamp, exact signature) instead.
 //!
 //! - [`encode`]: §3.6 percent-encoding (unreserved set only, uppercase hex, UTF-8).
-//! - [`base_string`]: §3.4.1 signature base string from method, URL, protocol parameters, body.
+//! - [`base_string`](mod@base_string): §3.4.1 signature base string from method, URL, protocol parameters, body.
 //! - [`rsa_sha1`]: §3.4.3 RSASSA-PKCS1-v1_5 over SHA-1, with blinding.
 //! - [`header`]: §3.5.1 the `Authorization: OAuth ...` header.
 
