@@ -392,6 +392,15 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn debug_never_shows_a_secret() {
+        let text = format!("{:?}", sample(NOW));
+        for secret in ["csecret", "at-1", "rt-1"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("client_secret: ClientSecret([redacted])"));
+    }
+
+    #[test]
     fn store_round_trip_and_forget_keeps_other_sections() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::at(dir.path());
