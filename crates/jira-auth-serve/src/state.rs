@@ -57,6 +57,13 @@ impl AppState {
                 "the public URL is not https: the state cookie is sent without `Secure`; serve behind HTTPS in production"
             );
         }
+        if config.allow_sites.is_empty() {
+            tracing::warn!(
+                public_url = config.public_url.origin(),
+                "no `--allow-site`: whoever can open the public URL can connect any Jira site and replace the login stored under profile `{}`",
+                config.profile
+            );
+        }
         let redirect = config.public_url.redirect_uri();
         Self(Arc::new(Inner {
             config,

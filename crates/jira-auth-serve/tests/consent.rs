@@ -537,3 +537,52 @@ async fn https_public_url_marks_the_cookie_secure_and_a_missing_key_is_logged() 
         "{logs}"
     );
 }
+
+#[tokio::test]
+async fn the_stored_login_is_refreshed_by_the_clis_code_path() {
+    let rig = Rig::start(Options::default()).await;
+    let (callback, _) = rig.consent(true).await;
+    assert_eq!(rig.browser.get(&callback).await.status, 200);
+    let before = rig.stored().unwrap();
+    // What `jira-auth cloud refresh` / `cloud token` run on the host, on the same store.
+    let http = jira_auth_core::http::HttpClient::builder().build().unwrap();
+    let fresh = jira_auth_cloud::credentials::ensure_fresh(
+        &rig.store,
+        &Default::default(),
+        &http,
+        jira_auth_cloud::credentials::RefreshMode::Always,
+    )
+    .await
+    .unwrap();
+    assert!(fresh.refreshed);
+    let after = rig.stored().unwrap();
+    assert_ne!(after.access_token, before.access_token);
+    assert_ne!(after.refresh_token, before.refresh_token);
+    assert_eq!(after.cloud_id, before.cloud_id);
+    let tokens = rig.fake.token_requests().await;
+    assert_eq!(tokens.len(), 2);
+    let body: BTreeMap<String, String> = url::form_urlencoded::parse(&tokens[1].body)
+        .into_owned()
+        .collect();
+    assert_eq!(body["grant_type"], "refresh_token");
+    assert_eq!(
+        body["refresh_token"],
+        before.refresh_token.unwrap().expose_secret()
+    );
+}
+
+#[tokio::test]
+async fn no_allow_list_is_warned_about_at_start() {
+    let rig = Rig::start(Options::default()).await;
+    let logs = rig.logs.text();
+    assert!(
+        logs.contains("no `--allow-site`: whoever can open the public URL can connect any Jira site and replace the login stored under profile `default`"),
+        "{logs}"
+    );
+    let rig = Rig::start(Options {
+        allow_sites: vec!["acme".into()],
+        ..Options::default()
+    })
+    .await;
+    assert!(!rig.logs.text().contains("no `--allow-site`"));
+}
