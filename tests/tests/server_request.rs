@@ -206,3 +206,19 @@ fn request_without_login_exits_2() {
         "error: no Jira Server credentials in profile `default`: run `jira-auth server login` first\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paths_beside_the_context_path_are_not_the_site() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig {
+        context_path: "/jira".into(),
+        ..Default::default()
+    })
+    .await;
+    let home = Home::logged_in(&fake).await;
+    let sibling = format!("{}x/rest/api/2/myself", fake.url());
+    let run = home.run(&["server", "request", &sibling], None);
+    assert_eq!(run.code, 2, "{}", run.render());
+    let inside = format!("{}/rest/api/2/myself", fake.url());
+    let run = home.run(&["server", "request", &inside], None);
+    assert_eq!(run.code, 0, "{}", run.render());
+}

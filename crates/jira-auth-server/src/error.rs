@@ -81,6 +81,8 @@ pub enum ServerError {
     CallbackTimeout { seconds: u64 },
     #[error("cannot listen for the OAuth callback on 127.0.0.1: {0}")]
     Listen(std::io::Error),
+    #[error("cannot sign the request: {0}")]
+    Authorize(String),
     #[error("bad Jira URL `{url}`: {message}")]
     Url { url: String, message: String },
     #[error("no Jira Server credentials in profile `{0}`: run `jira-auth server login` first")]
@@ -109,6 +111,7 @@ impl Categorize for ServerError {
             | ServerError::CallbackTimeout { .. }
             | ServerError::Listen(_)
             | ServerError::Url { .. }
+            | ServerError::Authorize(_)
             | ServerError::NotLoggedIn(_)
             | ServerError::Key(_)
             | ServerError::Sign(_)
@@ -230,10 +233,7 @@ impl ServerError {
                     }
                 }
             }
-            JiraError::Authorize(a) => ServerError::Url {
-                url: String::new(),
-                message: a.to_string(),
-            },
+            JiraError::Authorize(a) => ServerError::Authorize(a.0),
             JiraError::Url(url, message) => ServerError::Url { url, message },
         }
     }

@@ -95,7 +95,7 @@ pub struct LoginArgs {
     pub timeout: u64,
 
     /// Port of the loopback callback listener on 127.0.0.1 (0 picks a free one).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, conflicts_with_all = ["oob", "pat"])]
     pub callback_port: u16,
 }
 

@@ -54,17 +54,14 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
     let authorize = jira.authorize_url(&request_token);
 
     let opened = !args.no_browser && open_browser(authorize.as_str());
-    if opened {
-        ctx.note("Opened Jira in your browser: choose Allow to let jira-auth act as you");
-    } else {
-        ctx.note(if args.oob {
-            "Open this URL in a browser and choose Allow; Jira then shows a verification code:"
-        } else {
-            "Open this URL in a browser and choose Allow:"
-        });
-        // Alone on its line, even with `--quiet`: the login cannot go on without it.
-        eprintln!("{authorize}");
-    }
+    ctx.note(match (opened, args.oob) {
+        (true, false) => "Opened Jira in your browser: choose Allow (if no browser opened, visit this URL):",
+        (true, true) => "Opened Jira in your browser: choose Allow, then type the code Jira shows (if no browser opened, visit this URL):",
+        (false, false) => "Open this URL in a browser and choose Allow:",
+        (false, true) => "Open this URL in a browser and choose Allow; Jira then shows a verification code:",
+    });
+    // Alone on its line, even with `--quiet`: the login cannot go on without it.
+    eprintln!("{authorize}");
 
     let verifier = match listener {
         Some(listener) => {

@@ -15,7 +15,10 @@ pub async fn run(ctx: &Ctx, args: RequestArgs) -> anyhow::Result<u8> {
     let auth = stored.authorizer(jira.http().clock().clone())?;
     let client = jira.client(auth);
     let url = client.url(&args.target)?;
-    if url.origin() != jira.base().origin() || !url.path().starts_with(jira.base().path()) {
+    let base_path = jira.base().path().trim_end_matches('/');
+    let on_site = url.origin() == jira.base().origin()
+        && (url.path() == base_path || url.path().starts_with(&format!("{base_path}/")));
+    if !on_site {
         return Err(exit::Failure::usage(format!(
             "`{}` is not on the logged-in site {}; jira-auth signs requests for that site only",
             mask_url(&url),
