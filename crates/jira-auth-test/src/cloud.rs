@@ -695,3 +695,183 @@ fn myself(shared: &Shared, request: &Request) -> ResponseTemplate {
     }
     ResponseTemplate::new(200).set_body_json(crate::fixtures::json("cloud/myself/myself.json"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorize_url(fake: &FakeAtlassian, client_id: &str) -> String {
+        format!(
+            "{}/authorize?response_type=code&client_id={client_id}&state=s1&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=read%3Ajira-work+offline_access&audience=api.atlassian.com&prompt=consent",
+            fake.auth_url()
+        )
+    }
+
+    async fn post_token(fake: &FakeAtlassian, body: String) -> (u16, Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/oauth/token", fake.auth_url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn consent_page_validates_like_atlassian_and_links_to_the_callback() {
+        let fake = FakeAtlassian::start(FakeConfig::default()).await;
+        let bad = reqwest::get(authorize_url(&fake, "nope")).await.unwrap();
+        assert_eq!(bad.status(), 400);
+        assert!(
+            bad.text()
+                .await
+                .unwrap()
+                .contains("unknown client_id `nope`")
+        );
+        let page = reqwest::get(authorize_url(&fake, CLIENT_ID)).await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("id=\"accept\" href=\"/authorize/accept?response_type=code&amp;"));
+        let location = fake.consent(&authorize_url(&fake, CLIENT_ID)).unwrap();
+        assert!(
+            location.starts_with("http://127.0.0.1:9/cb?code=code-0001-"),
+            "{location}"
+        );
+        assert!(location.ends_with("&state=s1"));
+        assert_eq!(
+            fake.deny(&authorize_url(&fake, CLIENT_ID)).unwrap(),
+            "http://127.0.0.1:9/cb?error=access_denied&error_description=User+did+not+authorize+the+request&state=s1"
+        );
+    }
+
+    #[tokio::test]
+    async fn token_endpoint_accepts_json_bodies_too_and_the_api_checks_the_bearer() {
+        let fake = FakeAtlassian::start(FakeConfig {
+            sites_scenario: "sites-three".into(),
+            ..FakeConfig::default()
+        })
+        .await;
+        let location = fake.consent(&authorize_url(&fake, CLIENT_ID)).unwrap();
+        let code = Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let r = reqwest::Client::new()
+            .post(format!("{}/oauth/token", fake.auth_url()))
+            .json(&json!({
+                "grant_type": "authorization_code", "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET, "code": code,
+                "redirect_uri": "http://127.0.0.1:9/cb"
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        assert_eq!(body["scope"], "read:jira-work offline_access");
+        let at = body["access_token"].as_str().unwrap();
+
+        let client = reqwest::Client::new();
+        let myself = |cloud: &str, token: &str| {
+            client
+                .get(format!(
+                    "{}/ex/jira/{cloud}/rest/api/3/myself",
+                    fake.api_url()
+                ))
+                .bearer_auth(token)
+                .send()
+        };
+        let ok = myself("c0ffee00-1234-4abc-8def-0123456789ab", at)
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        let me: Value = ok.json().await.unwrap();
+        assert_eq!(me["displayName"], "Connector Bot");
+        assert_eq!(myself("unknown", at).await.unwrap().status(), 404);
+        assert_eq!(
+            myself("c0ffee00-1234-4abc-8def-0123456789ab", "bogus")
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        // Access tokens expire on the fake's clock.
+        fake.advance(Duration::from_secs(3601));
+        assert_eq!(
+            myself("c0ffee00-1234-4abc-8def-0123456789ab", at)
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+    }
+
+    #[tokio::test]
+    async fn family_expires_365_days_after_consent_even_when_refreshed() {
+        let fake = FakeAtlassian::start(FakeConfig::default()).await;
+        let location = fake.consent(&authorize_url(&fake, CLIENT_ID)).unwrap();
+        let code = Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let form = |pairs: &[(&str, &str)]| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish()
+        };
+        let (status, body) = post_token(
+            &fake,
+            form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+                ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let mut rt = body["refresh_token"].as_str().unwrap().to_owned();
+        // Refresh every 80 days: never idle for 90, but the family still ends at 365.
+        for _ in 0..4 {
+            fake.advance(Duration::from_secs(80 * DAY));
+            let (status, body) = post_token(
+                &fake,
+                form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &rt),
+                    ("client_id", CLIENT_ID),
+                    ("client_secret", CLIENT_SECRET),
+                ]),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            rt = body["refresh_token"].as_str().unwrap().to_owned();
+        }
+        fake.advance(Duration::from_secs(46 * DAY));
+        let (status, body) = post_token(
+            &fake,
+            form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt),
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+            ]),
+        )
+        .await;
+        assert_eq!(status, 403);
+        assert_eq!(
+            body,
+            json!({"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."})
+        );
+    }
+}
