@@ -85,22 +85,32 @@ pub async fn run(ctx: &Ctx, args: RequestArgs) -> anyhow::Result<u8> {
         .map_err(|e| ServerError::classify(e, Step::Rest, now(), false))?;
 
     let stdout = std::io::stdout();
-    let is_json = response
+    let content_type = response
         .headers
         .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
+        .and_then(|v| v.to_str().ok());
     let mut out = stdout.lock();
-    if stdout.is_terminal() && is_json {
-        match serde_json::from_slice::<serde_json::Value>(&response.body) {
-            Ok(value) => writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?,
-            Err(_) => out.write_all(&response.body)?,
-        }
-    } else {
-        out.write_all(&response.body)?;
-    }
+    out.write_all(&render_body(
+        &response.body,
+        content_type,
+        stdout.is_terminal(),
+    ))?;
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// What to print: pretty JSON (with a final newline) on a terminal, the exact bytes otherwise.
+fn render_body(body: &[u8], content_type: Option<&str>, terminal: bool) -> Vec<u8> {
+    let is_json = content_type.is_some_and(|v| v.contains("json"));
+    if terminal
+        && is_json
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(body)
+        && let Ok(mut pretty) = serde_json::to_vec_pretty(&value)
+    {
+        pretty.push(b'\n');
+        return pretty;
+    }
+    body.to_vec()
 }
 
 /// `-d` value: literal, `@FILE`, or `@-` for standard input.
@@ -115,5 +125,34 @@ fn read_body(data: &str) -> anyhow::Result<Vec<u8>> {
         }
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read `{path}`")),
         None => Ok(data.as_bytes().to_vec()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pretty_json_only_on_a_terminal() {
+        let body = br#"{"a":1,"b":[true]}"#;
+        let json = Some("application/json;charset=UTF-8");
+        assert_eq!(
+            String::from_utf8(render_body(body, json, true)).unwrap(),
+            "{\n  \"a\": 1,\n  \"b\": [\n    true\n  ]\n}\n"
+        );
+        assert_eq!(render_body(body, json, false), body);
+        assert_eq!(render_body(body, Some("text/plain"), true), body);
+        assert_eq!(render_body(b"{broken", json, true), b"{broken");
+    }
+
+    #[test]
+    fn body_from_a_file_or_literal() {
+        let path = std::env::temp_dir().join(format!("jira-auth-body-{}.json", std::process::id()));
+        std::fs::write(&path, b"{\"x\":1}").unwrap();
+        let arg = format!("@{}", path.display());
+        assert_eq!(read_body(&arg).unwrap(), b"{\"x\":1}");
+        assert_eq!(read_body("a=b").unwrap(), b"a=b");
+        assert!(read_body("@/nonexistent/x").is_err());
+        std::fs::remove_file(&path).unwrap();
     }
 }
