@@ -2,7 +2,9 @@
 //!
 //! A deliberately tiny HTTP/1.1 server on tokio's `TcpListener`:
 //! - bound to loopback addresses only (`127.0.0.1`, and `[::1]` for `localhost`), never `0.0.0.0`;
-//! - reads at most [`MAX_REQUEST_BYTES`] of request head, with a per-connection read timeout;
+//! - serves each connection on its own task (an idle speculative connection from the browser
+//!   does not delay the callback), reading at most [`MAX_REQUEST_BYTES`] of request head with a
+//!   per-connection read timeout;
 //! - refuses a `Host` header that is not loopback (DNS rebinding), answers 404 for other paths
 //!   (the browser's `/favicon.ico`), and keeps waiting after a request with no or another `state`;
 //! - ends on the first request with our `state`: a code, or the error the user or server gave,
@@ -11,6 +13,7 @@
 use crate::CloudError;
 use crate::callback::{Callback, CallbackError, RedirectUri, parse_query};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -18,6 +21,8 @@ use tokio::sync::mpsc;
 
 /// The most request head bytes read from one connection.
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
+/// Connections served at once; more are closed unanswered.
+const MAX_CONNECTIONS: usize = 16;
 /// How long one connection may take to send its request head.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -95,28 +100,34 @@ impl Listener {
             }));
         }
         drop(tx);
+        // Each connection is served on its own task: browsers open speculative connections that
+        // never send a request, and one of those must not hold up the real callback.
+        let path: Arc<str> = Arc::from(self.path.as_str());
+        let state: Arc<str> = Arc::from(expected_state);
+        let mut connections = tokio::task::JoinSet::new();
         let deadline = tokio::time::Instant::now() + timeout;
         let result = loop {
-            let stream = match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) => {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {
                     break Err(CloudError::CallbackTimeout {
                         listen,
                         seconds: timeout.as_secs(),
                     });
                 }
-                Ok(None) => {
-                    break Err(CloudError::Listener(std::io::Error::other(
-                        "listener closed",
-                    )));
+                Some(stream) = rx.recv() => {
+                    if connections.len() < MAX_CONNECTIONS {
+                        connections.spawn(serve(stream, path.clone(), state.clone()));
+                    }
                 }
-                Ok(Some(stream)) => stream,
-            };
-            match serve(stream, &self.path, expected_state).await {
-                Some(Ok(code)) => break Ok(code),
-                Some(Err(e)) => break Err(CloudError::Callback(e)),
-                None => continue,
+                Some(done) = connections.join_next() => match done {
+                    Ok(Some(Ok(code))) => break Ok(code),
+                    Ok(Some(Err(e))) => break Err(CloudError::Callback(e)),
+                    Ok(None) => continue,
+                    Err(e) => tracing::debug!("a connection task failed: {e}"),
+                },
             }
         };
+        connections.abort_all();
         for task in tasks {
             task.abort();
         }
@@ -127,8 +138,8 @@ impl Listener {
 /// Handles one connection; `Some` when it ends the wait.
 async fn serve(
     mut stream: TcpStream,
-    path: &str,
-    expected_state: &str,
+    path: Arc<str>,
+    expected_state: Arc<str>,
 ) -> Option<Result<oauth2::AuthorizationCode, CallbackError>> {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(head)) => head,
@@ -144,7 +155,7 @@ async fn serve(
         }
         Err(_) => return None,
     };
-    let (status, outcome) = route(&head, path, expected_state);
+    let (status, outcome) = route(&head, &path, &expected_state);
     let (title, text) = match &outcome {
         Some(Ok(_)) => (
             "Signed in",

@@ -465,6 +465,33 @@ async fn listener_ignores_strays_and_returns_the_code_to_a_browser() {
 }
 
 #[tokio::test]
+async fn an_idle_speculative_connection_does_not_hold_up_the_callback() {
+    let fake = FakeAtlassian::start(FakeConfig::default()).await;
+    let bind = RedirectUri::parse("http://127.0.0.1:0/cb").unwrap();
+    let listener = Listener::bind(&bind).await.unwrap();
+    let port = listener.local_addrs()[0].port();
+    let redirect = RedirectUri::parse(&format!("http://127.0.0.1:{port}/cb")).unwrap();
+    let url = authorize::authorize_url(
+        &endpoints(&fake),
+        fake.client_id(),
+        &redirect,
+        &scopes(),
+        STATE,
+    );
+    let waiting = tokio::spawn(async move { listener.wait(STATE, Duration::from_secs(60)).await });
+    // Like Chrome's preconnect: a connection that never sends a byte, kept open throughout.
+    let _idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let visit = tokio::time::timeout(Duration::from_secs(5), fake.browse(url.as_str(), true))
+        .await
+        .expect("the callback was answered while the idle connection stayed open")
+        .unwrap();
+    assert_eq!(visit.status, 200);
+    assert!(waiting.await.unwrap().is_ok());
+}
+
+#[tokio::test]
 async fn listener_reports_cancel_and_oversized_requests_do_not_end_the_wait() {
     let fake = FakeAtlassian::start(FakeConfig::default()).await;
     let bind = RedirectUri::parse("http://127.0.0.1:0/").unwrap();
