@@ -95,16 +95,34 @@ pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<u8> {
     let config = config(args, profile, store, &|k| {
         std::env::var(k).ok().filter(|v| !v.is_empty())
     })?;
+    serve_until(
+        global.quiet,
+        config,
+        jira_auth_serve::shutdown_signal(),
+        |_| {},
+    )
+    .await
+}
+
+/// Binds, tells the operator where it listens and which callback URL to register (unless
+/// `quiet`), calls `bound` with the address, and serves until `shutdown` completes.
+pub async fn serve_until(
+    quiet: bool,
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    bound: impl FnOnce(SocketAddr),
+) -> anyhow::Result<u8> {
     let http = super::run::http()?;
     let server = jira_auth_serve::Server::bind(config, http).await?;
     let addr = server.local_addr()?;
-    if !global.quiet {
+    if !quiet {
         eprintln!(
             "Serving on http://{addr} (stop with Ctrl-C or SIGTERM)\nCallback URL to register in the developer console: {}",
             server.state().redirect_uri().as_str()
         );
     }
-    server.run(jira_auth_serve::shutdown_signal()).await?;
+    bound(addr);
+    server.run(shutdown).await?;
     Ok(exit::OK)
 }
 
@@ -289,6 +307,74 @@ mod tests {
             "{err}"
         );
         assert!(Cli::try_parse_from(["serve", "--client-secret", "x"]).is_err());
+    }
+
+    /// A raw HTTP/1.1 GET (this crate has no HTTP client of its own): status line and body.
+    async fn get(addr: SocketAddr, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    #[tokio::test]
+    async fn serves_until_shutdown_and_exits_ok() {
+        let mut args = BASE.to_vec();
+        args.extend(["--listen", "127.0.0.1:0"]);
+        let c = build(&args, &[(CLIENT_SECRET_ENV, "s3cret")]).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let server = tokio::spawn(serve_until(
+            true,
+            c,
+            async move {
+                let _ = stopped.await;
+            },
+            move |addr| {
+                let _ = tx.send(addr);
+            },
+        ));
+        let addr = rx.await.unwrap();
+        let health = get(addr, "/health-check").await;
+        assert!(health.starts_with("HTTP/1.1 200 OK\r\n"), "{health}");
+        assert!(health.ends_with(&format!(
+            "{{\"status\":\"ok\",\"version\":\"{}\"}}",
+            env!("CARGO_PKG_VERSION")
+        )));
+        let start = get(addr, "/initiate-oauth").await;
+        assert!(start.starts_with("HTTP/1.1 302 Found\r\n"), "{start}");
+        assert!(start.contains(
+            "location: https://auth.atlassian.com/authorize?response_type=code&client_id=CID&state="
+        ));
+        assert!(!start.contains("s3cret"));
+        stop.send(()).unwrap();
+        assert_eq!(server.await.unwrap().unwrap(), exit::OK);
+    }
+
+    #[tokio::test]
+    async fn a_port_in_use_is_a_usage_error() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().to_string();
+        let mut args = BASE.to_vec();
+        args.extend(["--listen", &port]);
+        let c = build(&args, &[(CLIENT_SECRET_ENV, "s")]).unwrap();
+        let err = serve_until(true, c, std::future::pending(), |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot listen on {port}: ")),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .ends_with("; choose another `--listen ADDR:PORT` (or `JIRA_AUTH_LISTEN`)"),
+            "{err}"
+        );
+        assert_eq!(exit::code_for(&err), exit::USAGE);
     }
 
     #[test]
