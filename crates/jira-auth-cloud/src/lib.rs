@@ -1,7 +1,7 @@
 //! Jira Cloud OAuth 2.0 (3LO): everything `jira-auth cloud …` needs except printing.
 //!
 //! Data flows like this for `cloud login`:
-//! [`authorize::authorize_url`] (pure) → the browser → [`listener::wait_for_callback`] or
+//! [`authorize::authorize_url`] (pure) → the browser → [`listener::Listener::wait`] or
 //! [`callback::parse_pasted`] (pure parsing) → [`token::TokenClient::exchange_code`] (oauth2 over
 //! the shared [`jira_auth_core::http::HttpClient`]) → [`sites::accessible_resources`] →
 //! [`sites::choose`] → [`credentials::CloudCredentials`] in the store.
