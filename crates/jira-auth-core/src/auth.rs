@@ -12,6 +12,12 @@ use std::fmt::Debug;
 #[error("cannot authorize the request: {0}")]
 pub struct AuthorizeError(pub String);
 
+impl crate::category::Categorize for AuthorizeError {
+    fn category(&self) -> crate::category::Category {
+        crate::category::Category::Usage
+    }
+}
+
 /// Adds credentials to a request that is about to be sent.
 pub trait Authorizer: Send + Sync + Debug {
     fn authorize(&self, request: &mut http::Request<Vec<u8>>) -> Result<(), AuthorizeError>;
@@ -106,11 +112,5 @@ mod tests {
         // base64("bot@example.com:s3cr3t")
         assert_eq!(header(&basic), "Basic Ym90QGV4YW1wbGUuY29tOnMzY3IzdA==");
         assert!(!basic.describe().contains("s3cr3t"));
-    }
-}
-
-impl crate::category::Categorize for AuthorizeError {
-    fn category(&self) -> crate::category::Category {
-        crate::category::Category::Usage
     }
 }

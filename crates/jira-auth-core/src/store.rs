@@ -142,11 +142,17 @@ impl std::str::FromStr for ProfileName {
 }
 
 /// The contents of one profile file: a version and one JSON section per owner crate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     pub version: u32,
     #[serde(flatten)]
     sections: BTreeMap<String, serde_json::Value>,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Profile {
@@ -525,7 +531,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for _ in 0..25 {
                         let guard = store.lock(&n).unwrap();
-                        let mut p = guard.load().unwrap().unwrap_or_else(Profile::new);
+                        let mut p = guard.load().unwrap().unwrap_or_default();
                         let count: u64 = p.section(&n, "count").unwrap().unwrap_or(0);
                         p.set_section("count", &(count + 1)).unwrap();
                         guard.save(&p).unwrap();
