@@ -586,3 +586,57 @@ async fn no_allow_list_is_warned_about_at_start() {
     .await;
     assert!(!rig.logs.text().contains("no `--allow-site`"));
 }
+
+#[tokio::test]
+async fn atlassian_unreachable_is_a_502_page_with_the_detail_in_the_log() {
+    // A port that was just free: every attempt is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let rig = Rig::start(Options {
+        api_url: Some(format!("http://{closed}")),
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 502);
+    assert_eq!(page.title(), "Atlassian unavailable");
+    assert_eq!(
+        page.paragraph("error"),
+        "Atlassian could not be reached or gave an answer this service cannot use; nothing was stored. Try again in a minute"
+    );
+    assert!(
+        !page.body.contains("127.0.0.1:9"),
+        "no internals on the page"
+    );
+    assert!(rig.stored().is_none());
+    let logs = rig.logs.text();
+    assert!(
+        logs.contains(&format!(
+            "consent failed: could not connect to http://{closed}/oauth/token/accessible-resources"
+        )),
+        "{logs}"
+    );
+    rig.assert_no_secret_leaked(&[&code_of(&callback)]);
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_the_operators_problem() {
+    let rig = Rig::start(Options {
+        client_secret: Some("not-the-secret"),
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 502);
+    assert_eq!(page.title(), "OAuth app refused");
+    assert_eq!(
+        page.paragraph("error"),
+        "Atlassian refused this service&#39;s OAuth client (`access_denied`: Unauthorized). The operator should check the client id and secret against the developer console"
+    );
+    assert!(rig.stored().is_none());
+    rig.assert_no_secret_leaked(&["not-the-secret", &code_of(&callback)]);
+}

@@ -28,6 +28,10 @@ pub struct Options {
     pub cookie_key: Option<&'static str>,
     /// `None`: `http://127.0.0.1:PORT`, the address served.
     pub public_url: Option<&'static str>,
+    /// Replaces the API gateway URL (e.g. a closed port).
+    pub api_url: Option<String>,
+    /// Replaces the client secret the service is configured with.
+    pub client_secret: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -37,6 +41,8 @@ impl Default for Options {
             allow_sites: Vec::new(),
             cookie_key: Some(COOKIE_KEY),
             public_url: None,
+            api_url: None,
+            client_secret: None,
         }
     }
 }
@@ -254,9 +260,20 @@ impl Rig {
             public_url: PublicUrl::parse(&public_url).unwrap(),
             profile: ProfileName::default(),
             store: self.store.clone(),
-            endpoints: Endpoints::parse(&self.fake.auth_url(), &self.fake.api_url()).unwrap(),
+            endpoints: Endpoints::parse(
+                &self.fake.auth_url(),
+                self.options
+                    .api_url
+                    .as_deref()
+                    .unwrap_or(&self.fake.api_url()),
+            )
+            .unwrap(),
             client_id: self.fake.client_id().to_owned(),
-            client_secret: ClientSecret::new(self.fake.client_secret()),
+            client_secret: ClientSecret::new(
+                self.options
+                    .client_secret
+                    .unwrap_or(self.fake.client_secret()),
+            ),
             scopes: SCOPES.iter().map(|s| s.to_string()).collect(),
             preset: None,
             allow_sites: self.options.allow_sites.clone(),
