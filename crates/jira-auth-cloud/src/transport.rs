@@ -3,9 +3,10 @@
 //!
 //! Token requests are sent as [`Idempotency::NotIdempotent`]: an authorization code is single
 //! use and a refresh token rotates, so a request the server may have processed is never repeated
-//! (only a 429 or a refused connection is).
+//! (only a 429 or a refused connection is). A redirect is never followed; it becomes
+//! [`HttpError::Redirect`] naming where it pointed.
 
-use jira_auth_core::http::{HttpClient, HttpError, Idempotency};
+use jira_auth_core::http::{HttpClient, HttpError, Idempotency, check_status};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -20,10 +21,25 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport<'_> {
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
         Box::pin(async move {
+            let method = request.method().to_string();
+            let url = url::Url::parse(&request.uri().to_string())
+                .map(|u| jira_auth_core::secret::mask_url(&u))
+                .unwrap_or_else(|_| request.uri().to_string());
             let response = self
                 .0
                 .send_with(request, Idempotency::NotIdempotent)
                 .await?;
+            // oauth2 reads only RFC 6749 §5.2 error bodies; anything else (a redirect, a 5xx, a
+            // proxy's HTML page) would become an opaque parse error, so it is reported here
+            // with what actually came back.
+            let oauth_error_body = response.status.is_client_error()
+                && serde_json::from_slice::<serde_json::Value>(&response.body)
+                    .is_ok_and(|v| v.get("error").is_some_and(serde_json::Value::is_string));
+            let response = if !response.status.is_success() && !oauth_error_body {
+                check_status(&method, &url, response)?
+            } else {
+                response
+            };
             let mut builder = http::Response::builder().status(response.status);
             if let Some(headers) = builder.headers_mut() {
                 *headers = response.headers;

@@ -553,3 +553,88 @@ async fn a_port_in_use_or_a_remote_redirect_means_paste_mode() {
         "`https://connector.example.com/oauth/callback` is not an http loopback address (localhost, 127.0.0.1 or [::1])"
     );
 }
+
+/// A token request goes through the shared retry policy as not idempotent: a 429 is retried
+/// (the server did not process it), a 503 is not (it may have), and a redirect is not followed.
+#[tokio::test]
+async fn token_requests_retry_429_but_not_503_and_never_follow_redirects() {
+    use jira_auth_test::wiremock::matchers::{method, path};
+    use jira_auth_test::wiremock::{Mock, ResponseTemplate};
+    let fake = FakeAtlassian::start(FakeConfig::default()).await;
+    let clock = jira_auth_core::time::RecordingClock::starting_at(SystemTime::now());
+    let http = HttpClient::builder()
+        .clock(std::sync::Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let e = endpoints(&fake);
+    let secret = ClientSecret::new(fake.client_secret());
+    let client = TokenClient {
+        http: &http,
+        endpoints: &e,
+        client_id: fake.client_id(),
+        client_secret: &secret,
+    };
+    let redirect = RedirectUri::parse("http://localhost:13131").unwrap();
+
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "7"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&fake.auth)
+        .await;
+    client
+        .exchange_code(code_for(&fake, &redirect), &redirect)
+        .await
+        .expect("retried after the 429");
+    assert_eq!(clock.sleeps(), [Duration::from_secs(7)]);
+    assert_eq!(fake.token_requests().await.len(), 2);
+
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(503).set_body_string("try later"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&fake.auth)
+        .await;
+    let err = client
+        .exchange_code(code_for(&fake, &redirect), &redirect)
+        .await
+        .unwrap_err();
+    assert_eq!(err.category(), Category::Network);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "POST {}/oauth/token answered 503: try later",
+            fake.auth_url()
+        )
+    );
+    assert_eq!(
+        fake.token_requests().await.len(),
+        3,
+        "the 503 was not repeated"
+    );
+
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "https://sso.example.com/login"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&fake.auth)
+        .await;
+    let err = client
+        .exchange_code(code_for(&fake, &redirect), &redirect)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}/oauth/token redirected to https://sso.example.com/login; jira-auth does not follow redirects (is an SSO proxy in front of Jira, or is the URL missing its context path?)",
+            fake.auth_url()
+        )
+    );
+    assert_eq!(err.category(), Category::Network);
+    assert_eq!(fake.token_requests().await.len(), 4);
+}
