@@ -423,3 +423,65 @@ async fn bad_flags_are_usage_errors() {
         insta::assert_snapshot!(out);
     });
 }
+
+/// Without `--no-browser`, `$BROWSER` is started with the authorize URL. The "browser" here is
+/// a script that hands the URL over a FIFO (no polling), and the test then acts as the browser.
+#[tokio::test]
+async fn browser_from_the_environment_gets_the_authorize_url() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let fifo = env.dir.path().join("opened");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let script = env.dir.path().join("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", fifo.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let mut cmd = env.command(&[
+        "cloud",
+        "login",
+        "--scope",
+        "read:jira-work",
+        "--redirect-uri",
+        &redirect,
+    ]);
+    cmd.env("BROWSER", &script)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let fifo_path = fifo.clone();
+    let url = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || std::fs::read_to_string(fifo_path).unwrap()),
+    )
+    .await
+    .expect("the browser script was started")
+    .unwrap();
+    assert!(
+        url.starts_with(&format!("{}/authorize?", env.fake.auth_url())),
+        "{url}"
+    );
+    let visit = env.fake.browse(&url, true).await.unwrap();
+    assert_eq!(visit.status, 200);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!(
+            "Opened the browser; if nothing appeared, open this URL:\n{url}\n"
+        )),
+        "{stderr}"
+    );
+}
