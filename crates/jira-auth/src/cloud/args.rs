@@ -43,6 +43,13 @@ pub enum CloudCommand {
     Export(ExportArgs),
     /// Forget the profile's Jira Cloud tokens.
     Logout,
+    /// Run the consent flow as a small web service, for tokens minted on a server.
+    ///
+    /// Serves `GET /` (a "Connect Jira" page), `/initiate-oauth`, `/oauth/callback` and
+    /// `/health-check`; the redirect URI to register is `{public-url}/oauth/callback`. Every flag
+    /// has an environment variable so it deploys as a container with no arguments. See
+    /// `docs/serve.md`.
+    Serve(Box<crate::cloud::serve::ServeArgs>),
 }
 
 /// Where Atlassian's endpoints are (the defaults are Atlassian's; tests and demos use a fake).

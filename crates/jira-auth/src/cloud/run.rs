@@ -25,6 +25,7 @@ pub async fn run(global: &GlobalArgs, args: CloudArgs) -> anyhow::Result<u8> {
         CloudCommand::Status(a) => status(&profile, &store, a),
         CloudCommand::Export(a) => export(global, &profile, &store, a).await,
         CloudCommand::Logout => logout(&profile, &store),
+        CloudCommand::Serve(a) => super::serve::run(global, *a).await,
     }
 }
 
