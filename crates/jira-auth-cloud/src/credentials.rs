@@ -4,10 +4,12 @@
 //! Architecture invariant: a refresh happens only under `store.lock(profile)`, after re-reading
 //! the profile (another process may have rotated the token meanwhile, and then its result is
 //! used instead of spending the now-stale refresh token), and the new refresh token is saved
-//! before the function returns, so nothing printed or done afterwards can lose it.
+//! before the function returns, so nothing printed or done afterwards can lose it. Between the
+//! response and the profile write, the new token set sits in a write-ahead record
+//! ([`crate::pending`]) that the next refresh recovers.
 
 use crate::token::{TokenClient, TokenSet};
-use crate::{CloudError, Endpoints};
+use crate::{CloudError, Endpoints, fault};
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::store::{Profile, ProfileName, Store};
 use jira_auth_core::time::{rfc3339, unix_seconds};
@@ -104,7 +106,9 @@ pub fn save(
     credentials: &CloudCredentials,
 ) -> Result<(), CloudError> {
     let guard = store.lock(profile)?;
-    save_locked(&guard, credentials)
+    save_locked(&guard, credentials)?;
+    // A write-ahead record of the previous login's family must never be applied over this one.
+    crate::pending::remove(&guard)
 }
 
 fn save_locked(
@@ -170,6 +174,7 @@ pub async fn ensure_fresh(
         }
     }
     let guard = store.lock(profile)?;
+    crate::pending::recover(&guard, profile)?;
     let mut credentials = guard
         .load()?
         .map(|p| p.section::<CloudCredentials>(profile, SECTION))
@@ -197,9 +202,19 @@ pub async fn ensure_fresh(
         client_id: &credentials.client_id,
         client_secret: &credentials.client_secret,
     };
+    fault::pause_at("before-request");
     let tokens = client.refresh(&refresh_token).await?;
+    fault::pause_at("after-response");
     credentials.apply_refresh(tokens, unix_seconds(http.clock().now()));
+    // The old refresh token is spent from now on: the new set goes to disk first, in the
+    // write-ahead record, then into the profile (see `pending`).
+    if let Err(e) = crate::pending::write(&guard, Some(&refresh_token), &credentials) {
+        tracing::warn!("cannot write the refresh's write-ahead record: {e}");
+    }
+    fault::pause_at("pending-written");
     save_locked(&guard, &credentials)?;
+    fault::pause_at("profile-saved");
+    crate::pending::remove(&guard)?;
     Ok(Fresh {
         credentials,
         refreshed: true,

@@ -14,6 +14,8 @@
 //! - [`sites`]: `accessible-resources` and choosing a site.
 //! - [`credentials`]: what the store keeps, refresh-under-lock, the status report.
 //! - [`export`]: the export formats (env, json, tfvars, psoxy), rendered as text.
+//! - [`pending`]: the write-ahead record that keeps a rotated refresh token across a crash.
+//! - [`fault`]: pause points for the crash tests (debug builds only).
 //!
 //! Architecture invariants: this crate never prints; a rotated refresh token is persisted before
 //! anything else is done with the response; secrets only leave through `expose_secret()`.
@@ -23,7 +25,9 @@ pub mod callback;
 pub mod credentials;
 pub mod error;
 pub mod export;
+pub mod fault;
 pub mod listener;
+pub mod pending;
 pub mod sites;
 pub mod token;
 pub mod transport;
