@@ -3,6 +3,7 @@
 
 use crate::Progress;
 use crate::model::Page;
+use futures::StreamExt as _;
 use futures::future::try_join_all;
 use jira_auth_core::jira::{JiraClient, JiraError};
 use serde::de::DeserializeOwned;
@@ -14,6 +15,7 @@ use tokio::sync::Semaphore;
 pub(crate) struct Api {
     client: JiraClient,
     limit: Semaphore,
+    concurrency: usize,
     requests: AtomicU64,
     progress: Option<Arc<dyn Progress>>,
 }
@@ -27,9 +29,26 @@ impl Api {
         Self {
             client,
             limit: Semaphore::new(concurrency.max(1)),
+            concurrency: concurrency.max(1),
             requests: AtomicU64::new(0),
             progress,
         }
+    }
+
+    /// Runs `f` over `items` with at most `concurrency` futures alive at once, in any order.
+    /// Unlike `join_all`, memory stays bounded however many items there are (a request future
+    /// is several kilobytes; a 10,000-project site would otherwise hold 10,000 of them).
+    pub(crate) async fn bounded<I, F, Fut, T>(&self, items: I, f: F) -> Vec<T>
+    where
+        I: IntoIterator,
+        F: FnMut(I::Item) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        futures::stream::iter(items)
+            .map(f)
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await
     }
 
     pub(crate) fn client(&self) -> &JiraClient {

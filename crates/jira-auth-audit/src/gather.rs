@@ -14,6 +14,7 @@ use futures::future::join_all;
 use jira_auth_core::jira::{Deployment, JiraError};
 use jira_auth_core::{Categorize, Category};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// A request that failed, kept as text for the report.
@@ -43,7 +44,8 @@ pub(crate) type Fetched<T> = Result<T, Failed>;
 /// Project roles of one project: those that exist there and those the user holds.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ProjectRoles {
-    pub available: BTreeMap<i64, String>,
+    /// Shared between projects on Cloud, where every project has the same roles.
+    pub available: Arc<BTreeMap<i64, String>>,
     pub member: BTreeSet<i64>,
 }
 
@@ -252,20 +254,21 @@ async fn browse_cloud(api: &Api, projects: &[Project]) -> BTreeMap<String, Fetch
 }
 
 async fn browse_dc(api: &Api, projects: &[Project]) -> BTreeMap<String, Fetched<bool>> {
-    let answers = join_all(projects.iter().map(|p| async move {
-        let path = format!(
-            "/mypermissions?projectKey={}&permissions=BROWSE_PROJECTS",
-            p.key
-        );
-        let answer = api.get::<MyPermissions>(&path).await;
-        (
-            p.key.clone(),
-            answer
-                .map(|m| m.has("BROWSE_PROJECTS") || m.has("BROWSE"))
-                .map_err(Failed::from),
-        )
-    }))
-    .await;
+    let answers = api
+        .bounded(projects, |p| async move {
+            let path = format!(
+                "/mypermissions?projectKey={}&permissions=BROWSE_PROJECTS",
+                p.key
+            );
+            let answer = api.get::<MyPermissions>(&path).await;
+            (
+                p.key.clone(),
+                answer
+                    .map(|m| m.has("BROWSE_PROJECTS") || m.has("BROWSE"))
+                    .map_err(Failed::from),
+            )
+        })
+        .await;
     answers.into_iter().collect()
 }
 
@@ -276,24 +279,26 @@ pub(crate) async fn roles_cloud(
 ) -> BTreeMap<String, Fetched<ProjectRoles>> {
     // Team-managed roles carry a scope and exist in one project only: they are not expected
     // everywhere.
-    let available: BTreeMap<i64, String> = all
-        .iter()
-        .filter(|r| r.scope.is_none())
-        .map(|r| (r.id, r.name.clone()))
-        .collect();
-    let answers = join_all(projects.iter().map(|p| {
-        let available = available.clone();
-        async move {
-            let path = format!("/project/{}/roledetails?currentMember=true", p.key);
-            let answer = api.get::<Vec<Role>>(&path).await;
-            let facts = answer.map_err(Failed::from).map(|held| ProjectRoles {
-                available,
-                member: held.iter().map(|r| r.id).collect(),
-            });
-            (p.key.clone(), facts)
-        }
-    }))
-    .await;
+    let available: Arc<BTreeMap<i64, String>> = Arc::new(
+        all.iter()
+            .filter(|r| r.scope.is_none())
+            .map(|r| (r.id, r.name.clone()))
+            .collect(),
+    );
+    let answers = api
+        .bounded(projects, |p| {
+            let available = available.clone();
+            async move {
+                let path = format!("/project/{}/roledetails?currentMember=true", p.key);
+                let answer = api.get::<Vec<Role>>(&path).await;
+                let facts = answer.map_err(Failed::from).map(|held| ProjectRoles {
+                    available,
+                    member: held.iter().map(|r| r.id).collect(),
+                });
+                (p.key.clone(), facts)
+            }
+        })
+        .await;
     answers.into_iter().collect()
 }
 
@@ -302,12 +307,11 @@ async fn roles_dc(
     projects: &[&Project],
     user: &Myself,
 ) -> BTreeMap<String, Fetched<ProjectRoles>> {
-    let answers = join_all(
-        projects
-            .iter()
-            .map(|p| async move { (p.key.clone(), roles_dc_one(api, &p.key, user).await) }),
-    )
-    .await;
+    let answers = api
+        .bounded(projects, |p| async move {
+            (p.key.clone(), roles_dc_one(api, &p.key, user).await)
+        })
+        .await;
     answers.into_iter().collect()
 }
 
@@ -326,6 +330,7 @@ async fn roles_dc_one(api: &Api, key: &str, user: &Myself) -> Fetched<ProjectRol
     let name = user.name.clone().unwrap_or_default();
     let groups: BTreeSet<&str> = user.groups.items.iter().map(|g| g.name.as_str()).collect();
     let mut facts = ProjectRoles::default();
+    let mut available = BTreeMap::new();
     for role in roles {
         let held = role.actors.iter().any(|a| match a.kind.as_str() {
             "atlassian-user-role-actor" => a.name == name,
@@ -335,39 +340,41 @@ async fn roles_dc_one(api: &Api, key: &str, user: &Myself) -> Fetched<ProjectRol
         if held {
             facts.member.insert(role.id);
         }
-        facts.available.insert(role.id, role.name);
+        available.insert(role.id, role.name);
     }
+    facts.available = Arc::new(available);
     Ok(facts)
 }
 
 async fn security_dc(api: &Api, projects: &[Project]) -> BTreeMap<String, DcProjectSecurity> {
-    let answers = join_all(projects.iter().map(|p| async move {
-        let scheme_path = format!("/project/{}/issuesecuritylevelscheme", p.key);
-        let visible_path = format!("/project/{}/securitylevel", p.key);
-        let (scheme, visible) = tokio::join!(
-            api.get::<SecurityScheme>(&scheme_path),
-            api.get::<SecurityLevelList>(&visible_path)
-        );
-        let scheme = match scheme {
-            Ok(s) => Ok(Some(s)),
-            Err(e) => {
-                let failed = Failed::from(e);
-                // Jira answers 404 when the project has no issue security scheme.
-                if failed.status == Some(404) {
-                    Ok(None)
-                } else {
-                    Err(failed)
+    let answers = api
+        .bounded(projects, |p| async move {
+            let scheme_path = format!("/project/{}/issuesecuritylevelscheme", p.key);
+            let visible_path = format!("/project/{}/securitylevel", p.key);
+            let (scheme, visible) = tokio::join!(
+                api.get::<SecurityScheme>(&scheme_path),
+                api.get::<SecurityLevelList>(&visible_path)
+            );
+            let scheme = match scheme {
+                Ok(s) => Ok(Some(s)),
+                Err(e) => {
+                    let failed = Failed::from(e);
+                    // Jira answers 404 when the project has no issue security scheme.
+                    if failed.status == Some(404) {
+                        Ok(None)
+                    } else {
+                        Err(failed)
+                    }
                 }
-            }
-        };
-        (
-            p.key.clone(),
-            DcProjectSecurity {
-                scheme,
-                visible: visible.map(|l| l.levels).map_err(Failed::from),
-            },
-        )
-    }))
-    .await;
+            };
+            (
+                p.key.clone(),
+                DcProjectSecurity {
+                    scheme,
+                    visible: visible.map(|l| l.levels).map_err(Failed::from),
+                },
+            )
+        })
+        .await;
     answers.into_iter().collect()
 }

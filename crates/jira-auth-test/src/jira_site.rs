@@ -27,7 +27,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -225,6 +225,11 @@ struct State {
     requests: AtomicU64,
     throttled: AtomicU64,
     seen: Mutex<HashSet<String>>,
+    /// Precomputed answers for the big lists, so a 10,000-project site stays cheap to serve.
+    index: HashMap<String, usize>,
+    listed_projects: Vec<Value>,
+    scheme_projects: Vec<Value>,
+    members: Vec<Value>,
 }
 
 impl JiraSite {
@@ -238,12 +243,44 @@ impl JiraSite {
             builder = builder.disable_request_recording();
         }
         let server = builder.start().await;
+        let admin = site.global_permissions.iter().any(|p| p == "ADMINISTER");
+        let mut index = HashMap::new();
+        for (i, p) in site.projects.iter().enumerate() {
+            index.insert(p.key.clone(), i);
+            index.insert(p.id.to_string(), i);
+        }
+        // `action=view`: projects the user can browse, all of them for an administrator.
+        let listed_projects = site
+            .projects
+            .iter()
+            .filter(|p| p.browse || admin)
+            .map(project_json)
+            .collect();
+        let mut by_scheme: HashMap<i64, Vec<i64>> = HashMap::new();
+        for p in &site.projects {
+            if let Some(s) = p.security_scheme {
+                by_scheme.entry(s).or_default().push(p.id);
+            }
+        }
+        let scheme_projects = site
+            .security_schemes
+            .iter()
+            .map(|s| {
+                json!({"id": s.id, "name": s.name, "self": "",
+                    "projectIds": by_scheme.get(&s.id).cloned().unwrap_or_default()})
+            })
+            .collect();
+        let members = level_members(&site.security_schemes, &[]);
         let state = Arc::new(State {
             site,
             behaviour,
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             seen: Mutex::new(HashSet::new()),
+            index,
+            listed_projects,
+            scheme_projects,
+            members,
         });
         Mock::given(any())
             .respond_with(Responder(state.clone()))
@@ -365,14 +402,12 @@ impl State {
             }
             ("GET", ["mypermissions"]) => self.mypermissions(q("projectKey"), q("permissions")),
             ("GET", ["project", "search"]) => {
-                // `action=view`: projects the user can browse, all of them for an administrator.
-                let values: Vec<Value> = site
-                    .projects
-                    .iter()
-                    .filter(|p| p.browse || self.admin())
-                    .map(project_json)
-                    .collect();
-                ok(page(&values, q("startAt"), q("maxResults"), PROJECT_PAGE_MAX))
+                ok(page(
+                    &self.listed_projects,
+                    q("startAt"),
+                    q("maxResults"),
+                    PROJECT_PAGE_MAX,
+                ))
             }
             ("GET", ["project"]) if site.deployment == Deployment::DataCenter => ok(Value::Array(
                 site.projects
@@ -435,36 +470,22 @@ impl State {
             ("GET", ["issuesecurityschemes"]) => ok(json!({
                 "issueSecuritySchemes": site.security_schemes.iter().map(scheme_json).collect::<Vec<_>>()
             })),
-            ("GET", ["issuesecurityschemes", "search"]) => {
-                let values: Vec<Value> = site
-                    .security_schemes
-                    .iter()
-                    .map(|s| {
-                        json!({"id": s.id, "name": s.name, "self": "",
-                        "projectIds": site.projects.iter().filter(|p| p.security_scheme == Some(s.id)).map(|p| p.id).collect::<Vec<_>>()})
-                    })
-                    .collect();
-                ok(page(&values, q("startAt"), q("maxResults"), SECURITY_PAGE_MAX))
-            }
+            ("GET", ["issuesecurityschemes", "search"]) => ok(page(
+                &self.scheme_projects,
+                q("startAt"),
+                q("maxResults"),
+                SECURITY_PAGE_MAX,
+            )),
             ("GET", ["issuesecurityschemes", "level", "member"]) => {
                 let schemes = query.get("schemeId").cloned().unwrap_or_default();
-                let mut values = Vec::new();
-                for s in &site.security_schemes {
-                    if !schemes.is_empty() && !schemes.contains(&s.id.to_string()) {
-                        continue;
-                    }
-                    for l in &s.levels {
-                        for (i, m) in l.members.iter().enumerate() {
-                            values.push(json!({
-                                "id": format!("{}{}", l.id, i),
-                                "issueSecurityLevelId": l.id.to_string(),
-                                "issueSecuritySchemeId": s.id.to_string(),
-                                "holder": m,
-                            }));
-                        }
-                    }
-                }
-                ok(page(&values, q("startAt"), q("maxResults"), SECURITY_PAGE_MAX))
+                let filtered;
+                let values = if schemes.is_empty() {
+                    &self.members
+                } else {
+                    filtered = level_members(&site.security_schemes, &schemes);
+                    &filtered
+                };
+                ok(page(values, q("startAt"), q("maxResults"), SECURITY_PAGE_MAX))
             }
             ("GET", ["project", key, "issuesecuritylevelscheme"]) => {
                 let Some(p) = self.project(key) else {
@@ -503,10 +524,7 @@ impl State {
     }
 
     fn project(&self, key: &str) -> Option<&Project> {
-        self.site
-            .projects
-            .iter()
-            .find(|p| p.key == key || p.id.to_string() == key)
+        self.index.get(key).map(|&i| &self.site.projects[i])
     }
 
     fn myself(&self) -> Value {
@@ -576,7 +594,7 @@ impl State {
                     .copied()
                     .filter(|id| {
                         perm == "BROWSE_PROJECTS"
-                            && self.site.projects.iter().any(|p| p.id == *id && p.browse)
+                            && self.project(&id.to_string()).is_some_and(|p| p.browse)
                     })
                     .collect();
                 grants.push(json!({"permission": perm, "projects": projects, "issues": []}));
@@ -584,6 +602,28 @@ impl State {
         }
         ok(json!({"globalPermissions": [], "projectPermissions": grants}))
     }
+}
+
+/// The members of every level of `schemes` (all schemes when `only` is empty), as
+/// `level/member` lists them.
+fn level_members(schemes: &[Scheme], only: &[String]) -> Vec<Value> {
+    let mut values = Vec::new();
+    for s in schemes {
+        if !only.is_empty() && !only.contains(&s.id.to_string()) {
+            continue;
+        }
+        for l in &s.levels {
+            for (i, m) in l.members.iter().enumerate() {
+                values.push(json!({
+                    "id": format!("{}{}", l.id, i),
+                    "issueSecurityLevelId": l.id.to_string(),
+                    "issueSecuritySchemeId": s.id.to_string(),
+                    "holder": m,
+                }));
+            }
+        }
+    }
+    values
 }
 
 fn project_json(p: &Project) -> Value {

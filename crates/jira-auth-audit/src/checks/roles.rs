@@ -23,7 +23,7 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
     for p in projects {
         match ctx.facts.roles.get(&p.key) {
             Some(Ok(roles)) => {
-                for (role_id, name) in &roles.available {
+                for (role_id, name) in roles.available.iter() {
                     roles_seen.insert(*role_id);
                     if !roles.member.contains(role_id) {
                         missing.push(format!("{}: {name}", p.key));
