@@ -87,8 +87,14 @@ impl CloudCredentials {
     }
 }
 
-/// The stored credentials of `profile`, read without the lock.
+/// The stored credentials of `profile`, read without the lock unless a killed refresh left a
+/// write-ahead record: then it is recovered first, under the lock, so that nothing (an export
+/// above all) ever hands out a refresh token that was already spent.
 pub fn load(store: &Store, profile: &ProfileName) -> Result<CloudCredentials, CloudError> {
+    if crate::pending::exists(store, profile) {
+        let guard = store.lock(profile)?;
+        crate::pending::recover(&guard, profile)?;
+    }
     let loaded = store
         .load(profile)?
         .map(|p| p.section::<CloudCredentials>(profile, SECTION))

@@ -22,7 +22,7 @@
 use crate::credentials::{CloudCredentials, SECTION};
 use crate::{CloudError, fault};
 use jira_auth_core::RefreshToken;
-use jira_auth_core::store::{Profile, ProfileGuard, ProfileName, StoreError};
+use jira_auth_core::store::{Profile, ProfileGuard, ProfileName, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -54,6 +54,14 @@ pub enum Recovery {
 /// `<profiles>/<name>.pending` for the guard's `<profiles>/<name>.json`.
 pub fn path(guard: &ProfileGuard) -> PathBuf {
     guard.path().with_extension("pending")
+}
+
+/// Whether `profile` has a write-ahead record (one `stat`, no lock).
+pub fn exists(store: &Store, profile: &ProfileName) -> bool {
+    store
+        .profile_path(profile)
+        .with_extension("pending")
+        .exists()
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CloudError + 'a {
@@ -240,7 +248,6 @@ fn sync_dir(path: &Path) -> Result<(), CloudError> {
 mod tests {
     use super::*;
     use crate::credentials::tests::sample;
-    use jira_auth_core::store::Store;
 
     const NOW: i64 = 1_800_000_000;
 
@@ -276,7 +283,9 @@ mod tests {
         let text = fs::read_to_string(path(&guard)).unwrap();
         assert!(text.contains("\"replaces\": \"rt-1\""), "{text}");
         assert!(text.contains("\"refresh_token\": \"rt-2\""), "{text}");
+        assert!(exists(&store, &p));
         assert_eq!(recover(&guard, &p).unwrap(), Recovery::Applied);
+        assert!(!exists(&store, &p));
         assert!(!path(&guard).exists());
         drop(guard);
         assert_eq!(crate::credentials::load(&store, &p).unwrap(), new);

@@ -1,0 +1,288 @@
+//! Crash safety of refresh-token rotation: `cloud refresh` and `cloud token` are SIGKILLed at
+//! each step of a rotation (the binary's debug-only pause points, see
+//! `jira_auth_cloud::fault`), then run again, right away or 11 minutes later on the fake's clock
+//! (past Atlassian's 10-minute reuse window). After every run the profile must be whole JSON
+//! and, whenever the new token set reached the disk, the family must still work.
+//!
+//! The one exposed window is between the arrival of the token response and the end of the
+//! write-ahead record (`after-response`, `mid-pending-write`): there only the old refresh token
+//! is on disk, so a rerun inside the reuse window recovers and a rerun after it finds the family
+//! revoked. Both outcomes are asserted, so a change in either direction fails this test.
+
+#![allow(clippy::unwrap_used)]
+
+mod cloud_support;
+
+use cloud_support::CloudEnv;
+use jira_auth_test::cloud::FakeConfig;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Runs `args` with the pause point `step`, waits for its marker on stderr, then SIGKILLs it.
+/// Returns the stderr read up to the marker.
+fn kill_at(env: &CloudEnv, args: &[&str], step: &str) -> String {
+    let mut cmd = env.command(args);
+    cmd.env("JIRA_AUTH_TEST_PAUSE_AT", step)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stdin = child.stdin.take().unwrap(); // held open: the child blocks on it
+    let marker = format!("jira-auth: paused at {step}");
+    let mut seen = String::new();
+    let mut reached = false;
+    // Bounded: either the marker comes or the child exits and stderr ends.
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line == marker {
+            reached = true;
+            break;
+        }
+    }
+    assert!(
+        reached,
+        "`{}` never reached `{step}`:\n{seen}",
+        args.join(" ")
+    );
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), None, "killed by a signal");
+    drop(stdin);
+    seen
+}
+
+/// The profile file parses and its cloud section has every field; the profiles directory holds
+/// nothing but `<name>.json` and `<name>.lock` (no write-ahead record, no temp file).
+fn assert_whole(env: &CloudEnv) -> serde_json::Value {
+    let text = std::fs::read_to_string(env.config_dir().join("profiles/default.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).expect("the profile is whole JSON");
+    for field in ["access_token", "refresh_token", "client_secret", "cloud_id"] {
+        assert!(v["cloud"][field].is_string(), "{field} in {text}");
+    }
+    v
+}
+
+fn leftovers(env: &CloudEnv) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(env.config_dir().join("profiles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "default.json" && n != "default.lock")
+        .collect();
+    names.sort();
+    names
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// The rerun succeeded and the stored refresh token is the live one of a working family.
+    Working,
+    /// The rerun failed with exit 3: the family is revoked (only inside the exposed window,
+    /// rerun after the reuse window).
+    FamilyLost,
+}
+
+struct Row {
+    command: &'static str,
+    step: &'static str,
+    later: bool,
+    recovered_by: &'static str,
+    outcome: Outcome,
+    token_requests: usize,
+}
+
+/// What each kill point must end in, and how.
+fn expected(step: &str, later: bool) -> (Outcome, &'static str) {
+    match (step, later) {
+        ("before-request", _) => (Outcome::Working, "old token, never spent"),
+        ("after-response" | "mid-pending-write", false) => {
+            (Outcome::Working, "old token reused inside the window")
+        }
+        ("after-response" | "mid-pending-write", true) => (Outcome::FamilyLost, "-"),
+        ("pending-written", _) => (Outcome::Working, "write-ahead record"),
+        ("profile-saved", _) => (Outcome::Working, "profile already saved"),
+        _ => unreachable!("{step}"),
+    }
+}
+
+async fn scenario(command: &'static str, step: &'static str, later: bool) -> Row {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    env.logged_in(&["--preset", "psoxy"]).await;
+    if command == "token" {
+        env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
+    }
+    let before = assert_whole(&env);
+    let requests_before = env.fake.token_requests().await.len();
+
+    let stderr = kill_at(&env, &["cloud", command], step);
+    // What was on disk when the process died: the old profile or the new, never a mix.
+    let after_kill = assert_whole(&env);
+    if matches!(
+        step,
+        "before-request" | "after-response" | "mid-pending-write" | "pending-written"
+    ) {
+        assert_eq!(
+            after_kill, before,
+            "{step}: the profile is untouched until it is replaced"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    if later {
+        env.fake.advance(Duration::from_secs(11 * 60));
+    }
+    let args = ["cloud", command];
+    let rerun = env.run(&args, "");
+    let after = assert_whole(&env);
+    assert_eq!(
+        leftovers(&env),
+        Vec::<String>::new(),
+        "{step}: no record or temp file left"
+    );
+    let (want, recovered_by) = expected(step, later);
+    let outcome = if rerun.code == 0 {
+        let rt = after["cloud"]["refresh_token"].as_str().unwrap();
+        assert!(
+            env.fake.refresh_token_is_live(rt),
+            "{step}: stored token is live"
+        );
+        if command == "token" {
+            assert_eq!(
+                rerun.stdout,
+                format!("{}\n", after["cloud"]["access_token"].as_str().unwrap())
+            );
+        }
+        // The family really works: one more rotation succeeds.
+        let again = env.run(&["cloud", "refresh"], "");
+        assert_eq!(again.code, 0, "{step}: {}", again.transcript());
+        Outcome::Working
+    } else {
+        assert_eq!(rerun.code, 3, "{}", rerun.transcript());
+        assert_eq!(
+            rerun.stderr,
+            "error: the token family is no longer valid (expired, revoked or reused): run `jira-auth cloud login` again (server said invalid_grant: Unknown or invalid refresh token.)\n"
+        );
+        assert_eq!(
+            after, before,
+            "a failed refresh leaves the profile as it was"
+        );
+        Outcome::FamilyLost
+    };
+    assert_eq!(
+        outcome,
+        want,
+        "`cloud {command}` killed at {step}, rerun {}: {}",
+        if later { "after 11 min" } else { "at once" },
+        rerun.transcript()
+    );
+    Row {
+        command,
+        step,
+        later,
+        recovered_by,
+        outcome,
+        token_requests: env.fake.token_requests().await.len() - requests_before,
+    }
+}
+
+async fn all_steps(command: &'static str) {
+    let mut rows = Vec::new();
+    for step in jira_auth_cloud::fault::STEPS {
+        for later in [false, true] {
+            rows.push(scenario(command, step, later).await);
+        }
+    }
+    println!("measured: SIGKILL during `cloud {command}`, then a rerun");
+    println!(
+        "{:<18} {:<14} {:<11} {:<38} token requests",
+        "killed at", "rerun", "outcome", "recovered by"
+    );
+    for r in &rows {
+        println!(
+            "{:<18} {:<14} {:<11} {:<38} {}",
+            r.step,
+            if r.later { "after 11 min" } else { "at once" },
+            format!("{:?}", r.outcome),
+            r.recovered_by,
+            r.token_requests
+        );
+        assert_eq!(r.command, command);
+    }
+    assert_eq!(rows.len(), 10);
+}
+
+#[tokio::test]
+async fn refresh_killed_at_every_step_leaves_a_whole_profile_and_a_working_family() {
+    all_steps("refresh").await;
+}
+
+#[tokio::test]
+async fn token_killed_at_every_step_leaves_a_whole_profile_and_a_working_family() {
+    all_steps("token").await;
+}
+
+#[tokio::test]
+async fn a_record_left_by_a_killed_refresh_is_used_without_a_token_request() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    env.logged_in(&["--preset", "psoxy"]).await;
+    env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
+    kill_at(&env, &["cloud", "token"], "pending-written");
+    let record = env.config_dir().join("profiles/default.pending");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&record).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the record holds secrets");
+    }
+    let pending: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    let requests = env.fake.token_requests().await.len();
+    env.fake.advance(Duration::from_secs(60 * 60));
+    let run = env.run(&["cloud", "token"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        run.stdout,
+        format!("{}\n", pending["cloud"]["access_token"].as_str().unwrap())
+    );
+    assert_eq!(
+        env.fake.token_requests().await.len(),
+        requests,
+        "no token request"
+    );
+    assert_eq!(env.profile("default")["cloud"], pending["cloud"]);
+    assert!(!record.exists());
+}
+
+#[tokio::test]
+async fn export_after_a_killed_refresh_hands_out_the_new_refresh_token_not_the_spent_one() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    env.logged_in(&["--preset", "psoxy"]).await;
+    let spent = env.profile("default")["cloud"]["refresh_token"].clone();
+    kill_at(&env, &["cloud", "refresh"], "pending-written");
+    let run = env.run(&["cloud", "export", "--format", "env"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let live = env.profile("default")["cloud"]["refresh_token"].clone();
+    assert_ne!(live, spent);
+    assert!(env.fake.refresh_token_is_live(live.as_str().unwrap()));
+    assert!(
+        run.stdout.contains(live.as_str().unwrap()),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains(spent.as_str().unwrap()),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(leftovers(&env), Vec::<String>::new());
+}
