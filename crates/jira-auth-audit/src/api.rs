@@ -81,6 +81,20 @@ impl Api {
         result
     }
 
+    /// `GET` an absolute URL the server gave (a `nextPage` link), decoded as `T`.
+    pub(crate) async fn get_absolute<T: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, JiraError> {
+        let url = self.client.url(url)?;
+        let result = {
+            let _permit = self.limit.acquire().await.ok();
+            self.client.get_json(&url).await
+        };
+        self.count();
+        result
+    }
+
     /// `POST {rest prefix}{path}` with a JSON body.
     pub(crate) async fn post<T: DeserializeOwned>(
         &self,

@@ -77,6 +77,8 @@ pub(crate) struct Facts {
     pub roles: BTreeMap<String, Fetched<ProjectRoles>>,
     pub cloud_security: Option<CloudSecurity>,
     pub dc_security: BTreeMap<String, DcProjectSecurity>,
+    /// `--deep`: the restriction of every restricted worklog, and how many worklogs were read.
+    pub worklogs: Option<Fetched<(usize, Vec<Visibility>)>>,
 }
 
 /// Project list page size on Cloud (`project/search` allows at most 100).
@@ -85,8 +87,18 @@ pub(crate) const PROJECT_PAGE: usize = 100;
 pub(crate) const SECURITY_PAGE: usize = 50;
 /// Projects per `POST /permissions/check` (the documented maximum).
 pub(crate) const BULK_PROJECTS: usize = 1000;
+/// Worklog ids per `POST /worklog/list` (the documented maximum).
+pub(crate) const BULK_WORKLOGS: usize = 1000;
+/// `worklog/updated` pages followed at most (each holds up to 1000 ids): a bound, not a limit
+/// any real site reaches.
+const MAX_WORKLOG_PAGES: usize = 100_000;
 
-pub(crate) async fn gather(api: &Api, checks: &BTreeSet<CheckId>, user: &Myself) -> Facts {
+pub(crate) async fn gather(
+    api: &Api,
+    checks: &BTreeSet<CheckId>,
+    user: &Myself,
+    deep: bool,
+) -> Facts {
     let deployment = api.client().deployment();
     let want = |c: CheckId| checks.contains(&c);
     let need_projects = want(CheckId::ProjectsBrowse)
@@ -149,8 +161,20 @@ pub(crate) async fn gather(api: &Api, checks: &BTreeSet<CheckId>, user: &Myself)
             members: members.map_err(Failed::from),
         })
     };
-    let (server, global, projects, all_roles, cloud_security) =
-        tokio::join!(server, global, projects, all_roles, cloud_security);
+    let worklogs = async {
+        if !(deep && want(CheckId::VisibilityRoles)) {
+            return None;
+        }
+        Some(worklog_restrictions(api).await.map_err(Failed::from))
+    };
+    let (server, global, projects, all_roles, cloud_security, worklogs) = tokio::join!(
+        server,
+        global,
+        projects,
+        all_roles,
+        cloud_security,
+        worklogs
+    );
 
     let mut facts = Facts {
         global,
@@ -160,6 +184,7 @@ pub(crate) async fn gather(api: &Api, checks: &BTreeSet<CheckId>, user: &Myself)
         roles: BTreeMap::new(),
         cloud_security,
         dc_security: BTreeMap::new(),
+        worklogs,
     };
     let Some(Ok(projects)) = &facts.projects else {
         return facts;
@@ -377,4 +402,34 @@ async fn security_dc(api: &Api, projects: &[Project]) -> BTreeMap<String, DcProj
         })
         .await;
     answers.into_iter().collect()
+}
+
+/// Every worklog id (`GET /worklog/updated?since=0`, following `nextPage`), then their
+/// restrictions (`POST /worklog/list`, 1000 ids a call). Returns how many worklogs were read and
+/// the restriction of each restricted one.
+async fn worklog_restrictions(api: &Api) -> Result<(usize, Vec<Visibility>), JiraError> {
+    let mut ids = Vec::new();
+    let mut page: ChangedWorklogs = api.get("/worklog/updated?since=0").await?;
+    for _ in 0..MAX_WORKLOG_PAGES {
+        ids.extend(page.values.iter().map(|w| w.worklog_id));
+        match (&page.next_page, page.last_page) {
+            (Some(next), Some(false) | None) if !page.values.is_empty() => {
+                let next = next.clone();
+                page = api.get_absolute(&next).await?;
+            }
+            _ => break,
+        }
+    }
+    let chunks: Vec<Vec<i64>> = ids.chunks(BULK_WORKLOGS).map(<[i64]>::to_vec).collect();
+    let lists = api
+        .bounded(chunks, |chunk| async move {
+            api.post::<Vec<Worklog>>("/worklog/list", &serde_json::json!({ "ids": chunk }))
+                .await
+        })
+        .await;
+    let mut restrictions = Vec::new();
+    for list in lists {
+        restrictions.extend(list?.into_iter().filter_map(|w| w.visibility));
+    }
+    Ok((ids.len(), restrictions))
 }

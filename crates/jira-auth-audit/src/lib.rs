@@ -48,6 +48,8 @@ pub struct AuditOptions {
     pub concurrency: usize,
     /// The credential kind for the report, never the secret (`Authorizer::describe`).
     pub credential: String,
+    /// `visibility.roles` also scans every worklog for the restrictions actually in use.
+    pub deep: bool,
 }
 
 impl AuditOptions {
@@ -74,6 +76,7 @@ impl AuditOptions {
             granted_scopes: None,
             concurrency: DEFAULT_CONCURRENCY,
             credential: String::new(),
+            deep: false,
         })
     }
 }
@@ -115,7 +118,7 @@ pub async fn audit(
         .await
         .map_err(|e| AuditError::Myself(Box::new(e)))?;
     let selected: BTreeSet<CheckId> = options.checks.iter().copied().collect();
-    let facts = gather::gather(&api, &selected, &myself).await;
+    let facts = gather::gather(&api, &selected, &myself, options.deep).await;
     let ctx = checks::Ctx {
         deployment,
         user: &myself,

@@ -218,3 +218,39 @@ pub struct ServerInfo {
     #[serde(default)]
     pub server_time: Option<String>,
 }
+
+/// `GET /worklog/updated` page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedWorklogs {
+    #[serde(default)]
+    pub values: Vec<ChangedWorklog>,
+    #[serde(default)]
+    pub next_page: Option<String>,
+    #[serde(default)]
+    pub last_page: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedWorklog {
+    pub worklog_id: i64,
+}
+
+/// `POST /worklog/list` entries: only the visibility matters here.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Worklog {
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
+}
+
+/// A comment or worklog restriction: `{"type": "group" | "role", "value": "...", "identifier": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub struct Visibility {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub identifier: Option<String>,
+}

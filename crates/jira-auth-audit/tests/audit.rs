@@ -157,3 +157,63 @@ fn an_unknown_check_in_a_preset_is_a_usage_error() {
     use jira_auth_core::Categorize;
     assert_eq!(err.category(), jira_auth_core::Category::Usage);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_scans_every_worklog_page_and_names_groups_the_user_is_not_in() {
+    let mut site = Site::scenario("cloud-healthy");
+    site.worklogs = (1..=2500)
+        .map(|id| {
+            let visibility = match id {
+                7 => serde_json::json!({"type": "group", "value": "connector-readers"}),
+                1500 | 2500 => {
+                    serde_json::json!({"type": "group", "value": "hr-team", "identifier": "g-hr"})
+                }
+                2222 => serde_json::json!({"type": "role", "value": "Developers"}),
+                _ => serde_json::Value::Null,
+            };
+            let mut w = serde_json::json!({"id": id, "issueId": "10100"});
+            if !visibility.is_null() {
+                w["visibility"] = visibility;
+            }
+            w
+        })
+        .collect();
+    let site = JiraSite::start(site).await;
+    let mut options = raytion();
+    options.checks = vec![CheckId::VisibilityRoles];
+    options.deep = true;
+    let report = audit(client(&site, Deployment::Cloud), &options, None)
+        .await
+        .unwrap();
+    let roles = &report.checks[0];
+    assert_eq!(roles.status, Status::Fail, "{roles:?}");
+    assert_eq!(
+        roles.summary,
+        "the user is not in 1 group used to restrict worklogs; those worklogs stay hidden"
+    );
+    assert_eq!(roles.findings, ["worklogs restricted to group hr-team"]);
+    assert_eq!(
+        roles.evidence.last().unwrap(),
+        "--deep: scanned 2500 worklogs with GET /rest/api/3/worklog/updated and POST /rest/api/3/worklog/list; restrictions in use: group connector-readers (1), group hr-team (2), role Developers (1)"
+    );
+    let requests = jira_auth_test::journal::requests(&site.server).await;
+    let mut updated: Vec<String> = requests
+        .iter()
+        .filter(|r| r.url.path().ends_with("/worklog/updated"))
+        .map(|r| r.url.query().unwrap_or("").to_owned())
+        .collect();
+    updated.sort();
+    assert_eq!(updated, ["since=0", "since=1000", "since=2000"]);
+    let mut lists: Vec<usize> = requests
+        .iter()
+        .filter(|r| r.url.path().ends_with("/worklog/list"))
+        .map(|r| {
+            r.body_json::<serde_json::Value>().unwrap()["ids"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    lists.sort();
+    assert_eq!(lists, [500, 1000, 1000]);
+}

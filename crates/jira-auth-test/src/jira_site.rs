@@ -22,6 +22,7 @@
 //!                 "settable_levels": [10200]}],                     // Data Center only
 //!   "security_schemes": [{"id": 10100, "name": "…", "levels": [{"id": 10200, "name": "…",
 //!                          "members": [{"type": "group", "parameter": "…", "value": "…"}]}]}],
+//!   "worklogs": [{"id": 1, "issueId": "10100", "visibility": {"type": "group", "value": "hr"}}],
 //!   "forbidden": ["/issuesecurityschemes"] }   // paths answered 403
 //! ```
 
@@ -37,6 +38,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate, matchers::a
 /// Jira's page-size caps: `project/search` 100, the issue security endpoints 50.
 pub const PROJECT_PAGE_MAX: usize = 100;
 pub const SECURITY_PAGE_MAX: usize = 50;
+/// Worklog ids per `worklog/updated` page and per `worklog/list` call.
+pub const WORKLOG_PAGE: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,6 +66,10 @@ pub struct Site {
     pub security_schemes: Vec<Scheme>,
     #[serde(default)]
     pub forbidden: Vec<String>,
+    /// Worklogs as `worklog/list` returns them (`id`, `issueId`, optional `visibility`);
+    /// `worklog/updated` lists them in id order, 1000 a page.
+    #[serde(default)]
+    pub worklogs: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +203,7 @@ impl Site {
                 })
                 .collect(),
             forbidden: Vec::new(),
+            worklogs: Vec::new(),
         }
     }
 }
@@ -225,6 +233,8 @@ struct State {
     requests: AtomicU64,
     throttled: AtomicU64,
     seen: Mutex<HashSet<String>>,
+    /// `http://127.0.0.1:PORT`, for the absolute links Jira puts in bodies.
+    base: String,
     /// Precomputed answers for the big lists, so a 10,000-project site stays cheap to serve.
     index: HashMap<String, usize>,
     listed_projects: Vec<Value>,
@@ -277,6 +287,7 @@ impl JiraSite {
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             seen: Mutex::new(HashSet::new()),
+            base: server.uri(),
             index,
             listed_projects,
             scheme_projects,
@@ -440,7 +451,7 @@ impl State {
                 let Some(_) = self.project(key) else {
                     return error(404, &format!("No project could be found with key '{key}'."));
                 };
-                let base = request.url.origin().ascii_serialization();
+                let base = &self.base;
                 ok(Value::Object(
                     site.roles
                         .iter()
@@ -511,6 +522,48 @@ impl State {
                     .map(|l| json!({"id": l.id.to_string(), "name": l.name, "description": ""}))
                     .collect();
                 ok(json!({"levels": levels}))
+            }
+            ("GET", ["worklog", "updated"]) => {
+                let since: i64 = q("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+                let mut ids: Vec<i64> = site
+                    .worklogs
+                    .iter()
+                    .filter_map(|w| w["id"].as_i64())
+                    .filter(|id| *id > since)
+                    .collect();
+                ids.sort_unstable();
+                let last = ids.len() <= WORKLOG_PAGE;
+                ids.truncate(WORKLOG_PAGE);
+                let mut body = json!({
+                    "since": since,
+                    "lastPage": last,
+                    "values": ids.iter().map(|id| json!({"worklogId": id, "updatedTime": id, "properties": []})).collect::<Vec<_>>(),
+                });
+                if let (false, Some(until)) = (last, ids.last()) {
+                    let base = &self.base;
+                    body["until"] = json!(until);
+                    body["nextPage"] = json!(format!("{base}{}/worklog/updated?since={until}", request.url.path().trim_end_matches("/worklog/updated")));
+                }
+                ok(body)
+            }
+            ("POST", ["worklog", "list"]) => {
+                let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+                    return error(400, "Invalid request payload.");
+                };
+                let ids: Vec<i64> = body["ids"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                    .unwrap_or_default();
+                if ids.len() > WORKLOG_PAGE {
+                    return error(400, "A maximum of 1000 worklogs can be requested.");
+                }
+                ok(Value::Array(
+                    site.worklogs
+                        .iter()
+                        .filter(|w| w["id"].as_i64().is_some_and(|id| ids.contains(&id)))
+                        .cloned()
+                        .collect(),
+                ))
             }
             _ => error(404, &format!("No fake for {method} {path}")),
         }

@@ -4,7 +4,7 @@
 use super::{Ctx, count, errored, short_list};
 use crate::report::{CheckId, CheckResult, Status};
 use jira_auth_core::jira::Deployment;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Said in every result: the other half of visibility restrictions cannot be checked.
 pub(crate) const GROUPS_NOTE: &str = "comments and worklogs can also be restricted to groups; which groups are used cannot be listed through the REST API, so make sure the user is in every group used that way";
@@ -45,21 +45,95 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
             ctx.rest()
         ),
     };
-    if !missing.is_empty() {
-        return CheckResult::new(
-            id,
-            Status::Fail,
+    // `--deep`: the restrictions actually used by worklogs.
+    let mut deep_evidence = None;
+    let mut hidden_groups = Vec::new();
+    let mut deep_failed = None;
+    match &ctx.facts.worklogs {
+        None => {}
+        Some(Err(e)) => deep_failed = Some(e),
+        Some(Ok((scanned, restrictions))) => {
+            let keys = super::security::UserKeys::of(ctx.user);
+            let mut used: BTreeMap<(String, String), usize> = BTreeMap::new();
+            for v in restrictions {
+                let name = v
+                    .value
+                    .clone()
+                    .or_else(|| v.identifier.clone())
+                    .unwrap_or_default();
+                *used.entry((v.kind.clone(), name)).or_default() += 1;
+                if v.kind == "group" {
+                    let member = [&v.value, &v.identifier]
+                        .into_iter()
+                        .flatten()
+                        .any(|g| keys.groups.contains(g));
+                    if !member {
+                        let label = format!(
+                            "worklogs restricted to group {}",
+                            v.value
+                                .clone()
+                                .or_else(|| v.identifier.clone())
+                                .unwrap_or_default()
+                        );
+                        if !hidden_groups.contains(&label) {
+                            hidden_groups.push(label);
+                        }
+                    }
+                }
+            }
+            let list: Vec<String> = used
+                .iter()
+                .map(|((kind, name), n)| format!("{kind} {name} ({n})"))
+                .collect();
+            deep_evidence = Some(format!(
+                "--deep: scanned {0} with GET {1}/worklog/updated and POST {1}/worklog/list; restrictions in use: {2}",
+                count(*scanned, "worklog"),
+                ctx.rest(),
+                if list.is_empty() {
+                    "none".to_owned()
+                } else {
+                    list.join(", ")
+                }
+            ));
+        }
+    }
+    let add_deep = |mut r: CheckResult| {
+        if let Some(e) = &deep_evidence {
+            r = r.evidence(e.clone());
+        }
+        if let Some(f) = deep_failed {
+            r = r.evidence(format!("--deep: could not scan worklogs: {}", f.message));
+        }
+        r
+    };
+    if !missing.is_empty() || !hidden_groups.is_empty() {
+        let groups_fix = if hidden_groups.is_empty() {
+            ""
+        } else {
+            "; add the user to every group named in worklog restrictions"
+        };
+        let summary = if missing.is_empty() {
+            format!(
+                "the user is not in {} used to restrict worklogs; those worklogs stay hidden",
+                count(hidden_groups.len(), "group")
+            )
+        } else {
             format!(
                 "the user lacks {} in {} of {}; comments and worklogs restricted to those roles stay hidden",
                 count(missing.len(), "role membership"),
                 short_projects.len(),
                 count(projects.len(), "project"),
-            ),
-        )
-        .evidence(how)
-        .evidence(GROUPS_NOTE)
-        .findings(missing)
-        .fix("add the user (or one of its groups) to every project role of each listed project (Project settings → People), or to the default members of each role (Jira settings → System → Project roles)");
+            )
+        };
+        let mut findings = missing;
+        findings.extend(hidden_groups);
+        return add_deep(
+            CheckResult::new(id, Status::Fail, summary)
+                .evidence(how)
+                .evidence(GROUPS_NOTE)
+                .findings(findings)
+                .fix(format!("add the user (or one of its groups) to every project role of each listed project (Project settings → People), or to the default members of each role (Jira settings → System → Project roles){groups_fix}")),
+        );
     }
     if let Some((key, e)) = failed.first() {
         let mut result = errored(id, &format!("the roles of project {key}"), e);
@@ -69,17 +143,22 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
             count(failed.len(), "project"),
             short_list(&keys, 10)
         );
-        return result.evidence(how).findings(keys);
+        return add_deep(result.evidence(how).findings(keys));
     }
-    CheckResult::new(
-        id,
-        Status::Pass,
-        format!(
-            "the user holds all {} in all {}",
-            count(roles_seen.len(), "project role"),
-            count(projects.len(), "project")
-        ),
+    if let Some(e) = deep_failed {
+        return errored(id, "the worklogs (`--deep`)", e).evidence(how);
+    }
+    add_deep(
+        CheckResult::new(
+            id,
+            Status::Pass,
+            format!(
+                "the user holds all {} in all {}",
+                count(roles_seen.len(), "project role"),
+                count(projects.len(), "project")
+            ),
+        )
+        .evidence(how)
+        .evidence(GROUPS_NOTE),
     )
-    .evidence(how)
-    .evidence(GROUPS_NOTE)
 }

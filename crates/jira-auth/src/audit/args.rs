@@ -64,6 +64,11 @@ pub struct AuditArgs {
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
     pub fail_on: FailOn,
 
+    /// Also scan every worklog for the role and group restrictions actually in use
+    /// (`worklog/updated`, then `worklog/list` 1000 ids a call); slow on big sites.
+    #[arg(long)]
+    pub deep: bool,
+
     /// Requests in flight at most (1 to 64).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,

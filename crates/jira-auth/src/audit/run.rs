@@ -22,6 +22,7 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<u8> {
     let preset = presets.get(&args.preset)?;
     let mut options = AuditOptions::from_preset(&args.preset, preset)?;
     options.concurrency = usize::from(args.concurrency);
+    options.deep = args.deep;
 
     let target = resolve_target(global, &args)?;
     options.granted_scopes = target.granted_scopes.clone();
