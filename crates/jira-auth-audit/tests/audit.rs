@@ -217,3 +217,66 @@ async fn deep_scans_every_worklog_page_and_names_groups_the_user_is_not_in() {
     lists.sort();
     assert_eq!(lists, [500, 1000, 1000]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clock_skew_warns_and_fails_on_data_center_beyond_oauth1_tolerance() {
+    let cases = [
+        (
+            "cloud-healthy",
+            Deployment::Cloud,
+            90,
+            Status::Warn,
+            "+90 s",
+        ),
+        (
+            "cloud-healthy",
+            Deployment::Cloud,
+            -400,
+            Status::Warn,
+            "-400 s",
+        ),
+        (
+            "dc-healthy",
+            Deployment::DataCenter,
+            30,
+            Status::Pass,
+            "+30 s",
+        ),
+        (
+            "dc-healthy",
+            Deployment::DataCenter,
+            -400,
+            Status::Fail,
+            "-400 s",
+        ),
+    ];
+    for (scenario, deployment, skew, status, shown) in cases {
+        let mut site = Site::scenario(scenario);
+        site.authorization = None;
+        site.clock_skew_seconds = skew;
+        let site = JiraSite::start(site).await;
+        let mut options = raytion();
+        options.checks = vec![CheckId::ServerInfo];
+        let report = audit(client(&site, deployment), &options, None)
+            .await
+            .unwrap();
+        let check = &report.checks[0];
+        assert_eq!(check.status, status, "{skew}: {check:?}");
+        assert!(
+            check.summary.ends_with(&format!("clock skew {shown}")),
+            "{}",
+            check.summary
+        );
+        if status == Status::Fail {
+            assert!(
+                check
+                    .fix
+                    .as_deref()
+                    .unwrap()
+                    .contains("`timestamp_refused`"),
+                "{:?}",
+                check.fix
+            );
+        }
+    }
+}

@@ -70,6 +70,9 @@ pub struct Site {
     /// `worklog/updated` lists them in id order, 1000 a page.
     #[serde(default)]
     pub worklogs: Vec<Value>,
+    /// Seconds the site's clock runs ahead of ours (negative: behind), in `serverTime`.
+    #[serde(default)]
+    pub clock_skew_seconds: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,6 +207,7 @@ impl Site {
                 .collect(),
             forbidden: Vec::new(),
             worklogs: Vec::new(),
+            clock_skew_seconds: 0,
         }
     }
 }
@@ -407,7 +411,10 @@ impl State {
             ("GET", ["serverInfo"]) => {
                 let mut info = site.server_info.clone();
                 if let Value::Object(map) = &mut info {
-                    map.insert("serverTime".into(), json!(now_jira()));
+                    map.insert(
+                        "serverTime".into(),
+                        json!(now_jira(site.clock_skew_seconds)),
+                    );
                 }
                 ok(info)
             }
@@ -706,11 +713,15 @@ fn page(values: &[Value], start: Option<&str>, max: Option<&str>, cap: usize) ->
     })
 }
 
-/// Now as Jira writes it: `2026-11-25T08:49:00.000+0000`.
-fn now_jira() -> String {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+/// Now plus `skew` seconds, as Jira writes it: `2026-11-25T08:49:00.000+0000`.
+fn now_jira(skew: i64) -> String {
+    let now = SystemTime::now();
+    let shifted = if skew >= 0 {
+        now + Duration::from_secs(skew.unsigned_abs())
+    } else {
+        now - Duration::from_secs(skew.unsigned_abs())
+    };
+    let d = shifted.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, day) = civil_from_days(days);

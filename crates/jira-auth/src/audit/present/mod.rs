@@ -164,3 +164,118 @@ pub fn word(status: Status) -> &'static str {
         Status::Error => "ERROR",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use jira_auth_audit::{CheckId, CheckResult, Target, User};
+    use jira_auth_core::jira::Deployment;
+
+    fn report() -> Report {
+        let checks = vec![
+            CheckResult::new(
+                CheckId::ProjectsBrowse,
+                Status::Fail,
+                "2 | <b>projects</b> & co",
+            )
+            .findings(vec!["A|B".into()])
+            .fix("grant it"),
+            CheckResult::new(CheckId::ServerInfo, Status::Warn, "skew 90%\nof a minute"),
+        ];
+        Report {
+            schema_version: 1,
+            tool: "jira-auth 0".into(),
+            preset: "raytion".into(),
+            started_at: "2026-11-25T08:49:00Z".into(),
+            target: Target {
+                url: "https://acme.atlassian.net/".into(),
+                deployment: Deployment::Cloud,
+                credential: "API token of a@b.c".into(),
+                user: User {
+                    id: "acc".into(),
+                    name: None,
+                    display_name: "Bot".into(),
+                    groups: vec![],
+                    application_roles: vec![],
+                },
+            },
+            summary: Report::summarize(&checks),
+            checks,
+            requests: 3,
+        }
+    }
+
+    #[test]
+    fn formats_parse_with_files_and_one_stdout_at_most() {
+        let specs = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            outputs(&specs(&["text", "junit=r.xml"]), Some("out.txt".into())).unwrap(),
+            [
+                Output {
+                    format: Format::Text,
+                    file: Some("out.txt".into())
+                },
+                Output {
+                    format: Format::Junit,
+                    file: Some("r.xml".into())
+                },
+            ]
+        );
+        assert_eq!(
+            outputs(&specs(&["json="]), None).unwrap_err().to_string(),
+            "`--format json=` names no file; write `json=FILE`"
+        );
+        assert_eq!(
+            outputs(&specs(&["json=a"]), Some("b".into()))
+                .unwrap_err()
+                .to_string(),
+            "`--output` names the file for the stdout format, but every format already has a file"
+        );
+    }
+
+    #[test]
+    fn the_fail_policy_decides_what_fails() {
+        let r = report();
+        assert!(report_fails(&r, FailOn::Error));
+        assert!(!report_fails(&r, FailOn::Never));
+        assert_eq!(
+            verdict(&r, FailOn::Never),
+            "PASS with findings: 1 failed, 1 warned (2 checks, preset `raytion`, --fail-on never)"
+        );
+    }
+
+    #[test]
+    fn text_is_coloured_only_when_asked() {
+        let r = report();
+        assert!(!render(&r, Format::Text, false, FailOn::Error).contains('\x1b'));
+        let coloured = render(&r, Format::Text, true, FailOn::Error);
+        assert!(coloured.contains("\x1b[31mFAIL \x1b[0m"), "{coloured}");
+        assert!(coloured.contains("\x1b[1;31mFAIL: 1 failed"), "{coloured}");
+    }
+
+    #[test]
+    fn markdown_cells_junit_and_github_escape_what_they_must() {
+        let r = report();
+        let md = render(&r, Format::Markdown, false, FailOn::Error);
+        assert!(
+            md.contains("| 2 \\| &lt;b&gt;projects&lt;/b&gt; & co |"),
+            "{md}"
+        );
+        assert!(md.contains("- A\\|B"), "{md}");
+        let xml = render(&r, Format::Junit, false, FailOn::Warning);
+        assert!(
+            xml.contains("message=\"2 | &lt;b&gt;projects&lt;/b&gt; &amp; co\""),
+            "{xml}"
+        );
+        // under --fail-on warning a warn is a failure too
+        assert!(xml.contains("failures=\"2\""), "{xml}");
+        let gh = render(&r, Format::Github, false, FailOn::Error);
+        assert!(
+            gh.contains(
+                "::warning title=jira-auth audit%3A server.info warn::skew 90%25%0Aof a minute\n"
+            ),
+            "{gh}"
+        );
+    }
+}
