@@ -220,3 +220,47 @@ async fn a_429_storm_is_survived_with_the_same_report() {
     assert_eq!(storm.requests(), 26);
     assert_eq!(calm.requests(), 13);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preset_file_defines_the_checks_and_a_bad_one_is_a_usage_error() {
+    let site = JiraSite::start(Site::scenario("cloud-no-administer")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[presets.mine]\nchecks = [\"product.access\", \"server.info\"]\n",
+    )
+    .unwrap();
+    let run = jira_auth(
+        cloud_args(
+            &site.url(),
+            &["--preset-file", good.to_str().unwrap(), "--preset", "mine"],
+        ),
+        "test-api-token",
+    )
+    .await;
+    // ADMINISTER is missing on this site, but `mine` does not check it.
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("PASS: 2 passed (2 checks, preset `mine`, --fail-on error)\n"),
+        "{}",
+        run.stdout
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[presets.mine]\nchecks = [\"project.browse\"]\n").unwrap();
+    let run = jira_auth(
+        cloud_args(
+            &site.url(),
+            &["--preset-file", bad.to_str().unwrap(), "--preset", "mine"],
+        ),
+        "test-api-token",
+    )
+    .await;
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: preset `mine` names an unknown check `project.browse`; known checks: scopes, global.administer, product.access, projects.browse, security.levels, visibility.roles, server.info\n"
+    );
+}

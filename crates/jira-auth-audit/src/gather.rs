@@ -228,7 +228,7 @@ pub(crate) async fn gather(
     // Wave 3: on Cloud, role membership for projects whose levels name a project role, when
     // `visibility.roles` did not already read it for every project.
     if cloud && want(CheckId::SecurityLevels) && !want(CheckId::VisibilityRoles) {
-        let needed = crate::checks::security::projects_needing_roles(&facts, projects);
+        let needed = crate::checks::security::projects_needing_roles(&facts);
         let keys: Vec<&Project> = projects
             .iter()
             .filter(|p| needed.contains(&p.id.text()))

@@ -6,7 +6,7 @@
 
 use super::{Ctx, count, errored, short_list};
 use crate::gather::{CloudSecurity, Facts, SECURITY_PAGE};
-use crate::model::{Holder, Project};
+use crate::model::Holder;
 use crate::report::{CheckId, CheckResult, Status};
 use jira_auth_core::jira::Deployment;
 use std::collections::{BTreeMap, BTreeSet};
@@ -143,8 +143,7 @@ fn level_needs(sec: &CloudSecurity, keys: &UserKeys) -> BTreeMap<String, LevelNe
 }
 
 /// The ids of projects whose role membership the Cloud decision needs.
-pub(crate) fn projects_needing_roles(facts: &Facts, projects: &[Project]) -> BTreeSet<String> {
-    let _ = projects;
+pub(crate) fn projects_needing_roles(facts: &Facts) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let Some(sec) = &facts.cloud_security else {
         return out;
