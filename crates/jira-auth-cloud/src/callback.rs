@@ -57,7 +57,7 @@ pub struct RedirectUri {
 impl RedirectUri {
     pub fn parse(raw: &str) -> Result<Self, CloudError> {
         let bad = |message: &str| CloudError::RedirectUri {
-            value: raw.to_owned(),
+            value: crate::error::shown_url(raw),
             message: message.to_owned(),
         };
         let url = url::Url::parse(raw).map_err(|e| bad(&e.to_string()))?;

@@ -83,6 +83,31 @@ pub enum CloudError {
     Store(#[from] StoreError),
 }
 
+/// A URL (or what was meant to be one) as it may appear in a message: user info and
+/// secret-bearing query values masked, even when the text does not parse as a URL.
+pub fn shown_url(text: &str) -> String {
+    if let Ok(url) = url::Url::parse(text) {
+        let masked = jira_auth_core::secret::mask_url(&url);
+        // Nothing to hide: echo what the user typed, byte for byte.
+        return if masked == url.as_str() {
+            text.to_owned()
+        } else {
+            masked
+        };
+    }
+    // Unparsable: mask anything between `://` and an `@` before the path.
+    match text.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://****@{}", &rest[at + 1..]),
+                None => text.to_owned(),
+            }
+        }
+        None => text.to_owned(),
+    }
+}
+
 /// ` --profile NAME` for a profile other than `default`, to paste into a suggested command.
 pub fn profile_flag(profile: &str) -> String {
     if profile == "default" {
@@ -121,5 +146,26 @@ impl Categorize for CloudError {
             | CloudError::BadTokenResponse { .. }
             | CloudError::BadResponse { .. } => Category::Network,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_messages_never_show_credentials() {
+        assert_eq!(
+            shown_url("https://user:hunter2@auth.example/x?code=abc&y=1"),
+            "https://****:****@auth.example/x?code=****&y=1"
+        );
+        assert_eq!(shown_url("ftp://u:hunter2@[::1"), "ftp://****@[::1");
+        assert_eq!(shown_url("not a url"), "not a url");
+        assert_eq!(shown_url("http://h/p@q"), "http://h/p@q");
+        let err = crate::Endpoints::parse("ftp://u:hunter2@x", crate::DEFAULT_API_URL).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`--auth-url` value `ftp://****:****@x/` is not usable: only http and https URLs are supported"
+        );
     }
 }

@@ -68,14 +68,22 @@ impl Endpoints {
         let parse = |flag: &'static str, value: &str| {
             let url = url::Url::parse(value).map_err(|e| CloudError::BadUrl {
                 flag,
-                value: value.to_owned(),
+                value: error::shown_url(value),
                 message: e.to_string(),
             })?;
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(CloudError::BadUrl {
                     flag,
-                    value: value.to_owned(),
+                    value: error::shown_url(value),
                     message: "only http and https URLs are supported".to_owned(),
+                });
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                // It would travel in every log line of the HTTP stack.
+                return Err(CloudError::BadUrl {
+                    flag,
+                    value: error::shown_url(value),
+                    message: "remove the user name and password from the URL".to_owned(),
                 });
             }
             Ok(url)

@@ -34,7 +34,7 @@ pub async fn accessible_resources(
         .header(http::header::ACCEPT, "application/json")
         .body(Vec::new())
         .map_err(|e| CloudError::BadResponse {
-            url: url.to_string(),
+            url: jira_auth_core::secret::mask_url(&url),
             message: e.to_string(),
         })?;
     let response = http

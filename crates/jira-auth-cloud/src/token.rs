@@ -87,7 +87,7 @@ impl TokenClient<'_> {
     }
 
     fn map_error(&self, error: Error, refreshing: bool) -> CloudError {
-        let url = self.endpoints.token().to_string();
+        let url = jira_auth_core::secret::mask_url(&self.endpoints.token());
         match error {
             RequestTokenError::ServerResponse(body) => {
                 let code = body.error().as_ref().to_owned();

@@ -325,8 +325,11 @@ impl HttpClient {
 
     fn classify(&self, e: reqwest::Error, url: &str) -> HttpError {
         let url = url.to_owned();
-        let message = error_chain(&e);
-        if e.is_timeout() {
+        let (timeout, connect) = (e.is_timeout(), e.is_connect());
+        // reqwest's message repeats the URL unmasked (user info, `?token=`): drop it, `url` is
+        // the masked one.
+        let message = error_chain(&e.without_url());
+        if timeout {
             return HttpError::Timeout {
                 url,
                 seconds: self.request_timeout.as_secs(),
@@ -336,7 +339,7 @@ impl HttpClient {
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
             return HttpError::Tls { url, message };
         }
-        if e.is_connect() {
+        if connect {
             return HttpError::Connect { url, message };
         }
         HttpError::Transport { url, message }

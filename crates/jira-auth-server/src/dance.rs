@@ -68,11 +68,20 @@ pub struct JiraServer {
 
 /// Parses and normalises a site URL: `http(s)` only, no query or fragment, no trailing slash.
 pub fn parse_site_url(input: &str) -> Result<Url, ServerError> {
+    let shown = Url::parse(input.trim())
+        .map(|u| mask_url(&u))
+        .unwrap_or_else(|_| input.to_owned());
     let bad = |message: &str| ServerError::Url {
-        url: input.to_owned(),
+        url: shown.clone(),
         message: message.to_owned(),
     };
     let mut url = Url::parse(input.trim()).map_err(|e| bad(&e.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // It would travel in every log line of the HTTP stack; jira-auth signs or uses a PAT.
+        return Err(bad(
+            "remove the user name and password from the URL: jira-auth authenticates with OAuth 1.0a or a personal access token",
+        ));
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("use an `https://` (or `http://`) URL"));
     }
