@@ -280,3 +280,33 @@ async fn clock_skew_warns_and_fails_on_data_center_beyond_oauth1_tolerance() {
         }
     }
 }
+
+/// With 50 ms per response and at most 4 requests in flight, 40 `roledetails` calls take at
+/// least 10 rounds, plus `myself` and the project list: 12 rounds, 600 ms. Five in flight
+/// would finish in 10 rounds, so the lower bound pins the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_never_exceed_the_concurrency() {
+    use jira_auth_test::jira_site::Behaviour;
+    let site = JiraSite::start_with(
+        Site::synthetic(40, 0, 0, 1),
+        Behaviour {
+            latency: std::time::Duration::from_millis(50),
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let mut options = raytion();
+    options.checks = vec![CheckId::VisibilityRoles];
+    options.concurrency = 4;
+    let started = std::time::Instant::now();
+    let report = audit(client(&site, Deployment::Cloud), &options, None)
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(report.checks[0].status, Status::Pass);
+    assert_eq!(report.requests, 1 + 1 + 1 + 40);
+    assert!(
+        elapsed >= std::time::Duration::from_millis(600),
+        "{elapsed:?}: more than 4 requests were in flight"
+    );
+}
