@@ -30,9 +30,16 @@ pub enum CloudError {
     #[error(transparent)]
     Callback(#[from] CallbackError),
     #[error(
-        "no browser callback arrived on {listen} within {seconds} s: finish the consent in the browser sooner, raise `--timeout`, or use `--paste`"
+        "no browser callback arrived on {listen} within {seconds} s{}: finish the consent in the browser sooner, raise `--timeout`, or use `--paste`",
+        ignored(*strays)
     )]
-    CallbackTimeout { listen: String, seconds: u64 },
+    CallbackTimeout {
+        listen: String,
+        seconds: u64,
+        /// Requests that were answered and ignored (other path, no or another `state`, a
+        /// non-loopback `Host`, oversized).
+        strays: usize,
+    },
     #[error("the loopback listener failed: {0}")]
     Listener(std::io::Error),
     #[error(
@@ -105,6 +112,14 @@ pub fn shown_url(text: &str) -> String {
             }
         }
         None => text.to_owned(),
+    }
+}
+
+fn ignored(strays: usize) -> String {
+    match strays {
+        0 => String::new(),
+        1 => " (1 other request was ignored: wrong path, `state` or `Host`)".to_owned(),
+        n => format!(" ({n} other requests were ignored: wrong path, `state` or `Host`)"),
     }
 }
 

@@ -8,7 +8,9 @@
 //! - refuses a `Host` header that is not loopback (DNS rebinding), answers 404 for other paths
 //!   (the browser's `/favicon.ico`), and keeps waiting after a request with no or another `state`;
 //! - ends on the first request with our `state`: a code, or the error the user or server gave,
-//!   answering the browser with a small HTML page either way.
+//!   answering the browser with a small HTML page either way; the sockets are closed before
+//!   [`Listener::wait`] returns;
+//! - counts the requests it ignored and names the count if the wait times out.
 
 use crate::CloudError;
 use crate::callback::{Callback, CallbackError, RedirectUri, parse_query};
@@ -106,43 +108,63 @@ impl Listener {
         let state: Arc<str> = Arc::from(expected_state);
         let mut connections = tokio::task::JoinSet::new();
         let deadline = tokio::time::Instant::now() + timeout;
+        let mut strays = 0usize;
         let result = loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => {
                     break Err(CloudError::CallbackTimeout {
                         listen,
                         seconds: timeout.as_secs(),
+                        strays,
                     });
                 }
                 Some(stream) = rx.recv() => {
                     if connections.len() < MAX_CONNECTIONS {
                         connections.spawn(serve(stream, path.clone(), state.clone()));
+                    } else {
+                        strays += 1;
                     }
                 }
                 Some(done) = connections.join_next() => match done {
-                    Ok(Some(Ok(code))) => break Ok(code),
-                    Ok(Some(Err(e))) => break Err(CloudError::Callback(e)),
-                    Ok(None) => continue,
+                    Ok(Served::Ended(Ok(code))) => break Ok(code),
+                    Ok(Served::Ended(Err(e))) => break Err(CloudError::Callback(e)),
+                    Ok(Served::Idle) => continue,
+                    Ok(Served::Ignored) => {
+                        strays += 1;
+                        tracing::info!("ignored a request that is not this login's callback ({strays} so far)");
+                    }
                     Err(e) => tracing::debug!("a connection task failed: {e}"),
                 },
             }
         };
         connections.abort_all();
-        for task in tasks {
+        for task in &tasks {
             task.abort();
+        }
+        // Wait for the accept loops to be gone: their sockets are closed when `wait` returns, so
+        // nothing can reach this login's listener after its one code.
+        for task in tasks {
+            let _ = task.await;
         }
         result
     }
 }
 
-/// Handles one connection; `Some` when it ends the wait.
-async fn serve(
-    mut stream: TcpStream,
-    path: Arc<str>,
-    expected_state: Arc<str>,
-) -> Option<Result<oauth2::AuthorizationCode, CallbackError>> {
+/// What one connection amounted to.
+enum Served {
+    /// This login's callback: the wait ends.
+    Ended(Result<oauth2::AuthorizationCode, CallbackError>),
+    /// A request that was answered and ignored (counted).
+    Ignored,
+    /// A connection that sent no request in time (a browser's preconnect): not counted.
+    Idle,
+}
+
+/// Handles one connection.
+async fn serve(mut stream: TcpStream, path: Arc<str>, expected_state: Arc<str>) -> Served {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(head)) => head,
+        Ok(Err(0)) => return Served::Idle,
         Ok(Err(status)) => {
             respond(
                 &mut stream,
@@ -151,9 +173,9 @@ async fn serve(
                 "jira-auth could not read this request.",
             )
             .await;
-            return None;
+            return Served::Ignored;
         }
-        Err(_) => return None,
+        Err(_) => return Served::Idle,
     };
     let (status, outcome) = route(&head, &path, &expected_state);
     let (title, text) = match &outcome {
@@ -169,7 +191,10 @@ async fn serve(
         ),
     };
     respond(&mut stream, status, title, &text).await;
-    outcome
+    match outcome {
+        Some(result) => Served::Ended(result),
+        None => Served::Ignored,
+    }
 }
 
 /// What a request head means: the HTTP status to answer and, if it ends the wait, the outcome.
@@ -236,7 +261,8 @@ async fn read_head(stream: &mut TcpStream) -> Result<String, u16> {
     loop {
         let n = stream.read(&mut chunk).await.map_err(|_| 400u16)?;
         if n == 0 {
-            return Err(400);
+            // Closed without a byte (a preconnect given up): nothing to answer.
+            return Err(if buf.is_empty() { 0 } else { 400 });
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
