@@ -53,30 +53,6 @@ fn cloud_args(url: &str, extra: &[&str]) -> Vec<String> {
     args
 }
 
-fn filtered(text: &str) -> String {
-    let mut out = text.to_owned();
-    for (re, rep) in jira_auth_test::filters::common() {
-        out = regex_lite_replace(&out, re, rep);
-    }
-    out
-}
-
-/// The harness filters are regexes; the few used here are simple enough to apply by hand.
-fn regex_lite_replace(text: &str, re: &str, rep: &str) -> String {
-    if re == r"127\.0\.0\.1:\d+" {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(i) = rest.find("127.0.0.1:") {
-            out.push_str(&rest[..i]);
-            out.push_str(rep);
-            rest = rest[i + 10..].trim_start_matches(|c: char| c.is_ascii_digit());
-        }
-        out.push_str(rest);
-        return out;
-    }
-    text.to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_0_when_every_check_passes() {
     let site = JiraSite::start(Site::scenario("cloud-healthy")).await;
@@ -163,8 +139,8 @@ async fn exit_3_when_jira_refuses_the_credential() {
     assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.stdout, "");
     assert_eq!(
-        filtered(&run.stderr),
-        "error: cannot read the technical user from Jira, so nothing was audited: check the URL, `--deployment` and the credential\n  caused by: GET http://[LOCALHOST]/rest/api/3/myself?expand=groups%2CapplicationRoles answered 401: You are not authenticated. Authentication required to perform this operation.\n"
+        run.stderr.replace(&site.url(), "[SITE]"),
+        "error: cannot read the technical user from Jira, so nothing was audited: check the URL, `--deployment` and the credential\n  caused by: GET [SITE]/rest/api/3/myself?expand=groups%2CapplicationRoles answered 401: You are not authenticated. Authentication required to perform this operation.\n"
     );
     assert!(!run.stderr.contains("wrong-token"));
     assert_eq!(site.requests(), 1);
@@ -182,8 +158,8 @@ async fn exit_4_when_jira_fails() {
     let run = jira_auth(cloud_args(&server.uri(), &[]), "test-api-token").await;
     assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
     assert_eq!(
-        filtered(&run.stderr),
-        "error: cannot read the technical user from Jira, so nothing was audited: check the URL, `--deployment` and the credential\n  caused by: GET http://[LOCALHOST]/rest/api/3/myself?expand=groups%2CapplicationRoles answered 500: an HTML page titled \"Internal error\"\n"
+        run.stderr.replace(&server.uri(), "[SITE]"),
+        "error: cannot read the technical user from Jira, so nothing was audited: check the URL, `--deployment` and the credential\n  caused by: GET [SITE]/rest/api/3/myself?expand=groups%2CapplicationRoles answered 500: an HTML page titled \"Internal error\"\n"
     );
 }
 

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use jira_auth_test::jira_site::{Behaviour, JiraSite, Site};
+use jira_auth_test::jira_site::{JiraSite, Site};
 use std::path::Path;
 
 const EMAIL: &str = "bot@example.com";
