@@ -16,6 +16,7 @@ use std::path::PathBuf;
 ///   JIRA_AUTH_API_TOKEN=… jira-auth audit --url https://acme.atlassian.net --email bot@acme.com
 ///   jira-auth audit --profile connector --format text,junit=audit.xml --fail-on warning
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct AuditArgs {
     /// Audit this site instead of a stored profile: a Jira Cloud site URL or a Data Center
     /// base URL (with its context path).
