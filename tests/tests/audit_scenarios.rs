@@ -120,6 +120,13 @@ async fn scenario(name: &str, expected_code: i32) {
         run.stdout, run.stderr
     );
     assert_eq!(run.stderr, "", "{name} wrote to stderr");
+    for secret in [API_TOKEN, PAT, "test-access-token"] {
+        assert!(!run.stdout.contains(secret), "{name} printed a secret");
+        assert!(
+            run.files.iter().all(|(_, c)| !c.contains(secret)),
+            "{name} wrote a secret"
+        );
+    }
     insta::with_settings!({filters => filters(), snapshot_suffix => name.to_owned(), prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("audit_text", run.stdout);
         assert_eq!(run.files.len(), 4);
