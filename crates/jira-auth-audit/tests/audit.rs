@@ -310,3 +310,24 @@ async fn requests_in_flight_never_exceed_the_concurrency() {
         "{elapsed:?}: more than 4 requests were in flight"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_center_levels_are_partial_and_an_unreadable_scheme_is_a_warning() {
+    let mut site = Site::scenario("dc-healthy");
+    site.authorization = None;
+    site.forbidden = vec!["/project/ENG/issuesecuritylevelscheme".into()];
+    let site = JiraSite::start(site).await;
+    let mut options = raytion();
+    options.checks = vec![CheckId::SecurityLevels];
+    let report = audit(client(&site, Deployment::DataCenter), &options, None)
+        .await
+        .unwrap();
+    let check = &report.checks[0];
+    assert_eq!(check.status, Status::Warn, "{check:?}");
+    assert!(check.partial);
+    assert_eq!(
+        check.summary,
+        "the issue security scheme of 1 project cannot be read, so its levels cannot be compared"
+    );
+    assert_eq!(check.findings, ["ENG"]);
+}
