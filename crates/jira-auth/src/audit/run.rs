@@ -24,10 +24,10 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<u8> {
     options.concurrency = usize::from(args.concurrency);
     options.deep = args.deep;
 
-    let target = resolve_target(global, &args)?;
+    let http = HttpClient::builder().build()?;
+    let target = resolve_target(global, &args, &http).await?;
     options.granted_scopes = target.granted_scopes.clone();
     options.credential = target.auth.describe();
-    let http = HttpClient::builder().build()?;
     let client = JiraClient::new(http, target.base, target.deployment, target.auth);
 
     let progress = (!global.quiet && std::io::stderr().is_terminal())
@@ -61,7 +61,11 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<u8> {
 }
 
 /// `--url` wins; otherwise the stored profile named by `--profile`.
-fn resolve_target(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<AuditTarget> {
+async fn resolve_target(
+    global: &GlobalArgs,
+    args: &AuditArgs,
+    http: &HttpClient,
+) -> anyhow::Result<AuditTarget> {
     if let Some(url) = &args.url {
         return Ok(target::ad_hoc(args, url)?);
     }
@@ -73,5 +77,5 @@ fn resolve_target(global: &GlobalArgs, args: &AuditArgs) -> anyhow::Result<Audit
             store.dir().display()
         ))
     })?;
-    target::from_profile(&name, &profile, args.deployment)
+    target::from_profile(&store, &name, &profile, args.deployment, http).await
 }

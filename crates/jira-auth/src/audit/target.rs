@@ -3,10 +3,13 @@
 
 use super::args::{AuditArgs, DeploymentArg};
 use crate::exit::Failure;
+use jira_auth_cloud::credentials::{self as cloud_credentials, RefreshMode};
 use jira_auth_core::auth::{Authorizer, BasicApiToken, Bearer, PatBearer};
+use jira_auth_core::http::HttpClient;
 use jira_auth_core::jira::Deployment;
-use jira_auth_core::store::{Profile, ProfileName};
-use jira_auth_core::{AccessToken, ApiToken, PersonalAccessToken};
+use jira_auth_core::store::{Profile, ProfileName, Store};
+use jira_auth_core::{ApiToken, PersonalAccessToken};
+use jira_auth_server::profile::{self as server_profile, ServerProfile};
 use std::sync::Arc;
 use url::Url;
 
@@ -99,106 +102,80 @@ pub fn ad_hoc(args: &AuditArgs, raw_url: &str) -> Result<AuditTarget, Failure> {
     })
 }
 
-/// The `cloud` section as the auditor reads it (a subset of what `cloud login` stores).
-#[derive(Debug, serde::Deserialize)]
-struct CloudSection {
-    access_token: AccessToken,
-    cloud_id: String,
-    api_url: String,
-    #[serde(default)]
-    scopes: Vec<String>,
+/// The section of a stored profile that an audit uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Cloud,
+    Server,
 }
 
-/// The `server` section as the auditor reads it.
-#[derive(Debug, serde::Deserialize)]
-struct ServerSection {
-    url: String,
-    credential: serde_json::Value,
-}
-
-/// A stored profile's `cloud` section (3LO bearer on `{api_url}/ex/jira/{cloud_id}`, granted
-/// `scopes`) or `server` section (`url` and a `pat` credential). `want` picks one when the
-/// profile has both.
-pub fn from_profile(
+/// Which section of `profile` to audit: the only one it has, or the one `want` names.
+fn choose(
     name: &ProfileName,
     profile: &Profile,
     want: Option<DeploymentArg>,
+) -> Result<Section, Failure> {
+    let has = |s: &str| profile.section_names().any(|n| n == s);
+    let (cloud, server) = (
+        has(cloud_credentials::SECTION),
+        has(server_profile::SECTION),
+    );
+    match (deployment(want), cloud, server) {
+        (Some(Deployment::Cloud), true, _) | (None, true, false) => Ok(Section::Cloud),
+        (Some(Deployment::DataCenter), _, true) | (None, false, true) => Ok(Section::Server),
+        (None, true, true) => Err(Failure::usage(format!(
+            "profile `{name}` has both a `cloud` and a `server` login; choose one with `--deployment cloud` or `--deployment data-center`"
+        ))),
+        (want, ..) => Err(Failure::usage(format!(
+            "profile `{name}` has no {} login: run `jira-auth cloud login` or `jira-auth server login` first, or audit ad hoc with `--url`",
+            match want {
+                Some(Deployment::Cloud) => "`cloud`",
+                Some(Deployment::DataCenter) => "`server`",
+                None => "`cloud` or `server`",
+            }
+        ))),
+    }
+}
+
+/// A stored profile's `cloud` login (3LO bearer on `{api}/ex/jira/{cloudId}`, refreshed first
+/// when it expires within 5 minutes, exactly as `cloud token` does) or `server` login (OAuth
+/// 1.0a signed with the stored key, or a PAT). `want` picks one when the profile has both.
+pub async fn from_profile(
+    store: &Store,
+    name: &ProfileName,
+    profile: &Profile,
+    want: Option<DeploymentArg>,
+    http: &HttpClient,
 ) -> Result<AuditTarget, anyhow::Error> {
-    let cloud: Option<CloudSection> = profile.section(name, "cloud")?;
-    let server: Option<ServerSection> = profile.section(name, "server")?;
-    let chosen = match (deployment(want), cloud, server) {
-        (Some(Deployment::Cloud), Some(c), _) | (None, Some(c), None) => Chosen::Cloud(c),
-        (Some(Deployment::DataCenter), _, Some(s)) | (None, None, Some(s)) => Chosen::Server(s),
-        (None, Some(_), Some(_)) => {
-            return Err(Failure::usage(format!(
-                "profile `{name}` has both a `cloud` and a `server` login; choose one with `--deployment cloud` or `--deployment data-center`"
-            ))
-            .into());
-        }
-        (want, ..) => {
-            return Err(Failure::usage(format!(
-                "profile `{name}` has no {} login: run `jira-auth cloud login` or `jira-auth server login` first, or audit ad hoc with `--url`",
-                match want {
-                    Some(Deployment::Cloud) => "`cloud`",
-                    Some(Deployment::DataCenter) => "`server`",
-                    None => "`cloud` or `server`",
-                }
-            ))
-            .into());
-        }
-    };
-    let s = match chosen {
-        Chosen::Cloud(c) => {
-            let api = parse_url(&c.api_url)?;
-            let base = parse_url(&format!(
-                "{}/ex/jira/{}",
-                api.as_str().trim_end_matches('/'),
-                c.cloud_id
-            ))?;
-            return Ok(AuditTarget {
-                base,
+    match choose(name, profile, want)? {
+        Section::Cloud => {
+            let fresh = cloud_credentials::ensure_fresh(
+                store,
+                name,
+                http,
+                RefreshMode::IfExpiring(cloud_credentials::REFRESH_MARGIN),
+            )
+            .await?;
+            let c = fresh.credentials;
+            Ok(AuditTarget {
+                base: c.jira_base()?,
                 deployment: Deployment::Cloud,
                 auth: Arc::new(Bearer(c.access_token)),
                 granted_scopes: Some(c.scopes),
-            });
+            })
         }
-        Chosen::Server(s) => s,
-    };
-    let base = parse_url(&s.url)?;
-    let auth: Arc<dyn Authorizer> = match s.credential.get("type").and_then(|t| t.as_str()) {
-        Some("pat") => {
-            let token = s
-                .credential
-                .get("token")
-                .and_then(|t| t.as_str())
-                .ok_or_else(|| {
-                    Failure::usage(format!(
-                        "the `server` login of profile `{name}` has no token: log in again with `jira-auth server login`"
-                    ))
-                })?;
-            Arc::new(PatBearer(PersonalAccessToken::new(token)))
+        Section::Server => {
+            let server: ServerProfile = profile
+                .section(name, server_profile::SECTION)?
+                .ok_or_else(|| Failure::usage(format!("profile `{name}` has no `server` login")))?;
+            Ok(AuditTarget {
+                base: parse_url(&server.url)?,
+                deployment: Deployment::DataCenter,
+                auth: server.authorizer(http.clock().clone())?,
+                granted_scopes: None,
+            })
         }
-        other => {
-            return Err(Failure::usage(format!(
-                "the `server` login of profile `{name}` uses {}, which `audit` cannot sign yet: audit with `--url {} --pat` instead",
-                other.unwrap_or("an unknown credential"),
-                s.url
-            ))
-            .into());
-        }
-    };
-    Ok(AuditTarget {
-        base,
-        deployment: Deployment::DataCenter,
-        auth,
-        granted_scopes: None,
-    })
-}
-
-#[derive(Debug)]
-enum Chosen {
-    Cloud(CloudSection),
-    Server(ServerSection),
+    }
 }
 
 #[cfg(test)]
@@ -206,58 +183,109 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn profile(json: serde_json::Value) -> Profile {
-        serde_json::from_value(json).unwrap()
-    }
-
     fn name() -> ProfileName {
         ProfileName::new("conn").unwrap()
     }
 
-    #[test]
-    fn a_cloud_section_audits_through_the_gateway_with_its_granted_scopes() {
-        let p = profile(serde_json::json!({"version": 1, "cloud": {
-            "access_token": "at-1", "cloud_id": "c-1", "api_url": "https://api.atlassian.com/",
-            "scopes": ["read:jira-work"], "client_id": "ignored"}}));
-        let t = from_profile(&name(), &p, None).unwrap();
+    /// A store holding `json` as profile `conn`.
+    fn stored(json: serde_json::Value) -> (tempfile::TempDir, Store, Profile) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path());
+        let profile: Profile = serde_json::from_value(json).unwrap();
+        store.lock(&name()).unwrap().save(&profile).unwrap();
+        (dir, store, profile)
+    }
+
+    fn http() -> HttpClient {
+        HttpClient::builder().build().unwrap()
+    }
+
+    fn cloud_section(expires_at: i64) -> serde_json::Value {
+        serde_json::json!({
+            "client_id": "cid", "client_secret": "cs", "access_token": "at-1",
+            "access_expires_at": expires_at, "refresh_token": "rt-1",
+            "scopes": ["read:jira-work"], "cloud_id": "c-1",
+            "site_url": "https://acme.atlassian.net", "site_name": "acme",
+            "family_started_at": 0, "last_refreshed_at": 0,
+            "auth_url": "https://auth.atlassian.com", "api_url": "https://api.atlassian.com/",
+            "redirect_uri": "http://localhost:13131"})
+    }
+
+    #[tokio::test]
+    async fn a_valid_cloud_login_audits_through_the_gateway_with_its_granted_scopes() {
+        let (_dir, store, p) =
+            stored(serde_json::json!({"version": 1, "cloud": cloud_section(i64::MAX / 2)}));
+        let t = from_profile(&store, &name(), &p, None, &http())
+            .await
+            .unwrap();
         assert_eq!(t.base.as_str(), "https://api.atlassian.com/ex/jira/c-1");
         assert_eq!(t.deployment, Deployment::Cloud);
         assert_eq!(t.granted_scopes, Some(vec!["read:jira-work".to_owned()]));
         assert_eq!(t.auth.describe(), "OAuth 2.0 bearer token");
     }
 
-    #[test]
-    fn a_server_pat_section_audits_data_center_and_oauth1_is_refused_clearly() {
-        let p = profile(serde_json::json!({"version": 1, "server": {
+    #[tokio::test]
+    async fn server_logins_audit_data_center_with_a_pat_or_a_signed_oauth1_token() {
+        let (_dir, store, p) = stored(serde_json::json!({"version": 1, "server": {
             "url": "https://jira.example.com/jira", "credential": {"type": "pat", "token": "p"},
             "logged_in_at": "2026-11-25T08:00:00Z"}}));
-        let t = from_profile(&name(), &p, None).unwrap();
+        let t = from_profile(&store, &name(), &p, None, &http())
+            .await
+            .unwrap();
         assert_eq!(t.base.as_str(), "https://jira.example.com/jira");
         assert_eq!(t.deployment, Deployment::DataCenter);
         assert_eq!(t.granted_scopes, None);
+        assert_eq!(t.auth.describe(), "personal access token");
 
-        let p = profile(serde_json::json!({"version": 1, "server": {
-            "url": "https://jira.example.com", "credential": {"type": "oauth1"}}}));
-        assert_eq!(
-            from_profile(&name(), &p, None).unwrap_err().to_string(),
-            "the `server` login of profile `conn` uses oauth1, which `audit` cannot sign yet: audit with `--url https://jira.example.com --pat` instead"
+        let key = jira_auth_test::fixtures::dir().join("server/test-key.pkcs8.pem");
+        let (_dir, store, p) = stored(serde_json::json!({"version": 1, "server": {
+            "url": "https://jira.example.com",
+            "credential": {"type": "oauth1", "consumer_key": "ck", "private_key_path": key,
+                           "access_token": "tok", "token_secret": "sec"},
+            "logged_in_at": "2026-11-25T08:00:00Z"}}));
+        let t = from_profile(&store, &name(), &p, None, &http())
+            .await
+            .unwrap();
+        let mut request = http::Request::get("https://jira.example.com/rest/api/2/myself")
+            .body(Vec::new())
+            .unwrap();
+        t.auth.authorize(&mut request).unwrap();
+        let header = request.headers()["authorization"].to_str().unwrap();
+        assert!(header.starts_with("OAuth "), "{header}");
+        assert!(
+            header.contains("oauth_signature_method=\"RSA-SHA1\""),
+            "{header}"
         );
+        assert!(header.contains("oauth_token=\"tok\""), "{header}");
     }
 
-    #[test]
-    fn both_sections_need_a_deployment_and_none_is_a_usage_error() {
-        let p = profile(serde_json::json!({"version": 1,
-            "cloud": {"access_token": "a", "cloud_id": "c", "api_url": "https://api.atlassian.com"},
-            "server": {"url": "https://j.example.com", "credential": {"type": "pat", "token": "p"}}}));
-        let err = from_profile(&name(), &p, None).unwrap_err();
+    #[tokio::test]
+    async fn both_sections_need_a_deployment_and_none_is_a_usage_error() {
+        let (_dir, store, p) = stored(serde_json::json!({"version": 1,
+            "cloud": cloud_section(i64::MAX / 2),
+            "server": {"url": "https://j.example.com", "credential": {"type": "pat", "token": "p"},
+                       "logged_in_at": "2026-11-25T08:00:00Z"}}));
+        let err = from_profile(&store, &name(), &p, None, &http())
+            .await
+            .unwrap_err();
         assert!(
             err.to_string().starts_with("profile `conn` has both"),
             "{err}"
         );
-        let t = from_profile(&name(), &p, Some(DeploymentArg::DataCenter)).unwrap();
+        let t = from_profile(
+            &store,
+            &name(),
+            &p,
+            Some(DeploymentArg::DataCenter),
+            &http(),
+        )
+        .await
+        .unwrap();
         assert_eq!(t.deployment, Deployment::DataCenter);
-        let err =
-            from_profile(&name(), &profile(serde_json::json!({"version": 1})), None).unwrap_err();
+        let empty: Profile = serde_json::from_value(serde_json::json!({"version": 1})).unwrap();
+        let err = from_profile(&store, &name(), &empty, None, &http())
+            .await
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "profile `conn` has no `cloud` or `server` login: run `jira-auth cloud login` or `jira-auth server login` first, or audit ad hoc with `--url`"
