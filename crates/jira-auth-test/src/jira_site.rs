@@ -239,6 +239,8 @@ struct State {
     seen: Mutex<HashSet<String>>,
     /// `http://127.0.0.1:PORT`, for the absolute links Jira puts in bodies.
     base: String,
+    /// Stripped from request paths: a Data Center context path such as `/jira`.
+    context_path: String,
     /// Precomputed answers for the big lists, so a 10,000-project site stays cheap to serve.
     index: HashMap<String, usize>,
     listed_projects: Vec<Value>,
@@ -257,6 +259,84 @@ impl JiraSite {
             builder = builder.disable_request_recording();
         }
         let server = builder.start().await;
+        let state = State::new(site, behaviour, server.uri(), String::new());
+        Mock::given(any())
+            .respond_with(Responder(state.clone()))
+            .mount(&server)
+            .await;
+        JiraSite { server, state }
+    }
+
+    /// Serves `site` from a server another fake runs (the fake Atlassian's API gateway, the fake
+    /// Jira Server), for every path below `context_path` + `/rest/`. With `priority` 1 the site
+    /// answers before the other fake's mocks (wiremock: lower wins, default 5); with 10 the other
+    /// fake's own resources (a verified `/myself`) answer first and the site serves the rest.
+    pub async fn attach(
+        site: Site,
+        server: &MockServer,
+        context_path: &str,
+        priority: u8,
+    ) -> AttachedSite {
+        let state = State::new(
+            site,
+            Behaviour::default(),
+            server.uri(),
+            context_path.to_owned(),
+        );
+        Mock::given(wiremock::matchers::path_regex(format!(
+            "^{}/rest/",
+            regex_escape(context_path)
+        )))
+        .respond_with(Responder(state.clone()))
+        .with_priority(priority)
+        .mount(server)
+        .await;
+        AttachedSite { state }
+    }
+
+    /// The site root the auditor is pointed at (`--url`).
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Requests answered so far (429s included).
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered `429` so far.
+    pub fn throttled(&self) -> u64 {
+        self.state.throttled.load(Ordering::Relaxed)
+    }
+}
+
+/// A site served from another fake's server (see [`JiraSite::attach`]).
+#[derive(Debug)]
+pub struct AttachedSite {
+    state: Arc<State>,
+}
+
+impl AttachedSite {
+    /// Requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+impl State {
+    fn new(site: Site, behaviour: Behaviour, base: String, context_path: String) -> Arc<State> {
         let admin = site.global_permissions.iter().any(|p| p == "ADMINISTER");
         let mut index = HashMap::new();
         for (i, p) in site.projects.iter().enumerate() {
@@ -285,38 +365,19 @@ impl JiraSite {
             })
             .collect();
         let members = level_members(&site.security_schemes, &[]);
-        let state = Arc::new(State {
+        Arc::new(State {
             site,
             behaviour,
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             seen: Mutex::new(HashSet::new()),
-            base: server.uri(),
+            base,
+            context_path,
             index,
             listed_projects,
             scheme_projects,
             members,
-        });
-        Mock::given(any())
-            .respond_with(Responder(state.clone()))
-            .mount(&server)
-            .await;
-        JiraSite { server, state }
-    }
-
-    /// The site root the auditor is pointed at (`--url`).
-    pub fn url(&self) -> String {
-        self.server.uri()
-    }
-
-    /// Requests answered so far (429s included).
-    pub fn requests(&self) -> u64 {
-        self.state.requests.load(Ordering::Relaxed)
-    }
-
-    /// Requests answered `429` so far.
-    pub fn throttled(&self) -> u64 {
-        self.state.throttled.load(Ordering::Relaxed)
+        })
     }
 }
 
@@ -385,6 +446,9 @@ impl State {
         };
         // Cloud through the API gateway: `/ex/jira/{cloudId}/rest/api/3/...`.
         let full = request.url.path();
+        let full = full
+            .strip_prefix(self.context_path.as_str())
+            .unwrap_or(full);
         let full = match full.strip_prefix("/ex/jira/") {
             Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
             None => full,
@@ -766,5 +830,35 @@ mod tests {
         assert_eq!(p["values"].as_array().unwrap().len(), 20);
         assert_eq!(p["isLast"], true);
         assert_eq!(p["total"], 120);
+    }
+
+    #[tokio::test]
+    async fn an_attached_site_serves_below_its_context_path_and_yields_by_priority() {
+        let server = MockServer::start().await;
+        Mock::given(wiremock::matchers::path("/jira/rest/api/2/myself"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "owner"})))
+            .mount(&server)
+            .await;
+        let site = JiraSite::attach(Site::scenario("dc-healthy"), &server, "/jira", 10).await;
+        let get = |p: &str| {
+            let url = format!("{}{p}", server.uri());
+            async move {
+                let r = reqwest::Client::new()
+                    .get(url)
+                    .header("authorization", "Bearer test-pat")
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        // The other fake's own resource wins at priority 10 ...
+        assert_eq!(get("/jira/rest/api/2/myself").await.1["name"], "owner");
+        // ... and the site answers the rest below the context path.
+        let (status, info) = get("/jira/rest/api/2/serverInfo").await;
+        assert_eq!(status, 200);
+        assert_eq!(info["version"], "10.3.1");
+        assert_eq!(get("/rest/api/2/serverInfo").await.0, 404);
+        assert_eq!(site.requests(), 1);
     }
 }
