@@ -64,7 +64,7 @@ impl CloudCredentials {
 
     /// Seconds of access-token validity left at `now` (negative once expired).
     pub fn access_remaining(&self, now: i64) -> i64 {
-        self.access_expires_at - now
+        self.access_expires_at.saturating_sub(now)
     }
 
     /// `{api}/ex/jira/{cloudId}`: the REST base for this site.
@@ -76,7 +76,9 @@ impl CloudCredentials {
     /// one stays), granted scopes if listed.
     pub fn apply_refresh(&mut self, tokens: TokenSet, now: i64) {
         self.access_token = tokens.access_token;
-        self.access_expires_at = now + tokens.expires_in.as_secs() as i64;
+        // Saturating: `expires_in` is the server's number, not ours.
+        let lifetime = i64::try_from(tokens.expires_in.as_secs()).unwrap_or(i64::MAX);
+        self.access_expires_at = now.saturating_add(lifetime);
         if let Some(rt) = tokens.refresh_token {
             self.refresh_token = Some(rt);
         }
@@ -262,10 +264,17 @@ impl Status {
         now: i64,
         expected: &[String],
     ) -> Self {
-        let family_expires = c.family_started_at + FAMILY_LIFETIME_DAYS * DAY;
-        let inactivity_expires = c.last_refreshed_at + INACTIVITY_DAYS * DAY;
+        // Saturating throughout: the times come from a file a user may have edited.
+        let family_expires = c
+            .family_started_at
+            .saturating_add(FAMILY_LIFETIME_DAYS * DAY);
+        let inactivity_expires = c.last_refreshed_at.saturating_add(INACTIVITY_DAYS * DAY);
         // Whole days, rounded up: "25 days left" until the 25th day has fully passed.
-        let days_left = |at: i64| (at - now + DAY - 1).div_euclid(DAY);
+        let days_left = |at: i64| {
+            at.saturating_sub(now)
+                .saturating_add(DAY - 1)
+                .div_euclid(DAY)
+        };
         let access_expired = c.access_remaining(now) <= 0;
         let has_refresh_token = c.refresh_token.is_some();
         let family_alive = now < family_expires && now < inactivity_expires;
@@ -410,6 +419,29 @@ pub(crate) mod tests {
         assert_eq!(c.access_expires_at, NOW + 3700);
         assert_eq!(c.last_refreshed_at, NOW + 100);
         assert_eq!(c.scopes, ["read:jira-work", "offline_access"]);
+    }
+
+    #[test]
+    fn absurd_numbers_from_a_server_or_a_file_do_not_overflow() {
+        let mut c = sample(NOW);
+        c.apply_refresh(
+            TokenSet {
+                access_token: AccessToken::new("at-2"),
+                expires_in: Duration::from_secs(u64::MAX),
+                refresh_token: None,
+                scopes: None,
+            },
+            NOW,
+        );
+        assert_eq!(c.access_expires_at, i64::MAX);
+        c.family_started_at = i64::MAX;
+        c.last_refreshed_at = i64::MIN;
+        let s = Status::compute(&ProfileName::default(), &c, NOW, &[]);
+        assert_eq!(s.access_expires_at, "9999-12-31T23:59:59Z");
+        assert_eq!(s.family_expires_at, "9999-12-31T23:59:59Z");
+        assert!(s.usable && !s.access_expired);
+        c.access_expires_at = i64::MIN;
+        assert_eq!(c.access_remaining(NOW), i64::MIN);
     }
 
     #[test]

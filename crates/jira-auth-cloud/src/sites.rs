@@ -41,8 +41,13 @@ pub async fn accessible_resources(
         .send_authorized(request, &Bearer(token.clone()))
         .await?;
     let response = check_status("GET", url.as_str(), response)?;
-    serde_json::from_slice(&response.body).map_err(|e| CloudError::BadResponse {
-        url: url.to_string(),
+    parse_sites(&jira_auth_core::secret::mask_url(&url), &response.body)
+}
+
+/// Parses an `accessible-resources` body (pure; a fuzz target). `url` is only for the message.
+pub fn parse_sites(url: &str, body: &[u8]) -> Result<Vec<Site>, CloudError> {
+    serde_json::from_slice(body).map_err(|e| CloudError::BadResponse {
+        url: url.to_owned(),
         message: e.to_string(),
     })
 }

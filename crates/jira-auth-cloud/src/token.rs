@@ -135,6 +135,22 @@ impl TokenClient<'_> {
     }
 }
 
+/// Parses a token endpoint's success body the way the `oauth2` crate does (serde into
+/// [`BasicTokenResponse`]) and converts it like every exchange and refresh (pure; a fuzz target).
+/// The message names where parsing failed, never a value: the body holds secrets.
+pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, CloudError> {
+    let response: BasicTokenResponse =
+        serde_json::from_slice(body).map_err(|e| CloudError::BadTokenResponse {
+            url: "the token response".to_owned(),
+            message: format!(
+                "unexpected JSON at line {} column {}",
+                e.line(),
+                e.column()
+            ),
+        })?;
+    Ok(token_set(&response))
+}
+
 fn token_set(response: &BasicTokenResponse) -> TokenSet {
     TokenSet {
         access_token: AccessToken::new(response.access_token().secret().clone()),

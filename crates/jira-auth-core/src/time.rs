@@ -70,12 +70,30 @@ pub fn unix_seconds(time: SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
-/// The `SystemTime` for a count of seconds since the Unix epoch.
+/// `9999-12-31T23:59:59Z`: the last second RFC 3339 (and `humantime`) can write.
+pub const MAX_RFC3339_SECONDS: i64 = 253_402_300_799;
+
+/// The `SystemTime` for a count of seconds since the Unix epoch (clamped to the epoch and to
+/// [`MAX_RFC3339_SECONDS`]: a number from a damaged file must not overflow).
 pub fn from_unix_seconds(seconds: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64)
+    UNIX_EPOCH + Duration::from_secs(seconds.clamp(0, MAX_RFC3339_SECONDS) as u64)
 }
 
-/// RFC 3339 in UTC with second precision, e.g. `2026-11-25T08:49:00Z`.
+/// RFC 3339 in UTC with second precision, e.g. `2026-11-25T08:49:00Z`. Never panics: times past
+/// the year 9999 print as its last second.
 pub fn rfc3339(seconds: i64) -> String {
     humantime::format_rfc3339_seconds(from_unix_seconds(seconds)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_of_absurd_numbers_does_not_panic() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(-5), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
+    }
 }

@@ -7,7 +7,7 @@
 use crate::error::{ServerError, Step};
 use crate::signer::{Consumer, OAuth1Signer};
 use jira_auth_core::auth::Authorizer;
-use jira_auth_core::http::{HttpClient, Response, check_status};
+use jira_auth_core::http::{HttpClient, check_status};
 use jira_auth_core::jira::{Deployment, JiraClient};
 use jira_auth_core::random::constant_time_eq;
 use jira_auth_core::secret::mask_url;
@@ -219,19 +219,32 @@ impl JiraServer {
             .map_err(|e| ServerError::classify(e, step, now(), true))?;
         let response = check_status("POST", &masked, response)
             .map_err(|e| ServerError::classify(e, step, now(), true))?;
-        parse_form(&masked, &response)
+        parse_form(&masked, &response.body)
     }
 }
 
-fn parse_form(url: &str, response: &Response) -> Result<BTreeMap<String, String>, ServerError> {
-    let text = String::from_utf8_lossy(&response.body);
+/// Parses a token endpoint's answer (`oauth_token=..&oauth_token_secret=..`) into the token and
+/// its secret (pure; a fuzz target). An HTML page or a missing field is a [`ServerError`].
+pub fn parse_token_answer(
+    url: &str,
+    body: &[u8],
+) -> Result<(AccessToken, TokenSecret), ServerError> {
+    let form = parse_form(url, body)?;
+    Ok((
+        AccessToken::new(required(&form, "oauth_token", url)?),
+        TokenSecret::new(required(&form, "oauth_token_secret", url)?),
+    ))
+}
+
+fn parse_form(url: &str, body: &[u8]) -> Result<BTreeMap<String, String>, ServerError> {
+    let text = String::from_utf8_lossy(body);
     let trimmed = text.trim();
     let lower = trimmed.to_ascii_lowercase();
     if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body")
     {
         return Err(ServerError::HtmlPage {
             url: url.to_owned(),
-            page: jira_auth_core::ErrorBody::parse(&response.body, None).to_string(),
+            page: jira_auth_core::ErrorBody::parse(body, None).to_string(),
             expected: "OAuth answer",
         });
     }

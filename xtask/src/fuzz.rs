@@ -1,0 +1,735 @@
+//! `cargo xtask fuzz [--seconds N] [--iterations M] [--seed S] [--input FILE] [TARGET]`: a
+//! stable-Rust stand-in for cargo-fuzz (CI has no nightly toolchain).
+//!
+//! Per target: the seeds in `fuzz/corpus/<target>/` (committed), then random mutations of them
+//! (bit flips, byte inserts and deletes, chunk duplication, splices of two inputs, digits
+//! replaced by interesting numbers, dictionary tokens) for N seconds or M iterations, each input
+//! run under [`std::panic::catch_unwind`]. A panicking input is written to
+//! `target/fuzz-crashes/<target>/crash-<hash>` and the run fails; `--input FILE TARGET`
+//! replays one input. There is no coverage feedback: mutated inputs that ran cleanly join the
+//! corpus at random, so the search drifts away from the seeds.
+//!
+//! The targets are the parsers that meet untrusted bytes: callback queries and request heads,
+//! OAuth 1.0a token answers and `oauth_problem` bodies, PEM keys, token and accessible-resources
+//! JSON, the credential store file, and Atlassian/Jira error bodies. xtask builds in the dev
+//! profile, so integer overflow panics here too.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// One fuzz target: a name (its corpus folder) and a function that must never panic.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub run: fn(&[u8]),
+}
+
+/// Every target, in the order `cargo xtask fuzz` runs them.
+pub const TARGETS: &[Target] = &[
+    Target {
+        name: "callback",
+        about: "cloud callback query, pasted URL, listener request head, redirect URI",
+        run: targets::callback,
+    },
+    Target {
+        name: "oauth1-token",
+        about: "server OAuth 1.0a token answers, oauth_problem bodies, Date headers",
+        run: targets::oauth1_token,
+    },
+    Target {
+        name: "pem-key",
+        about: "server private key PEM loading",
+        run: targets::pem_key,
+    },
+    Target {
+        name: "token-json",
+        about: "cloud token endpoint JSON, applied to stored credentials",
+        run: targets::token_json,
+    },
+    Target {
+        name: "resources-json",
+        about: "cloud accessible-resources JSON and site choice",
+        run: targets::resources_json,
+    },
+    Target {
+        name: "store-file",
+        about: "credential store file: store read path, cloud and server sections, status, export",
+        run: targets::store_file,
+    },
+    Target {
+        name: "error-body",
+        about: "core ErrorBody::parse of Atlassian, Jira and OAuth error bodies",
+        run: targets::error_body,
+    },
+];
+
+const HELP: &str = "\
+cargo xtask fuzz [--seconds N] [--iterations M] [--seed S] [TARGET]
+cargo xtask fuzz --input FILE TARGET
+
+Runs each target (or TARGET) on its seeds in fuzz/corpus/<target>/, then on mutations for
+N seconds (default 10) or M iterations. A crash is saved under target/fuzz-crashes/<target>/.";
+
+/// The entry point (`cargo xtask fuzz …`).
+pub fn run(args: &[String]) -> Result<()> {
+    let mut seconds = 10u64;
+    let mut iterations = None;
+    let mut seed = None;
+    let mut input = None;
+    let mut wanted = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .with_context(|| format!("`{flag}` needs a value\n\n{HELP}"))
+        };
+        match arg.as_str() {
+            "--seconds" => seconds = value("--seconds")?.parse().context("--seconds")?,
+            "--iterations" => {
+                iterations = Some(value("--iterations")?.parse().context("--iterations")?)
+            }
+            "--seed" => seed = Some(value("--seed")?.parse().context("--seed")?),
+            "--input" => input = Some(PathBuf::from(value("--input")?)),
+            "-h" | "--help" => {
+                println!("{HELP}\n\nTargets:");
+                for t in TARGETS {
+                    println!("  {:<16} {}", t.name, t.about);
+                }
+                return Ok(());
+            }
+            name if !name.starts_with('-') && wanted.is_none() => wanted = Some(name.to_owned()),
+            other => bail!("unexpected argument `{other}`\n\n{HELP}"),
+        }
+    }
+    let targets: Vec<&Target> = match &wanted {
+        Some(name) => vec![target(name)?],
+        None => TARGETS.iter().collect(),
+    };
+    if let Some(path) = input {
+        let [t] = targets.as_slice() else {
+            bail!("`--input` needs a TARGET");
+        };
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        return match run_one(t, &bytes) {
+            Ok(()) => {
+                println!("{}: no panic on {}", t.name, path.display());
+                Ok(())
+            }
+            Err(message) => bail!("{} panicked on {}: {message}", t.name, path.display()),
+        };
+    }
+    let seed = seed.unwrap_or_else(time_seed);
+    let budget = Budget {
+        time: Duration::from_secs(seconds),
+        iterations,
+    };
+    let mut failed = Vec::new();
+    for t in targets {
+        let report = fuzz(t, &corpus_dir(t.name), budget, seed)?;
+        println!(
+            "fuzz {:<16} {:>8} runs in {:>5.1} s ({} seeds, seed {seed}): {}",
+            t.name,
+            report.runs,
+            report.elapsed.as_secs_f64(),
+            report.seeds,
+            match &report.crash {
+                None => "no panic".to_owned(),
+                Some(c) => format!(
+                    "PANIC on a {}-byte input, saved to {}",
+                    c.input.len(),
+                    c.saved.display()
+                ),
+            }
+        );
+        if let Some(c) = report.crash {
+            eprintln!("{}: {}", t.name, c.message);
+            failed.push(t.name);
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "panics in {}: replay with `cargo xtask fuzz --input FILE TARGET`",
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The target called `name`.
+pub fn target(name: &str) -> Result<&'static Target> {
+    TARGETS.iter().find(|t| t.name == name).with_context(|| {
+        let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+        format!("no fuzz target `{name}`; targets: {}", names.join(", "))
+    })
+}
+
+/// How long to fuzz one target.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub time: Duration,
+    pub iterations: Option<u64>,
+}
+
+/// What fuzzing one target did.
+#[derive(Debug)]
+pub struct Report {
+    pub runs: u64,
+    pub seeds: usize,
+    pub elapsed: Duration,
+    pub crash: Option<Crash>,
+}
+
+/// A panicking input.
+#[derive(Debug)]
+pub struct Crash {
+    pub input: Vec<u8>,
+    pub message: String,
+    pub saved: PathBuf,
+}
+
+/// The workspace root (this file is in `xtask/src`).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// `fuzz/corpus/<target>`.
+pub fn corpus_dir(target: &str) -> PathBuf {
+    root().join("fuzz/corpus").join(target)
+}
+
+/// The seed inputs of a corpus folder, sorted by file name.
+pub fn seeds(dir: &Path) -> Result<Vec<Vec<u8>>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading the corpus {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .collect()
+}
+
+/// Runs `t` on `input`, turning a panic into its message.
+pub fn run_one(t: &Target, input: &[u8]) -> Result<(), String> {
+    quiet_panics::install();
+    let outcome = std::panic::catch_unwind(|| (t.run)(input));
+    outcome.map_err(|payload| {
+        quiet_panics::take().unwrap_or_else(|| {
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned())
+        })
+    })
+}
+
+/// Runs the seeds, then mutations, within `budget`. Stops at the first panic and saves it.
+pub fn fuzz(t: &Target, corpus: &Path, budget: Budget, seed: u64) -> Result<Report> {
+    let started = Instant::now();
+    let mut corpus = seeds(corpus)?;
+    if corpus.is_empty() {
+        bail!("no seeds in {}", corpus_dir(t.name).display());
+    }
+    let seed_count = corpus.len();
+    let mut rng = Rng::new(seed ^ fnv(t.name.as_bytes()));
+    let mut runs = 0u64;
+    let mut queue: Vec<Vec<u8>> = corpus.clone();
+    loop {
+        let input = match queue.pop() {
+            Some(seed_input) => seed_input,
+            None => {
+                let done = budget.iterations.map_or_else(
+                    || started.elapsed() >= budget.time,
+                    |max| runs >= max + seed_count as u64,
+                );
+                if done {
+                    break;
+                }
+                mutate(&corpus, &mut rng)
+            }
+        };
+        runs += 1;
+        if let Err(message) = run_one(t, &input) {
+            let saved = save_crash(t.name, &input)?;
+            return Ok(Report {
+                runs,
+                seeds: seed_count,
+                elapsed: started.elapsed(),
+                crash: Some(Crash {
+                    input,
+                    message,
+                    saved,
+                }),
+            });
+        }
+        // No coverage feedback: keep a few clean mutants so the search can wander.
+        if runs as usize > seed_count && corpus.len() < 4096 && rng.below(64) == 0 {
+            corpus.push(input);
+        }
+    }
+    Ok(Report {
+        runs,
+        seeds: seed_count,
+        elapsed: started.elapsed(),
+        crash: None,
+    })
+}
+
+fn save_crash(target: &str, input: &[u8]) -> Result<PathBuf> {
+    let dir = root().join("target/fuzz-crashes").join(target);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("crash-{:016x}", fnv(input)));
+    std::fs::write(&path, input).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn time_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0x5eed)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// xorshift64*: small, fast, reproducible from `--seed`.
+#[derive(Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const MAX_LEN: usize = 64 * 1024;
+
+/// Numbers that break arithmetic and parsers.
+const INTERESTING: &[&str] = &[
+    "0",
+    "-1",
+    "1",
+    "255",
+    "65536",
+    "2147483647",
+    "-2147483648",
+    "4294967296",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "18446744073709551615",
+    "99999999999999999999999",
+    "1e308",
+    "1e400",
+    "-0",
+    "0.5",
+    "NaN",
+];
+
+/// Tokens of the formats under test.
+const DICTIONARY: &[&str] = &[
+    "null",
+    "true",
+    "false",
+    "[]",
+    "{}",
+    "\"\"",
+    "\"",
+    ":",
+    ",",
+    "%",
+    "%00",
+    "%ff",
+    "%zz",
+    "=",
+    "&",
+    "?",
+    "#",
+    "+",
+    "\r\n",
+    "\r\n\r\n",
+    "\n",
+    "\\u0000",
+    "\\ud800",
+    "-----BEGIN ",
+    "-----END ",
+    "-----",
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "oauth_token=",
+    "oauth_token_secret=",
+    "oauth_problem=",
+    "state=",
+    "code=",
+    "error=",
+    "Host: ",
+    "\"version\":",
+    "\"cloud\":",
+    "\"server\":",
+    "\"expires_in\":",
+    "<html>",
+    "\u{feff}",
+    "\u{fffd}",
+    "é",
+];
+
+/// One mutant of a random corpus entry: 1 to 4 stacked mutations.
+pub fn mutate(corpus: &[Vec<u8>], rng: &mut Rng) -> Vec<u8> {
+    let mut data = corpus[rng.below(corpus.len())].clone();
+    for _ in 0..=rng.below(4) {
+        let at = |rng: &mut Rng, data: &Vec<u8>| rng.below(data.len() + 1);
+        match rng.below(9) {
+            0 if !data.is_empty() => {
+                let i = rng.below(data.len());
+                data[i] ^= 1 << rng.below(8);
+            }
+            1 => {
+                let i = at(rng, &data);
+                data.insert(i, rng.next() as u8);
+            }
+            2 if !data.is_empty() => {
+                let i = rng.below(data.len());
+                let n = 1 + rng.below((data.len() - i).min(16));
+                data.drain(i..i + n);
+            }
+            3 if !data.is_empty() => {
+                let i = rng.below(data.len());
+                let n = 1 + rng.below((data.len() - i).min(64));
+                let chunk = data[i..i + n].to_vec();
+                let j = at(rng, &data);
+                data.splice(j..j, chunk);
+            }
+            4 => {
+                let other = &corpus[rng.below(corpus.len())];
+                let cut = at(rng, &data);
+                let from = rng.below(other.len() + 1);
+                data.truncate(cut);
+                data.extend_from_slice(&other[from..]);
+            }
+            5 => replace_number(&mut data, rng),
+            6 => {
+                let token = DICTIONARY[rng.below(DICTIONARY.len())].as_bytes();
+                let i = at(rng, &data);
+                data.splice(i..i, token.iter().copied());
+            }
+            7 if !data.is_empty() => {
+                let n = rng.below(data.len());
+                data.truncate(n);
+            }
+            _ => {
+                let i = at(rng, &data);
+                let byte = *[0u8, 0xff, 0x7f, 0x80, b'"', b'\\', b'%', b'\n']
+                    .get(rng.below(8))
+                    .unwrap_or(&0);
+                data.insert(i, byte);
+            }
+        }
+    }
+    data.truncate(MAX_LEN);
+    data
+}
+
+/// Replaces one run of ASCII digits (or inserts at a random place) with an interesting number.
+fn replace_number(data: &mut Vec<u8>, rng: &mut Rng) {
+    let number = INTERESTING[rng.below(INTERESTING.len())].as_bytes();
+    let digits: Vec<usize> = (0..data.len())
+        .filter(|&i| data[i].is_ascii_digit() && (i == 0 || !data[i - 1].is_ascii_digit()))
+        .collect();
+    if digits.is_empty() {
+        let i = rng.below(data.len() + 1);
+        data.splice(i..i, number.iter().copied());
+        return;
+    }
+    let start = digits[rng.below(digits.len())];
+    let end = (start..data.len())
+        .find(|&i| !data[i].is_ascii_digit())
+        .unwrap_or(data.len());
+    data.splice(start..end, number.iter().copied());
+}
+
+/// A panic hook that records the message instead of printing it (fuzzing panics on purpose).
+mod quiet_panics {
+    use std::cell::RefCell;
+    use std::sync::Once;
+
+    thread_local! {
+        static LAST: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    pub fn install() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            std::panic::set_hook(Box::new(|info| {
+                let at = info
+                    .location()
+                    .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                    .unwrap_or_default();
+                let message = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                LAST.with(|l| *l.borrow_mut() = Some(format!("{message}{at}")));
+            }));
+        });
+    }
+
+    pub fn take() -> Option<String> {
+        LAST.with(|l| l.borrow_mut().take())
+    }
+}
+
+/// The target functions: each feeds its bytes to production parsers and formats what comes
+/// back (errors included), so a panic anywhere on that path is found.
+pub mod targets {
+    use jira_auth_cloud::callback::{self, RedirectUri};
+    use jira_auth_cloud::credentials::{self, CloudCredentials, Status};
+    use jira_auth_cloud::{export, listener, sites, token};
+    use jira_auth_core::ErrorBody;
+    use jira_auth_core::store::{ProfileName, Store};
+    use jira_auth_server::error::{Step, clock_skew, problem_advice};
+    use jira_auth_server::{dance, key, profile};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const STATE: &str = "00112233445566778899aabbccddeeff";
+    /// A fixed "now" (2027-01-15) so runs are reproducible.
+    const NOW: i64 = 1_800_000_000;
+
+    fn text(data: &[u8]) -> String {
+        String::from_utf8_lossy(data).into_owned()
+    }
+
+    pub fn callback(data: &[u8]) {
+        let t = text(data);
+        let _ = format!("{:?}", callback::parse_query(&t, STATE));
+        let _ = callback::parse_pasted(&t, STATE).map_err(|e| e.to_string());
+        let (_, outcome) = listener::route(&t, "/callback", STATE);
+        let _ = outcome.map(|r| r.map_err(|e| e.to_string()));
+        let _ = listener::route(&t, "/", STATE);
+        match RedirectUri::parse(&t) {
+            Ok(r) => {
+                let _ = (r.loopback(), r.path().len(), r.as_str().len());
+            }
+            Err(e) => {
+                let _ = e.to_string();
+            }
+        }
+    }
+
+    pub fn oauth1_token(data: &[u8]) {
+        let url = "https://jira.example.com/plugins/servlet/oauth/access-token";
+        let _ = dance::parse_token_answer(url, data).map_err(|e| e.to_string());
+        let body = ErrorBody::parse(data, None);
+        let _ = body.to_string();
+        let skew = clock_skew(
+            Some(&text(data)),
+            UNIX_EPOCH + Duration::from_secs(NOW as u64),
+        );
+        if let Some(problem) = body.code() {
+            for step in [Step::RequestToken, Step::AccessToken, Step::Rest] {
+                let _ = problem_advice(problem, step, skew);
+            }
+        }
+    }
+
+    /// PEM text as is; anything that is not PEM is also armoured as both private key labels, so
+    /// mutations reach the DER decoders and RSA key checks instead of dying in base64.
+    pub fn pem_key(data: &[u8]) {
+        let mut inputs = vec![text(data)];
+        if !data.starts_with(b"-----") {
+            let body = base64(data);
+            for label in ["PRIVATE KEY", "RSA PRIVATE KEY"] {
+                inputs.push(format!(
+                    "-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
+                ));
+            }
+        }
+        for input in inputs {
+            match key::parse_private_key_pem(&input) {
+                Ok(k) => {
+                    let _ = key::bits(&k);
+                }
+                Err(e) => {
+                    let _ = e.to_string();
+                }
+            }
+        }
+    }
+
+    /// Standard base64 with padding, wrapped at 64 columns like PEM.
+    pub fn base64(data: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for (i, chunk) in data.chunks(3).enumerate() {
+            if i > 0 && i % 16 == 0 {
+                out.push('\n');
+            }
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for k in 0..4 {
+                if k <= chunk.len() {
+                    out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    pub fn token_json(data: &[u8]) {
+        match token::parse_token_response(data) {
+            Ok(tokens) => {
+                let mut c = sample();
+                c.apply_refresh(tokens, NOW);
+                let _ = Status::compute(&ProfileName::default(), &c, NOW, &[]);
+            }
+            Err(e) => {
+                let _ = e.to_string();
+            }
+        }
+    }
+
+    pub fn resources_json(data: &[u8]) {
+        match sites::parse_sites(
+            "https://api.atlassian.com/oauth/token/accessible-resources",
+            data,
+        ) {
+            Ok(all) => {
+                let _ = sites::describe(&all);
+                for wanted in [
+                    None,
+                    Some("acme"),
+                    Some("https://acme.atlassian.net/"),
+                    Some(""),
+                ] {
+                    let _ = sites::choose(&all, wanted).map_err(|e| e.to_string());
+                }
+            }
+            Err(e) => {
+                let _ = e.to_string();
+            }
+        }
+    }
+
+    thread_local! {
+        /// One private store per thread (the smoke tests run targets in parallel).
+        static STORE: Store = Store::at(std::env::temp_dir().join(format!(
+            "jira-auth-fuzz-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        )));
+    }
+
+    /// The bytes as a profile file, read through the store like `cloud status` and `server
+    /// status` do, then every view of it.
+    pub fn store_file(data: &[u8]) {
+        let name = ProfileName::default();
+        STORE.with(|store| {
+            let path = store.profile_path(&name);
+            // Written once atomically (0600 in a 0700 dir), then overwritten in place: an fsync
+            // per input would make this target a thousand times slower.
+            let written = if path.exists() {
+                std::fs::write(&path, data).is_ok()
+            } else {
+                jira_auth_core::store::write_atomically(&path, data).is_ok()
+            };
+            if !written {
+                return;
+            }
+            let _ = store.load(&name).map_err(|e| e.to_string());
+            match credentials::load(store, &name) {
+                Ok(c) => {
+                    let _ = Status::compute(&name, &c, NOW, &c.requested_scopes);
+                    for format in [
+                        export::Format::Env,
+                        export::Format::Json,
+                        export::Format::Tfvars,
+                        export::Format::Psoxy,
+                    ] {
+                        let _ = export::render(&c, format).map_err(|e| e.to_string());
+                    }
+                    let _ = c.jira_base().map_err(|e| e.to_string());
+                    let _ = format!("{c:?}");
+                }
+                Err(e) => {
+                    let _ = e.to_string();
+                }
+            }
+            match profile::load(store, &name) {
+                Ok(Some(p)) => {
+                    let _ = (p.kind(), format!("{p:?}"));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let _ = e.to_string();
+                }
+            }
+        });
+    }
+
+    pub fn error_body(data: &[u8]) {
+        let t = text(data);
+        for www in [None, Some(t.as_str())] {
+            let body = ErrorBody::parse(data, www);
+            let _ = (
+                body.to_string(),
+                body.code().map(str::len),
+                format!("{body:?}"),
+            );
+        }
+    }
+
+    fn sample() -> CloudCredentials {
+        CloudCredentials {
+            client_id: "cid".into(),
+            client_secret: jira_auth_core::ClientSecret::new("csecret"),
+            access_token: jira_auth_core::AccessToken::new("at-1"),
+            access_expires_at: NOW + 3600,
+            refresh_token: Some(jira_auth_core::RefreshToken::new("rt-1")),
+            scopes: vec!["read:jira-work".into(), "offline_access".into()],
+            requested_scopes: vec!["read:jira-work".into(), "offline_access".into()],
+            preset: None,
+            cloud_id: "cloud-1".into(),
+            site_url: "https://acme.atlassian.net".into(),
+            site_name: "acme".into(),
+            family_started_at: NOW,
+            last_refreshed_at: NOW,
+            auth_url: "https://auth.atlassian.com/".into(),
+            api_url: "https://api.atlassian.com/".into(),
+            redirect_uri: "http://localhost:13131".into(),
+        }
+    }
+}
