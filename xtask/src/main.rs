@@ -1,21 +1,30 @@
 //! `cargo xtask …`: project chores. See `cargo xtask help`.
 //!
-//! Kept to few dependencies and plain argument parsing: chores must build fast on CI.
+//! Kept to plain argument parsing: chores must build fast on CI.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench;
+mod demo;
+mod fakes;
 mod fixtures;
+mod fuzz;
 mod man;
 
 const HELP: &str = "\
 cargo xtask <chore>
 
 Chores:
-  fixtures [--check]       validate every file under fixtures/ against the types that read it
-  man [--out DIR]          write the jira-auth man pages (default: target/man)
-  help                     this text
+  demo                        build jira-auth and run the whole journey against embedded fakes
+  fake-atlassian [--port N]   run the fake Atlassian (auth server + API gateway + a Cloud site)
+  fake-jira-server [--port N] run the fake Jira Server (OAuth 1.0a, PATs) under /jira
+  bench audit                 the auditor against a synthetic 10,000-project site (release build)
+  fuzz [--seconds N] [TARGET] mutate the parsers' seed corpora (fuzz/corpus/) looking for panics
+  fixtures                    validate every file under fixtures/ against the types that read it
+  man [--out DIR]             write the jira-auth man pages (default: target/man)
+  help                        this text
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +44,14 @@ fn run(args: &[String]) -> Result<()> {
         .map(|(c, r)| (c.as_str(), r))
         .unwrap_or(("help", &[]));
     match chore {
+        "demo" => demo::run(),
+        "fake-atlassian" => fakes::atlassian(port(rest)?),
+        "fake-jira-server" => fakes::jira_server(port(rest)?),
+        "bench" => match rest.first().map(String::as_str) {
+            Some("audit") => bench::bench_audit(),
+            _ => bail!("usage: cargo xtask bench audit"),
+        },
+        "fuzz" => fuzz::run(rest),
         "fixtures" => {
             let report = fixtures::check(&workspace_root().join("fixtures"))?;
             println!("{report}");
@@ -63,6 +80,15 @@ fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+fn port(args: &[String]) -> Result<u16> {
+    match flag_value(args, "--port") {
+        None => Ok(0),
+        Some(p) => p
+            .parse()
+            .with_context(|| format!("`--port` takes a port number, not `{p}`")),
+    }
+}
+
 /// The workspace root (xtask's manifest dir's parent).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -71,7 +97,31 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-#[allow(dead_code)]
-fn ensure_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+/// Builds the `jira-auth` binary (debug profile) and returns its path.
+pub fn build_binary() -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("building jira-auth …");
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "jira-auth",
+            "--bin",
+            "jira-auth",
+        ])
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("cargo build of jira-auth failed ({status})");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let binary = target.join("debug").join("jira-auth");
+    if !binary.exists() {
+        bail!("built jira-auth, but `{}` is missing", binary.display());
+    }
+    Ok(binary)
 }

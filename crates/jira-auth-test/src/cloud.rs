@@ -159,6 +159,15 @@ pub struct BrowserVisit {
 
 impl FakeAtlassian {
     pub async fn start(config: FakeConfig) -> Self {
+        Self::start_on(config, 0).await
+    }
+
+    /// Like [`start`](Self::start), with the authorization server on 127.0.0.1:`port` and the
+    /// API gateway on `port + 1` (`0`: random ports), for `cargo xtask fake-atlassian --port`.
+    ///
+    /// # Panics
+    /// When a port cannot be bound: this is a test and demo harness.
+    pub async fn start_on(config: FakeConfig, port: u16) -> Self {
         let sites = crate::fixtures::json(&format!(
             "cloud/{}/accessible-resources.json",
             config.sites_scenario
@@ -170,8 +179,16 @@ impl FakeAtlassian {
                 ..State::default()
             })),
         };
-        let auth = MockServer::start().await;
-        let api = MockServer::start().await;
+        let server_on = |port: u16| async move {
+            if port == 0 {
+                return MockServer::start().await;
+            }
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+                .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
+            MockServer::builder().listener(listener).start().await
+        };
+        let auth = server_on(port).await;
+        let api = server_on(if port == 0 { 0 } else { port + 1 }).await;
         for (route, kind) in [
             ("/authorize", Kind::ConsentPage),
             ("/authorize/accept", Kind::Accept),

@@ -136,6 +136,29 @@ pub struct Level {
 
 impl Site {
     /// The site of `fixtures/audit/<scenario>/site.json`.
+    /// `/myself?expand=groups,applicationRoles` as Jira renders it for this site's user.
+    pub fn myself_json(&self) -> Value {
+        let m = &self.myself;
+        let mut user = json!({
+            "self": "",
+            "displayName": m.display_name,
+            "active": true,
+            "groups": {"size": m.groups.len(), "items": m.groups},
+            "applicationRoles": {"size": m.application_roles.len(),
+                "items": m.application_roles.iter().map(|k| json!({"key": k, "name": k})).collect::<Vec<_>>()},
+        });
+        if let Value::Object(map) = &mut user {
+            if let Some(id) = &m.account_id {
+                map.insert("accountId".into(), json!(id));
+            }
+            if let Some(name) = &m.name {
+                map.insert("name".into(), json!(name));
+                map.insert("key".into(), json!(format!("JIRAUSER-{name}")));
+            }
+        }
+        user
+    }
+
     pub fn scenario(name: &str) -> Site {
         Self::from_file(
             &crate::fixtures::dir()
@@ -652,25 +675,7 @@ impl State {
     }
 
     fn myself(&self) -> Value {
-        let m = &self.site.myself;
-        let mut user = json!({
-            "self": "",
-            "displayName": m.display_name,
-            "active": true,
-            "groups": {"size": m.groups.len(), "items": m.groups},
-            "applicationRoles": {"size": m.application_roles.len(),
-                "items": m.application_roles.iter().map(|k| json!({"key": k, "name": k})).collect::<Vec<_>>()},
-        });
-        if let Value::Object(map) = &mut user {
-            if let Some(id) = &m.account_id {
-                map.insert("accountId".into(), json!(id));
-            }
-            if let Some(name) = &m.name {
-                map.insert("name".into(), json!(name));
-                map.insert("key".into(), json!(format!("JIRAUSER-{name}")));
-            }
-        }
-        user
+        self.site.myself_json()
     }
 
     fn mypermissions(&self, project: Option<&str>, asked: Option<&str>) -> ResponseTemplate {
@@ -778,7 +783,8 @@ fn page(values: &[Value], start: Option<&str>, max: Option<&str>, cap: usize) ->
 }
 
 /// Now plus `skew` seconds, as Jira writes it: `2026-11-25T08:49:00.000+0000`.
-fn now_jira(skew: i64) -> String {
+/// Jira's timestamp format (`2026-11-25T09:36:20.123+0000`) for now shifted by `skew` seconds.
+pub(crate) fn now_jira(skew: i64) -> String {
     let now = SystemTime::now();
     let shifted = if skew >= 0 {
         now + Duration::from_secs(skew.unsigned_abs())
@@ -849,7 +855,10 @@ mod tests {
                     .send()
                     .await
                     .unwrap();
-                (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+                (
+                    r.status().as_u16(),
+                    r.json::<Value>().await.unwrap_or(Value::Null),
+                )
             }
         };
         // The other fake's own resource wins at priority 10 ...

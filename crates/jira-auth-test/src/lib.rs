@@ -3,6 +3,8 @@
 //! - [`fixtures`]: recorded Atlassian/Jira responses from the workspace's `fixtures/` folder.
 //! - [`journal`]: every request a fake received, rendered as stable text for exact assertions.
 //! - [`filters`]: insta filters that replace ports, times and random values.
+//! - [`cloud`], [`server`], [`jira_site`]: the fake Atlassian, the fake Jira Server, fake sites.
+//! - [`journey`]: the whole product journey through the real binary (the demo and its test).
 //!
 //! Fakes listen on 127.0.0.1 random ports only. They are plain wiremock servers, so tests can
 //! mount extra mocks on them; stateful responders (single-use codes, rotating refresh tokens)
@@ -15,6 +17,7 @@ pub mod filters;
 pub mod fixtures;
 pub mod jira_site;
 pub mod journal;
+pub mod journey;
 pub mod server;
 
 pub use wiremock;

@@ -266,7 +266,22 @@ pub enum Approval {
 impl FakeJiraServer {
     /// Starts the fake with `config`.
     pub async fn start(config: FakeJiraServerConfig) -> Self {
-        let server = MockServer::start().await;
+        Self::start_on(config, 0).await
+    }
+
+    /// Like [`start`](Self::start), on 127.0.0.1:`port` (`0`: a random port), for
+    /// `cargo xtask fake-jira-server --port`.
+    ///
+    /// # Panics
+    /// When the port cannot be bound: this is a test and demo harness.
+    pub async fn start_on(config: FakeJiraServerConfig, port: u16) -> Self {
+        let server = if port == 0 {
+            MockServer::start().await
+        } else {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+                .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
+            MockServer::builder().listener(listener).start().await
+        };
         let key = VerifyingKey::<sha1::Sha1>::new(
             rsa::RsaPublicKey::from_public_key_pem(&config.public_key_pem)
                 .expect("the fake's public key must be a SubjectPublicKeyInfo PEM"),
@@ -542,6 +557,7 @@ impl Respond for Responder {
                     "versionNumbers": [9, 12, 2],
                     "deploymentType": "Server",
                     "buildNumber": 9120002,
+                    "serverTime": crate::jira_site::now_jira(s.config.clock_offset_seconds),
                     "serverTitle": "Fake Jira"
                 }))
             }
