@@ -33,7 +33,7 @@ pub fn atlassian(port: u16) -> Result<()> {
   client secret          {secret}   (a test value)
   site                   acme, cloud id {cloud_id} (the demo's site, with two permission gaps)
 
-Try it:
+Try it (with `jira-auth` on PATH: `cargo install --path crates/jira-auth`, or use target/debug/jira-auth):
   export JIRA_AUTH_CONFIG_DIR=$(mktemp -d) JIRA_AUTH_CLIENT_SECRET={secret}
   jira-auth cloud login --client-id {id} --auth-url {auth} --api-url {api} \\
       --redirect-uri http://127.0.0.1:13131/callback --preset raytion
@@ -78,7 +78,7 @@ pub fn jira_server(port: u16) -> Result<()> {
   private key            {key}   (a test key, deleted on exit)
   personal access token  {pat}
 
-Try it:
+Try it (with `jira-auth` on PATH: `cargo install --path crates/jira-auth`, or use target/debug/jira-auth):
   export JIRA_AUTH_CONFIG_DIR=$(mktemp -d)
   jira-auth server login --url {url} --consumer-key {ck} --private-key {key}
   jira-auth server request /rest/api/2/myself && jira-auth audit",

@@ -63,24 +63,31 @@ struct Runner<'a> {
     envs: Vec<(String, String)>,
 }
 
+/// Reports a finished step and keeps it; a step with another exit code than `expected` ends the
+/// journey.
+fn record(
+    steps: &mut Vec<Step>,
+    step: Step,
+    expected: i32,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<Step> {
+    on(Event::Step(&step));
+    if step.code != expected {
+        bail!(
+            "`jira-auth {}` exited {} instead of {expected}",
+            step.args.join(" "),
+            step.code
+        );
+    }
+    steps.push(step.clone());
+    Ok(step)
+}
+
 /// Runs the journey with `binary`, reporting each step to `on` as it completes, and returns the
 /// steps. A step that exits with another code than the journey expects ends it with an error.
 pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Step>> {
     let tmp = tempfile::tempdir().context("creating the throw-away config directory")?;
     let mut steps = Vec::new();
-    let mut record = |step: Step, expected: i32, on: &mut dyn FnMut(Event<'_>)| -> Result<Step> {
-        on(Event::Step(&step));
-        if step.code != expected {
-            bail!(
-                "`jira-auth {}` exited {} instead of {expected}",
-                step.args.join(" "),
-                step.code
-            );
-        }
-        steps.push(step.clone());
-        Ok(step)
-    };
-
     // ------------------------------------------------------------------ Jira Cloud
     let atlassian = FakeAtlassian::start(FakeConfig::default()).await;
     let cloud_id = first_site_id()?;
@@ -139,7 +146,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
             },
         )
         .await?;
-    record(step, 0, &mut on)?;
+    record(&mut steps, step, 0, &mut on)?;
     for (title, args) in [
         (
             "cloud sites: what the token reaches (accessible-resources)",
@@ -159,7 +166,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
         ),
     ] {
         let step = runner.run(title, args).await?;
-        record(step, 0, &mut on)?;
+        record(&mut steps, step, 0, &mut on)?;
     }
     let step = runner
         .run(
@@ -167,7 +174,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
             &["audit", "--preset", "raytion"],
         )
         .await?;
-    record(step, 1, &mut on)?;
+    record(&mut steps, step, 1, &mut on)?;
 
     // ------------------------------------------------------------------ Jira Server
     runner.envs = vec![("JIRA_AUTH_PROFILE".into(), "server-demo".into())];
@@ -178,7 +185,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
             &["server", "keygen", "--out", path_str(&keys)?],
         )
         .await?;
-    let keygen = record(step, 0, &mut on)?;
+    let keygen = record(&mut steps, step, 0, &mut on)?;
     let public_pem = std::fs::read_to_string(find_file(&keys, "public")?)
         .context("reading the generated public key")?;
     let private_key = find_file(&keys, "private")?;
@@ -239,22 +246,21 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
             },
         )
         .await?;
-    record(step, 0, &mut on)?;
+    record(&mut steps, step, 0, &mut on)?;
     let step = runner
         .run(
             "server request /rest/api/2/myself: a signed REST call",
             &["server", "request", "/rest/api/2/myself"],
         )
         .await?;
-    record(step, 0, &mut on)?;
+    record(&mut steps, step, 0, &mut on)?;
     let step = runner
         .run(
             "audit (Data Center): healthy; security levels can only be checked partially there",
             &["audit", "--preset", "raytion"],
         )
         .await?;
-    record(step, 0, &mut on)?;
-    drop(record);
+    record(&mut steps, step, 0, &mut on)?;
     Ok(steps)
 }
 
