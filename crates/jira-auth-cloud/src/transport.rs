@@ -40,6 +40,17 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport<'_> {
             } else {
                 response
             };
+            // A 200 that is not JSON is a login page or a proxy's page: say which.
+            if response.status.is_success() && !looks_like_json(&response.body) {
+                return Err(HttpError::Transport {
+                    url,
+                    message: format!(
+                        "answered {} with {} instead of a JSON token response; is a proxy or a login page in the way?",
+                        response.status.as_u16(),
+                        jira_auth_core::ErrorBody::parse(&response.body, None)
+                    ),
+                });
+            }
             let mut builder = http::Response::builder().status(response.status);
             if let Some(headers) = builder.headers_mut() {
                 *headers = response.headers;
@@ -49,4 +60,11 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport<'_> {
                 .map_err(|e| HttpError::InvalidRequest(e.to_string()))
         })
     }
+}
+
+/// Whether `body` starts (after white space) like a JSON object or array.
+pub(crate) fn looks_like_json(body: &[u8]) -> bool {
+    body.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['))
 }

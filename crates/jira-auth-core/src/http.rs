@@ -336,7 +336,12 @@ impl HttpClient {
             };
         }
         let lower = message.to_ascii_lowercase();
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        // `corrupt message`: rustls talking to a server that does not speak TLS at all.
+        if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("corrupt message")
+        {
             return HttpError::Tls { url, message };
         }
         if connect {

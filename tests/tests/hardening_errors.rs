@@ -1,0 +1,161 @@
+//! Every bad input a user meets, with its exact message and exit code (listed in
+//! `docs/errors.md`): a damaged or too-open store file, an expired family, HTML where JSON
+//! belongs, a 500 page, DNS and TLS failures. The Atlassian endpoints a logged-in profile uses
+//! are the ones stored in it, so each case points the profile at a wiremock server that answers
+//! the way the failure looks in real life.
+
+#![allow(clippy::unwrap_used)]
+
+mod cloud_support;
+
+use cloud_support::{CloudEnv, Run, filters};
+use jira_auth_test::cloud::FakeConfig;
+use jira_auth_test::wiremock::matchers::{method, path};
+use jira_auth_test::wiremock::{Mock, MockServer, ResponseTemplate};
+use serde_json::json;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn logged_in() -> CloudEnv {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    env.logged_in(&["--preset", "psoxy"]).await;
+    env
+}
+
+/// The transcript with the temp dir replaced, for a snapshot.
+fn shown(env: &CloudEnv, run: &Run) -> String {
+    run.transcript()
+        .replace(env.dir.path().to_str().unwrap(), "[TMP]")
+}
+
+fn snapshot(name: &str, env: &CloudEnv, run: &Run) {
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!(name, shown(env, run));
+    });
+}
+
+const HTML_500: &str = "<!DOCTYPE html><html><head><title>Atlassian - 500 Internal Server Error</title></head><body><h1>Something went wrong</h1></body></html>";
+const HTML_LOGIN: &str = "<!DOCTYPE html><html><head><title>Log in with Atlassian account</title></head><body><form action=\"/login\"></form></body></html>";
+
+/// A server answering `POST /oauth/token` and `GET /oauth/token/accessible-resources` with
+/// `response`.
+async fn answering(response: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(response.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/token/accessible-resources"))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn a_truncated_store_file_is_reported_and_left_untouched() {
+    let env = logged_in().await;
+    let path = env.config_dir().join("profiles/default.json");
+    let full = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &full[..full.len() / 2]).unwrap();
+    let run = env.run(&["cloud", "token"], "");
+    assert_eq!(run.code, 2);
+    snapshot("truncated_store", &env, &run);
+    assert_eq!(std::fs::read(&path).unwrap(), &full[..full.len() / 2]);
+    // Refresh and login-free commands say the same; nothing is overwritten.
+    assert_eq!(env.run(&["cloud", "refresh"], "").stderr, run.stderr);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_store_file_readable_by_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = logged_in().await;
+    let path = env.config_dir().join("profiles/default.json");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = env.run(&["cloud", "token"], "");
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout, "");
+    snapshot("insecure_store", &env, &run);
+}
+
+#[tokio::test]
+async fn a_family_past_365_days_ends_with_exit_3() {
+    let env = logged_in().await;
+    env.fake.advance(Duration::from_secs(366 * 86_400));
+    env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
+    let run = env.run(&["cloud", "token"], "");
+    assert_eq!(run.code, 3);
+    assert_eq!(run.stdout, "");
+    snapshot("family_expired", &env, &run);
+}
+
+#[tokio::test]
+async fn html_instead_of_json_names_the_page() {
+    let env = logged_in().await;
+    let server = answering(ResponseTemplate::new(200).set_body_raw(HTML_LOGIN, "text/html")).await;
+    env.edit_profile("default", |c| {
+        c["auth_url"] = json!(server.uri());
+        c["api_url"] = json!(server.uri());
+    });
+    let refresh = env.run(&["cloud", "refresh"], "");
+    assert_eq!(refresh.code, 4);
+    snapshot("html_token_response", &env, &refresh);
+    let sites = env.run(&["cloud", "sites"], "");
+    assert_eq!(sites.code, 4);
+    snapshot("html_sites_response", &env, &sites);
+}
+
+#[tokio::test]
+async fn a_500_with_an_html_body_is_a_server_error_with_exit_4() {
+    let env = logged_in().await;
+    let server = answering(ResponseTemplate::new(500).set_body_raw(HTML_500, "text/html")).await;
+    env.edit_profile("default", |c| {
+        c["auth_url"] = json!(server.uri());
+        c["api_url"] = json!(server.uri());
+    });
+    let run = env.run(&["cloud", "refresh"], "");
+    assert_eq!(run.code, 4);
+    snapshot("html_500", &env, &run);
+    let sites = env.run(&["cloud", "sites"], "");
+    assert_eq!(sites.code, 4);
+    snapshot("html_500_sites", &env, &sites);
+}
+
+#[tokio::test]
+async fn an_unresolvable_host_is_a_network_error_with_exit_4() {
+    let env = logged_in().await;
+    // `.invalid` never resolves (RFC 2606).
+    env.edit_profile("default", |c| {
+        c["auth_url"] = json!("https://auth.jira-auth.invalid")
+    });
+    let run = env.run(&["cloud", "refresh"], "");
+    assert_eq!(run.code, 4, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .starts_with("error: could not connect to https://auth.jira-auth.invalid/oauth/token"),
+        "{}",
+        run.stderr
+    );
+    println!("{}", run.stderr);
+}
+
+#[tokio::test]
+async fn a_tls_failure_is_named_with_exit_4() {
+    let env = logged_in().await;
+    // A plain-HTTP server spoken to over https: the handshake fails.
+    let server = MockServer::start().await;
+    let https = server.uri().replace("http://", "https://");
+    env.edit_profile("default", |c| c["auth_url"] = json!(https));
+    let run = env.run(&["cloud", "refresh"], "");
+    assert_eq!(run.code, 4, "{}", run.transcript());
+    snapshot("tls_failure", &env, &run);
+}
