@@ -142,11 +142,7 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, CloudError> {
     let response: BasicTokenResponse =
         serde_json::from_slice(body).map_err(|e| CloudError::BadTokenResponse {
             url: "the token response".to_owned(),
-            message: format!(
-                "unexpected JSON at line {} column {}",
-                e.line(),
-                e.column()
-            ),
+            message: format!("unexpected JSON at line {} column {}", e.line(), e.column()),
         })?;
     Ok(token_set(&response))
 }
