@@ -286,3 +286,30 @@ async fn export_after_a_killed_refresh_hands_out_the_new_refresh_token_not_the_s
     );
     assert_eq!(leftovers(&env), Vec::<String>::new());
 }
+
+/// The store's own write cannot be paused from here (it is the core crate's `write_atomically`):
+/// a kill inside it leaves the old profile and a half-written `.default.json.<12 hex>.tmp`
+/// beside it. Recreate exactly that state and check the next run.
+#[tokio::test]
+async fn a_half_written_profile_temp_file_is_ignored_then_removed() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    env.logged_in(&["--preset", "psoxy"]).await;
+    env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
+    let before = assert_whole(&env);
+    let profiles = env.config_dir().join("profiles");
+    let text = std::fs::read(profiles.join("default.json")).unwrap();
+    let tmp = profiles.join(".default.json.0123456789ab.tmp");
+    std::fs::write(&tmp, &text[..text.len() / 2]).unwrap();
+    let run = env.run(&["cloud", "token"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let after = assert_whole(&env);
+    assert_ne!(
+        after["cloud"]["refresh_token"],
+        before["cloud"]["refresh_token"]
+    );
+    assert!(
+        env.fake
+            .refresh_token_is_live(after["cloud"]["refresh_token"].as_str().unwrap())
+    );
+    assert_eq!(leftovers(&env), Vec::<String>::new());
+}
