@@ -70,7 +70,10 @@ async fn the_demo_journey_works_end_to_end() {
     });
     // The Cloud audit finds exactly the two planted gaps.
     let cloud_audit = &steps[5].stdout;
-    assert!(cloud_audit.contains("FAIL  security.levels"), "{cloud_audit}");
+    assert!(
+        cloud_audit.contains("FAIL  security.levels"),
+        "{cloud_audit}"
+    );
     assert!(cloud_audit.contains("- OPS: Developers"), "{cloud_audit}");
     assert!(
         cloud_audit.contains("FAIL: 2 failed, 5 passed"),
