@@ -4,17 +4,10 @@
 
 mod cloud_support;
 
-use cloud_support::{CloudEnv, filters};
+use cloud_support::{CloudEnv, filters, now};
 use jira_auth_test::cloud::FakeConfig;
 use serde_json::json;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+use std::time::Duration;
 
 async fn logged_in(config: FakeConfig) -> CloudEnv {
     let env = CloudEnv::start(config).await;

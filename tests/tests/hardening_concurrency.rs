@@ -5,19 +5,12 @@
 
 mod cloud_support;
 
-use cloud_support::CloudEnv;
+use cloud_support::{CloudEnv, now};
 use jira_auth_test::cloud::FakeConfig;
 use serde_json::json;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Stdio};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+use std::time::Instant;
 
 fn spawn(env: &CloudEnv, args: &[&str]) -> Child {
     let mut cmd = env.command(args);

@@ -13,19 +13,12 @@
 
 mod cloud_support;
 
-use cloud_support::CloudEnv;
+use cloud_support::{CloudEnv, now};
 use jira_auth_test::cloud::FakeConfig;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+use std::time::Duration;
 
 /// Runs `args` with the pause point `step`, waits for its marker on stderr, then SIGKILLs it.
 /// Returns the stderr read up to the marker.

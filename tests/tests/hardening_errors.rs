@@ -8,19 +8,12 @@
 
 mod cloud_support;
 
-use cloud_support::{CloudEnv, Run, filters};
+use cloud_support::{CloudEnv, Run, filters, now};
 use jira_auth_test::cloud::FakeConfig;
 use jira_auth_test::wiremock::matchers::{method, path};
 use jira_auth_test::wiremock::{Mock, MockServer, ResponseTemplate};
 use serde_json::json;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+use std::time::Duration;
 
 async fn logged_in() -> CloudEnv {
     let env = CloudEnv::start(FakeConfig::default()).await;

@@ -9,19 +9,11 @@
 mod cloud_support;
 mod server_support;
 
-use cloud_support::CloudEnv;
+use cloud_support::{CloudEnv, now};
 use jira_auth_test::cloud::FakeConfig;
 use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
 use serde_json::json;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// The known secrets, labelled for the failure message.
 #[derive(Default)]

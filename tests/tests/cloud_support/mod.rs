@@ -46,6 +46,14 @@ pub fn filters() -> Vec<(&'static str, &'static str)> {
 }
 
 /// A free loopback port (bound then released; good enough for tests).
+/// Seconds since the Unix epoch, as the profile stores times.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
