@@ -15,11 +15,16 @@
 //!
 //! Each owner crate keeps its data in a section of the profile (`cloud`, `server`), so the store
 //! knows nothing of token formats.
+//!
+//! Backends: `JIRA_AUTH_STORE=file` (the default) keeps the document in `<name>.json`;
+//! `JIRA_AUTH_STORE=keyring` (cargo feature `keyring`) keeps it in the OS keyring, with the same
+//! lock file and a marker file on disk (see `os_keyring`). Callers see one `Store` API either way.
 
 use crate::category::{Categorize, Category};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -30,6 +35,14 @@ pub const PROFILE_VERSION: u32 = 1;
 
 /// The environment variable that overrides the config directory.
 pub const CONFIG_DIR_ENV: &str = "JIRA_AUTH_CONFIG_DIR";
+
+/// The environment variable that chooses where profile documents live: `file` or `keyring`.
+pub const BACKEND_ENV: &str = "JIRA_AUTH_STORE";
+
+#[cfg(feature = "keyring")]
+mod os_keyring;
+#[cfg(feature = "keyring")]
+pub use os_keyring::SERVICE as KEYRING_SERVICE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -65,6 +78,28 @@ pub enum StoreError {
         section: String,
         message: String,
     },
+    #[error("`JIRA_AUTH_STORE` is `{0}`: set it to `file` (the default) or `keyring`")]
+    UnknownBackend(String),
+    #[error(
+        "`JIRA_AUTH_STORE=keyring` asks for the OS keyring, but this jira-auth was built without it: rebuild with `--features keyring` (`cargo install --path crates/jira-auth --features keyring`) or unset `JIRA_AUTH_STORE`"
+    )]
+    KeyringNotCompiled,
+    #[error(
+        "{action} profile `{profile}` in the OS keyring failed: {message}: unlock the keyring and retry, or set `JIRA_AUTH_STORE=file`"
+    )]
+    Keyring {
+        action: &'static str,
+        profile: String,
+        message: String,
+    },
+    #[error(
+        "the OS keyring entry of profile `{profile}` (service `jira-auth`) is not a valid jira-auth profile ({message}); it was left untouched: remove it with your keyring manager, then log in again"
+    )]
+    KeyringCorrupt { profile: String, message: String },
+    #[error(
+        "profile `{profile}` in the OS keyring was written by a newer jira-auth (format {found}, this build reads {PROFILE_VERSION}); upgrade jira-auth"
+    )]
+    KeyringTooNew { profile: String, found: u32 },
 }
 
 impl Categorize for StoreError {
@@ -204,39 +239,105 @@ impl Profile {
     }
 }
 
-/// The file-backed credential store.
+/// The credential store: profile documents in files or in the OS keyring, locks on disk.
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
+    backend: Backend,
+}
+
+/// Where profile documents live.
+#[derive(Debug, Clone)]
+enum Backend {
+    File,
+    #[cfg(feature = "keyring")]
+    Keyring(os_keyring::Keyring),
 }
 
 impl Store {
-    /// A store rooted at `dir` (created on first write).
+    /// A file-backed store rooted at `dir` (created on first write).
     pub fn at(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: dir.into(),
+            backend: Backend::File,
+        }
     }
 
-    /// The store at `$JIRA_AUTH_CONFIG_DIR`, `$XDG_CONFIG_HOME/jira-auth` or `~/.config/jira-auth`.
+    /// The same store with its documents in `keyring` (a keyring-core credential store: the
+    /// platform's, or a test double), its locks and markers still under [`Store::dir`].
+    #[cfg(feature = "keyring")]
+    pub fn with_keyring(self, keyring: std::sync::Arc<keyring_core::CredentialStore>) -> Self {
+        Self {
+            backend: Backend::Keyring(os_keyring::Keyring::new(keyring)),
+            ..self
+        }
+    }
+
+    /// The store at `$JIRA_AUTH_CONFIG_DIR`, `$XDG_CONFIG_HOME/jira-auth` or `~/.config/jira-auth`,
+    /// with the backend named by `$JIRA_AUTH_STORE` (`file` unless it says `keyring`).
+    ///
+    /// With `keyring` and no reachable keyring (no D-Bus session bus, as on CI machines), logs one
+    /// warning and falls back to files.
     pub fn from_env() -> Result<Self> {
-        let var = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
+        Self::from_vars(
+            |k| std::env::var_os(k),
+            #[cfg(feature = "keyring")]
+            os_keyring::open_platform,
+        )
+    }
+
+    fn from_vars(
+        var: impl Fn(&str) -> Option<OsString>,
+        #[cfg(feature = "keyring")] open_keyring: impl FnOnce() -> std::result::Result<
+            os_keyring::Keyring,
+            String,
+        >,
+    ) -> Result<Self> {
+        let var = |k: &str| var(k).filter(|v| !v.is_empty());
+        let store = if let Some(dir) = var(CONFIG_DIR_ENV) {
+            Self::at(dir)
+        } else if let Some(xdg) = var("XDG_CONFIG_HOME") {
+            Self::at(PathBuf::from(xdg).join("jira-auth"))
+        } else if let Some(home) = var("HOME") {
+            Self::at(PathBuf::from(home).join(".config").join("jira-auth"))
+        } else {
+            return Err(StoreError::NoConfigDir);
         };
-        if let Some(dir) = var(CONFIG_DIR_ENV) {
-            return Ok(Self::at(dir));
+        let Some(backend) = var(BACKEND_ENV) else {
+            return Ok(store);
+        };
+        match backend.to_string_lossy().as_ref() {
+            "file" => Ok(store),
+            "keyring" => {
+                #[cfg(feature = "keyring")]
+                match open_keyring() {
+                    Ok(keyring) => Ok(Self {
+                        backend: Backend::Keyring(keyring),
+                        ..store
+                    }),
+                    Err(reason) => {
+                        tracing::warn!("{}", keyring_fallback_warning(&reason, &store));
+                        Ok(store)
+                    }
+                }
+                #[cfg(not(feature = "keyring"))]
+                Err(StoreError::KeyringNotCompiled)
+            }
+            other => Err(StoreError::UnknownBackend(other.to_owned())),
         }
-        if let Some(xdg) = var("XDG_CONFIG_HOME") {
-            return Ok(Self::at(xdg.join("jira-auth")));
-        }
-        if let Some(home) = var("HOME") {
-            return Ok(Self::at(home.join(".config").join("jira-auth")));
-        }
-        Err(StoreError::NoConfigDir)
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether profile documents live in the OS keyring (else in `profiles/<name>.json`).
+    pub fn uses_keyring(&self) -> bool {
+        match self.backend {
+            Backend::File => false,
+            #[cfg(feature = "keyring")]
+            Backend::Keyring(_) => true,
+        }
     }
 
     fn profiles_dir(&self) -> PathBuf {
@@ -247,13 +348,19 @@ impl Store {
         self.profiles_dir().join(format!("{name}.json"))
     }
 
-    /// Reads a profile without taking the lock (a file is always whole, thanks to rename).
+    /// Reads a profile without taking the lock (a file is always whole, thanks to rename; a
+    /// keyring entry is replaced whole).
     pub fn load(&self, name: &ProfileName) -> Result<Option<Profile>> {
-        read_profile(&self.profile_path(name))
+        load_from(&self.backend, name, &self.profile_path(name))
     }
 
     /// The names of all stored profiles, sorted.
     pub fn list(&self) -> Result<Vec<ProfileName>> {
+        let suffixes: &[&str] = match self.backend {
+            Backend::File => &[".json"],
+            #[cfg(feature = "keyring")]
+            Backend::Keyring(_) => &[".json", ".keyring"],
+        };
         let dir = self.profiles_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -264,10 +371,12 @@ impl Store {
             .filter_map(|e| e.ok())
             .filter_map(|e| {
                 let file = e.file_name().into_string().ok()?;
-                ProfileName::new(file.strip_suffix(".json")?).ok()
+                let stem = suffixes.iter().find_map(|s| file.strip_suffix(s))?;
+                ProfileName::new(stem).ok()
             })
             .collect();
         names.sort();
+        names.dedup();
         Ok(names)
     }
 
@@ -282,6 +391,8 @@ impl Store {
         Ok(ProfileGuard {
             path: self.profile_path(name),
             dir,
+            name: name.clone(),
+            backend: self.backend.clone(),
             _lock: lock_file,
         })
     }
@@ -292,39 +403,122 @@ impl Store {
 pub struct ProfileGuard {
     path: PathBuf,
     dir: PathBuf,
+    name: ProfileName,
+    backend: Backend,
     _lock: File, // the advisory lock is released when the file is closed
 }
 
 impl ProfileGuard {
     pub fn load(&self) -> Result<Option<Profile>> {
-        read_profile(&self.path)
+        load_from(&self.backend, &self.name, &self.path)
     }
 
-    /// Replaces the profile file atomically (temp file, fsync, rename, fsync dir).
+    /// Replaces the profile atomically: with files, temp file, fsync, rename, fsync dir; with the
+    /// keyring, one entry write (then the profile's old file, if any, is removed).
     pub fn save(&self, profile: &Profile) -> Result<()> {
         let mut bytes = serde_json::to_vec_pretty(profile).map_err(|e| StoreError::Corrupt {
             path: self.path.clone(),
             message: e.to_string(),
         })?;
         bytes.push(b'\n');
-        write_atomically(&self.path, &bytes)
-    }
-
-    /// Removes the profile file. Returns whether there was one.
-    pub fn delete(&self) -> Result<bool> {
-        match fs::remove_file(&self.path) {
-            Ok(()) => {
-                sync_dir(&self.dir)?;
-                Ok(true)
+        let marker = marker_path(&self.path);
+        match &self.backend {
+            Backend::File => {
+                write_atomically(&self.path, &bytes)?;
+                // The file is now the newest document: the keyring backend must read it, not an
+                // older keyring entry.
+                remove_if_present(&marker, &self.dir)?;
+                Ok(())
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(io_err("removing", &self.path)(e)),
+            #[cfg(feature = "keyring")]
+            Backend::Keyring(keyring) => {
+                if !marker.exists() {
+                    // A leftover entry is older than the file (see `Backend::File` above).
+                    keyring.delete(&self.name)?;
+                    write_atomically(&marker, &os_keyring::marker(&self.name))?;
+                }
+                // A crash from here on leaves the marker and the old entry or none: readers then
+                // fall back to the old file, if any. Never a mix.
+                keyring.write(&self.name, &bytes)?;
+                remove_if_present(&self.path, &self.dir)?;
+                Ok(())
+            }
         }
     }
 
+    /// Removes the profile (its file; with the keyring, its entry and marker too). Returns
+    /// whether there was one.
+    pub fn delete(&self) -> Result<bool> {
+        match &self.backend {
+            Backend::File => remove_if_present(&self.path, &self.dir),
+            #[cfg(feature = "keyring")]
+            Backend::Keyring(keyring) => {
+                let entry = keyring.delete(&self.name)?;
+                let marker = remove_if_present(&marker_path(&self.path), &self.dir)?;
+                let file = remove_if_present(&self.path, &self.dir)?;
+                Ok(entry || marker || file)
+            }
+        }
+    }
+
+    /// `<profiles>/<name>.json`, the profile's file (absent while it lives in the keyring).
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// `<profiles>/<name>.keyring` for `<profiles>/<name>.json`.
+fn marker_path(json: &Path) -> PathBuf {
+    json.with_extension("keyring")
+}
+
+fn load_from(backend: &Backend, name: &ProfileName, path: &Path) -> Result<Option<Profile>> {
+    match backend {
+        Backend::File => {
+            let _ = name;
+            read_profile(path)
+        }
+        #[cfg(feature = "keyring")]
+        Backend::Keyring(keyring) => {
+            if marker_path(path).exists()
+                && let Some(bytes) = keyring.read(name)?
+            {
+                return os_keyring::Keyring::parse(name, &bytes).map(Some);
+            }
+            read_profile(path)
+        }
+    }
+}
+
+/// Removes `path` and syncs `dir`. Returns whether there was a file.
+fn remove_if_present(path: &Path, dir: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => {
+            sync_dir(dir)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io_err("removing", path)(e)),
+    }
+}
+
+/// Why a document is not a profile this build can use.
+#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
+enum Problem {
+    Invalid(String),
+    TooNew(u32),
+}
+
+fn parse_profile(text: &str) -> std::result::Result<Profile, Problem> {
+    let profile: Profile =
+        serde_json::from_str(text).map_err(|e| Problem::Invalid(e.to_string()))?;
+    if profile.version > PROFILE_VERSION {
+        return Err(Problem::TooNew(profile.version));
+    }
+    if profile.version == 0 {
+        return Err(Problem::Invalid("version 0".to_owned()));
+    }
+    Ok(profile)
 }
 
 fn read_profile(path: &Path) -> Result<Option<Profile>> {
@@ -334,24 +528,27 @@ fn read_profile(path: &Path) -> Result<Option<Profile>> {
         Err(e) => return Err(io_err("reading", path)(e)),
     };
     check_private(&file, path)?;
-    let bytes = io::read_to_string(file).map_err(io_err("reading", path))?;
-    let profile: Profile = serde_json::from_str(&bytes).map_err(|e| StoreError::Corrupt {
-        path: path.to_owned(),
-        message: e.to_string(),
+    let text = io::read_to_string(file).map_err(io_err("reading", path))?;
+    let profile = parse_profile(&text).map_err(|problem| match problem {
+        Problem::Invalid(message) => StoreError::Corrupt {
+            path: path.to_owned(),
+            message,
+        },
+        Problem::TooNew(found) => StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+        },
     })?;
-    if profile.version > PROFILE_VERSION {
-        return Err(StoreError::TooNew {
-            path: path.to_owned(),
-            found: profile.version,
-        });
-    }
-    if profile.version == 0 {
-        return Err(StoreError::Corrupt {
-            path: path.to_owned(),
-            message: "version 0".to_owned(),
-        });
-    }
     Ok(Some(profile))
+}
+
+/// The warning logged when `JIRA_AUTH_STORE=keyring` finds no keyring.
+#[cfg(feature = "keyring")]
+fn keyring_fallback_warning(reason: &str, store: &Store) -> String {
+    format!(
+        "`JIRA_AUTH_STORE=keyring` but the OS keyring is unavailable ({reason}); keeping profiles in files under `{}` instead: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this",
+        store.profiles_dir().display()
+    )
 }
 
 /// Writes `bytes` to `path` so that readers see the old or the new content, never a mix,
@@ -589,6 +786,78 @@ mod tests {
             guard.load(),
             Err(StoreError::TooNew { found: 99, .. })
         ));
+    }
+
+    /// `Store::from_vars` over a fixed environment (the keyring, if compiled in, must not be
+    /// opened for these values).
+    fn from_vars(vars: &[(&str, &str)]) -> Result<Store> {
+        let var = |k: &str| {
+            vars.iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| OsString::from(v))
+        };
+        Store::from_vars(
+            var,
+            #[cfg(feature = "keyring")]
+            || Err("no keyring in this test".to_owned()),
+        )
+    }
+
+    #[test]
+    fn files_are_the_default_backend_and_unknown_ones_are_refused() {
+        for vars in [
+            &[("JIRA_AUTH_CONFIG_DIR", "/cfg")][..],
+            &[("JIRA_AUTH_CONFIG_DIR", "/cfg"), ("JIRA_AUTH_STORE", "")],
+            &[
+                ("JIRA_AUTH_CONFIG_DIR", "/cfg"),
+                ("JIRA_AUTH_STORE", "file"),
+            ],
+        ] {
+            let store = from_vars(vars).unwrap();
+            assert!(!store.uses_keyring(), "{vars:?}");
+            assert_eq!(store.dir(), Path::new("/cfg"));
+        }
+        let store = from_vars(&[("XDG_CONFIG_HOME", "/xdg"), ("HOME", "/home/u")]).unwrap();
+        assert_eq!(store.dir(), Path::new("/xdg/jira-auth"));
+        let store = from_vars(&[("HOME", "/home/u")]).unwrap();
+        assert_eq!(store.dir(), Path::new("/home/u/.config/jira-auth"));
+        assert!(matches!(from_vars(&[]), Err(StoreError::NoConfigDir)));
+
+        let err = from_vars(&[("HOME", "/home/u"), ("JIRA_AUTH_STORE", "vault")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`JIRA_AUTH_STORE` is `vault`: set it to `file` (the default) or `keyring`"
+        );
+        assert_eq!(err.category(), Category::Usage);
+    }
+
+    #[cfg(not(feature = "keyring"))]
+    #[test]
+    fn keyring_without_the_feature_is_a_usage_error() {
+        let err = from_vars(&[("HOME", "/home/u"), ("JIRA_AUTH_STORE", "keyring")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`JIRA_AUTH_STORE=keyring` asks for the OS keyring, but this jira-auth was built without it: rebuild with `--features keyring` (`cargo install --path crates/jira-auth --features keyring`) or unset `JIRA_AUTH_STORE`"
+        );
+        assert_eq!(err.category(), Category::Usage);
+    }
+
+    #[test]
+    fn a_file_save_supersedes_a_keyring_marker() {
+        // A profile last saved to the keyring by a build with the feature, then saved to a file:
+        // the marker goes, so the keyring backend reads the newer file.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::at(tmp.path());
+        let n = name("default");
+        let marker = tmp.path().join("profiles/default.keyring");
+        let guard = store.lock(&n).unwrap();
+        write_atomically(&marker, b"{}").unwrap();
+        guard.save(&Profile::new()).unwrap();
+        assert!(!marker.exists());
+        assert!(store.profile_path(&n).exists());
+        // The file backend lists files only.
+        write_atomically(&tmp.path().join("profiles/other.keyring"), b"{}").unwrap();
+        assert_eq!(store.list().unwrap(), vec![n]);
     }
 
     #[test]
