@@ -3,7 +3,8 @@
 //! - [`secret`]: one newtype per secret, with a redacting `Debug`/`Display`.
 //! - [`http`]: the one HTTP client (reqwest + rustls) and its retry policy.
 //! - [`api_error`]: Atlassian and Jira error bodies as typed errors that keep the server's text.
-//! - [`store`]: named profiles on disk, written atomically under an advisory lock.
+//! - [`store`]: named profiles on disk (or, with the `keyring` feature, in the OS keyring),
+//!   written atomically under an advisory lock.
 //! - [`auth`]: the [`auth::Authorizer`] trait (bearer, PAT, basic; OAuth 1.0a lives in the server crate).
 //! - [`jira`]: a small Jira REST client over an authorizer.
 //! - [`presets`]: named scope and check sets shared by `cloud login` and `audit`.

@@ -503,7 +503,6 @@ fn remove_if_present(path: &Path, dir: &Path) -> Result<bool> {
 }
 
 /// Why a document is not a profile this build can use.
-#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
 enum Problem {
     Invalid(String),
     TooNew(u32),
