@@ -84,13 +84,12 @@ pub enum StoreError {
         "`JIRA_AUTH_STORE=keyring` asks for the OS keyring, but this jira-auth was built without it: rebuild with `--features keyring` (`cargo install --path crates/jira-auth --features keyring`) or unset `JIRA_AUTH_STORE`"
     )]
     KeyringNotCompiled,
-    #[error(
-        "{action} profile `{profile}` in the OS keyring failed: {message}: unlock the keyring and retry, or set `JIRA_AUTH_STORE=file`"
-    )]
+    #[error("{action} profile `{profile}` in the OS keyring failed: {message}: {hint}")]
     Keyring {
         action: &'static str,
         profile: String,
         message: String,
+        hint: &'static str,
     },
     #[error(
         "the OS keyring entry of profile `{profile}` (service `jira-auth`) is not a valid jira-auth profile ({message}); it was left untouched: remove it with your keyring manager, then log in again"

@@ -97,12 +97,27 @@ pub(super) fn marker(name: &ProfileName) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Only the error's `Display` is kept: its `Debug` may hold the secret's bytes.
+/// Only the error's `Display` is kept: its `Debug` may hold the secret's bytes, and so may the
+/// entries that `Ambiguous` shows.
 fn keyring_err(action: &'static str, name: &ProfileName, e: &Error) -> StoreError {
+    let (message, hint) = match e {
+        Error::Ambiguous(entries) => (
+            format!(
+                "{} entries match service `{SERVICE}`, user `{name}`",
+                entries.len()
+            ),
+            "remove all but one with your keyring manager",
+        ),
+        e => (
+            e.to_string(),
+            "unlock the keyring and retry, or set `JIRA_AUTH_STORE=file`",
+        ),
+    };
     StoreError::Keyring {
         action,
         profile: name.to_string(),
-        message: e.to_string(),
+        message,
+        hint,
     }
 }
 
@@ -316,6 +331,20 @@ mod tests {
             err.to_string(),
             "reading profile `default` in the OS keyring failed: Couldn't access platform storage: the collection is locked: unlock the keyring and retry, or set `JIRA_AUTH_STORE=file`"
         );
+
+        let twin = mock_store();
+        let twins = vec![
+            Entry::new_in_store(&keyring, SERVICE, "default").unwrap(),
+            Entry::new_in_store(&twin, SERVICE, "default").unwrap(),
+        ];
+        twins[1].set_secret(SECRET.as_bytes()).unwrap();
+        mock.set_error(Error::Ambiguous(twins));
+        let err = store.load(&n).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "reading profile `default` in the OS keyring failed: 2 entries match service `jira-auth`, user `default`: remove all but one with your keyring manager"
+        );
+        assert!(!format!("{err:?}").contains("SECRET"), "{err:?}");
 
         mock.set_error(Error::PlatformFailure("prompt dismissed".into()));
         let err = store.lock(&n).unwrap().save(&Profile::new()).unwrap_err();
