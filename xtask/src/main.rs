@@ -20,7 +20,7 @@ Chores:
   demo                        build jira-auth and run the whole journey against embedded fakes
   fake-atlassian [--port N]   run the fake Atlassian (auth server + API gateway + a Cloud site)
   fake-jira-server [--port N] run the fake Jira Server (OAuth 1.0a, PATs) under /jira
-  bench audit                 the auditor against a synthetic 10,000-project site (release build)
+  bench audit                 the auditor against a synthetic 10,000-project site, 20 ms a response
   fuzz [--seconds N] [TARGET] mutate the parsers' seed corpora (fuzz/corpus/) looking for panics
   fixtures                    validate every file under fixtures/ against the types that read it
   man [--out DIR]             write the jira-auth man pages (default: target/man)
