@@ -315,7 +315,12 @@ impl Store {
                         ..store
                     }),
                     Err(reason) => {
-                        tracing::warn!("{}", keyring_fallback_warning(&reason, &store));
+                        // Once per process: `cloud serve` and others open the store twice.
+                        static WARNED: std::sync::atomic::AtomicBool =
+                            std::sync::atomic::AtomicBool::new(false);
+                        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                            tracing::warn!("{}", keyring_fallback_warning(&reason, &store));
+                        }
                         Ok(store)
                     }
                 }

@@ -438,6 +438,11 @@ mod tests {
             )
         );
         assert!(!store.uses_keyring());
+        // Opening the store again (as `cloud serve` does) does not repeat the warning.
+        let again = logs
+            .capture(|| Store::from_vars(vars, || Err("still none".to_owned())))
+            .unwrap();
+        assert!(!again.uses_keyring());
         let n = name("default");
         logs.capture(|| store.lock(&n).unwrap().save(&profile_with_secret()))
             .unwrap();
@@ -445,7 +450,7 @@ mod tests {
         assert_eq!(mode(&path), 0o600);
         assert_eq!(fs::read_to_string(&path).unwrap(), DOCUMENT);
         assert!(!cfg.join("profiles/default.keyring").exists());
-        // One warning, at selection; using the store logs nothing more.
+        // One warning per process; using the store logs nothing more.
         assert_eq!(logs.text().lines().count(), 1);
     }
 
