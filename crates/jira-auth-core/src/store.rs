@@ -336,6 +336,15 @@ impl Store {
     }
 
     /// Whether profile documents live in the OS keyring (else in `profiles/<name>.json`).
+    /// Where profile `name` lives, for messages: `` `path` `` of its file, or the keyring entry.
+    pub fn location(&self, name: &ProfileName) -> String {
+        if self.uses_keyring() {
+            format!("the OS keyring, service `jira-auth`, user `{name}`")
+        } else {
+            format!("`{}`", self.profile_path(name).display())
+        }
+    }
+
     pub fn uses_keyring(&self) -> bool {
         match self.backend {
             Backend::File => false,
@@ -861,6 +870,12 @@ mod tests {
         // The file backend lists files only.
         write_atomically(&tmp.path().join("profiles/other.keyring"), b"{}").unwrap();
         assert_eq!(store.list().unwrap(), vec![n]);
+    }
+
+    #[test]
+    fn location_names_the_profile_file() {
+        let store = Store::at("/cfg");
+        assert_eq!(store.location(&name("prod")), "`/cfg/profiles/prod.json`");
     }
 
     #[test]

@@ -119,7 +119,7 @@ fn save(ctx: &Ctx, jira: &JiraServer, me: &Myself, credential: Credential) -> an
         }),
         logged_in_at: rfc3339(now),
     };
-    let path = profile::save(&ctx.store, &ctx.profile, &stored)?;
+    profile::save(&ctx.store, &ctx.profile, &stored)?;
     let who = match &me.display_name {
         Some(d) => format!("{d} ({})", me.name),
         None => me.name.clone(),
@@ -129,7 +129,11 @@ fn save(ctx: &Ctx, jira: &JiraServer, me: &Myself, credential: Credential) -> an
         stored.url,
         stored.kind()
     );
-    println!("Saved to profile `{}` (`{}`)", ctx.profile, path.display());
+    println!(
+        "Saved to profile `{}` ({})",
+        ctx.profile,
+        ctx.store.location(&ctx.profile)
+    );
     Ok(exit::OK)
 }
 

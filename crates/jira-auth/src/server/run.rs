@@ -60,8 +60,11 @@ impl Ctx {
 
 async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<u8> {
     let stored = ctx.load()?;
-    let path = ctx.store.profile_path(&ctx.profile);
-    println!("Profile `{}` (`{}`)", ctx.profile, path.display());
+    println!(
+        "Profile `{}` ({})",
+        ctx.profile,
+        ctx.store.location(&ctx.profile)
+    );
     println!("  Jira:        {}", stored.url);
     match &stored.credential {
         Credential::Oauth1 {
