@@ -3,7 +3,7 @@
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
-/// Prove the technical user can see everything a connector needs.
+/// Prove the technical user can see everything a connector needs
 ///
 /// Runs the checks of a preset (default `raytion`) against the stored profile (`--profile`), or
 /// ad hoc against `--url` with `--email` (Jira Cloud; API token in `JIRA_AUTH_API_TOKEN`) or
