@@ -8,6 +8,7 @@
 //! response and the profile write, the new token set sits in a write-ahead record
 //! ([`crate::pending`]) that the next refresh recovers.
 
+use crate::sites::Site;
 use crate::token::{TokenClient, TokenSet};
 use crate::{CloudError, Endpoints, fault};
 use jira_auth_core::http::HttpClient;
@@ -28,6 +29,24 @@ pub const INACTIVITY_DAYS: i64 = 90;
 /// Status warns when either limit is this many days away or closer.
 pub const WARN_DAYS: i64 = 30;
 const DAY: i64 = 86_400;
+
+/// What the app and the consent request were, for [`CloudCredentials::from_grant`].
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    pub requested_scopes: Vec<String>,
+    pub preset: Option<String>,
+    pub endpoints: Endpoints,
+    pub redirect_uri: String,
+}
+
+/// When an access token issued at `now` expires. Saturating: `expires_in` is the server's number,
+/// not ours, and a huge one must not overflow.
+fn expiry(now: i64, tokens: &TokenSet) -> i64 {
+    let lifetime = i64::try_from(tokens.expires_in.as_secs()).unwrap_or(i64::MAX);
+    now.saturating_add(lifetime)
+}
 
 /// The stored token set of one profile (section `cloud`). Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,13 +91,37 @@ impl CloudCredentials {
         Ok(self.endpoints()?.jira_base(&self.cloud_id))
     }
 
+    /// The credentials a fresh consent produces (`cloud login` and `cloud serve` store exactly
+    /// this): the token set of the code exchange for `site`, a token family starting `now`.
+    /// The granted scopes are the token response's, or the requested ones when it lists none.
+    pub fn from_grant(grant: Grant, tokens: TokenSet, site: &Site, now: i64) -> Self {
+        Self {
+            client_id: grant.client_id,
+            client_secret: grant.client_secret,
+            access_expires_at: expiry(now, &tokens),
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            scopes: tokens
+                .scopes
+                .unwrap_or_else(|| grant.requested_scopes.clone()),
+            requested_scopes: grant.requested_scopes,
+            preset: grant.preset,
+            cloud_id: site.id.clone(),
+            site_url: site.url.clone(),
+            site_name: site.name.clone(),
+            family_started_at: now,
+            last_refreshed_at: now,
+            auth_url: grant.endpoints.auth_url.to_string(),
+            api_url: grant.endpoints.api_url.to_string(),
+            redirect_uri: grant.redirect_uri,
+        }
+    }
+
     /// Applies a refresh response: new access token, new refresh token if one came (else the old
     /// one stays), granted scopes if listed.
     pub fn apply_refresh(&mut self, tokens: TokenSet, now: i64) {
+        self.access_expires_at = expiry(now, &tokens);
         self.access_token = tokens.access_token;
-        // Saturating: `expires_in` is the server's number, not ours.
-        let lifetime = i64::try_from(tokens.expires_in.as_secs()).unwrap_or(i64::MAX);
-        self.access_expires_at = now.saturating_add(lifetime);
         if let Some(rt) = tokens.refresh_token {
             self.refresh_token = Some(rt);
         }
@@ -419,6 +462,43 @@ pub(crate) mod tests {
         assert_eq!(c.access_expires_at, NOW + 3700);
         assert_eq!(c.last_refreshed_at, NOW + 100);
         assert_eq!(c.scopes, ["read:jira-work", "offline_access"]);
+    }
+
+    #[test]
+    fn a_grant_records_the_consent_and_saturates_a_huge_expires_in() {
+        let grant = Grant {
+            client_id: "cid".into(),
+            client_secret: ClientSecret::new("cs"),
+            requested_scopes: vec!["read:jira-work".into(), "offline_access".into()],
+            preset: Some("psoxy".into()),
+            endpoints: Endpoints::default(),
+            redirect_uri: "http://localhost:13131".into(),
+        };
+        let site = Site {
+            id: "c-1".into(),
+            url: "https://acme.atlassian.net".into(),
+            name: "acme".into(),
+            scopes: vec![],
+            avatar_url: None,
+        };
+        let tokens = |expires_in: u64, scopes: Option<Vec<String>>| TokenSet {
+            access_token: AccessToken::new("at-1"),
+            expires_in: Duration::from_secs(expires_in),
+            refresh_token: Some(RefreshToken::new("rt-1")),
+            scopes,
+        };
+        let c = CloudCredentials::from_grant(grant.clone(), tokens(3600, None), &site, NOW);
+        assert_eq!(c.access_expires_at, NOW + 3600);
+        assert_eq!((c.family_started_at, c.last_refreshed_at), (NOW, NOW));
+        // No `scope` in the response: what was requested is what was granted.
+        assert_eq!(c.scopes, ["read:jira-work", "offline_access"]);
+        assert_eq!((c.cloud_id.as_str(), c.site_name.as_str()), ("c-1", "acme"));
+        assert_eq!(c.auth_url, "https://auth.atlassian.com/");
+        let granted = Some(vec!["read:jira-work".to_owned()]);
+        let c = CloudCredentials::from_grant(grant, tokens(u64::MAX, granted), &site, NOW);
+        assert_eq!(c.access_expires_at, i64::MAX);
+        assert_eq!(c.scopes, ["read:jira-work"]);
+        assert_eq!(c.requested_scopes, ["read:jira-work", "offline_access"]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use jira_auth_cloud::CloudError;
 use jira_auth_cloud::authorize::{authorize_url, missing_scopes};
 use jira_auth_cloud::callback::{Callback, parse_query};
-use jira_auth_cloud::credentials::{self, CloudCredentials};
+use jira_auth_cloud::credentials::{self, CloudCredentials, Grant};
 use jira_auth_cloud::sites::{Site, accessible_resources, describe};
 use jira_auth_cloud::token::{TokenClient, TokenSet};
 use jira_auth_core::random::{constant_time_eq, hex_token};
@@ -287,29 +287,20 @@ async fn connect(app: &AppState, code: oauth2::AuthorizationCode) -> Result<Conn
 async fn store(app: &AppState, tokens: TokenSet, site: &Site) -> Result<Vec<String>, FlowError> {
     let config = app.config();
     let now = app.now();
-    let granted = tokens
-        .scopes
-        .clone()
-        .unwrap_or_else(|| config.scopes.clone());
-    let missing = missing_scopes(&config.scopes, &granted);
-    let creds = CloudCredentials {
-        client_id: config.client_id.clone(),
-        client_secret: config.client_secret.clone(),
-        access_token: tokens.access_token,
-        access_expires_at: now + tokens.expires_in.as_secs() as i64,
-        refresh_token: tokens.refresh_token,
-        scopes: granted,
-        requested_scopes: config.scopes.clone(),
-        preset: config.preset.clone(),
-        cloud_id: site.id.clone(),
-        site_url: site.url.clone(),
-        site_name: site.name.clone(),
-        family_started_at: now,
-        last_refreshed_at: now,
-        auth_url: config.endpoints.auth_url.to_string(),
-        api_url: config.endpoints.api_url.to_string(),
-        redirect_uri: app.redirect_uri().as_str().to_owned(),
-    };
+    let creds = CloudCredentials::from_grant(
+        Grant {
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            requested_scopes: config.scopes.clone(),
+            preset: config.preset.clone(),
+            endpoints: config.endpoints.clone(),
+            redirect_uri: app.redirect_uri().as_str().to_owned(),
+        },
+        tokens,
+        site,
+        now,
+    );
+    let missing = missing_scopes(&config.scopes, &creds.scopes);
     let (store, profile) = (config.store.clone(), config.profile.clone());
     let saved =
         tokio::task::spawn_blocking(move || credentials::save(&store, &profile, &creds)).await;

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod audit;
+pub mod browser;
 pub mod cloud;
 pub mod exit;
 pub mod output;

@@ -7,7 +7,7 @@ use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
 use anyhow::Context as _;
 use jira_auth_cloud::callback::{RedirectUri, parse_pasted};
-use jira_auth_cloud::credentials::{self, CloudCredentials};
+use jira_auth_cloud::credentials::{self, CloudCredentials, Grant};
 use jira_auth_cloud::listener::Listener;
 use jira_auth_cloud::sites::{self, Site};
 use jira_auth_cloud::token::TokenClient;
@@ -72,7 +72,7 @@ pub async fn login(
         // The URL alone on one line, so scripts and tests can pick it up.
         eprintln!("{url}");
     } else {
-        match open_browser(url.as_str()) {
+        match crate::browser::open(url.as_str()) {
             Ok(()) => info(&format!(
                 "Opened the browser; if nothing appeared, open this URL:\n{url}"
             )),
@@ -114,26 +114,20 @@ pub async fn login(
     let all = sites::accessible_resources(&http, &endpoints, &tokens.access_token).await?;
     let site = pick_site(&all, a.site.as_deref())?;
 
-    let granted = tokens.scopes.clone().unwrap_or_else(|| scopes.clone());
-    let missing = authorize::missing_scopes(&scopes, &granted);
-    let c = CloudCredentials {
-        client_id: a.client_id.trim().to_owned(),
-        client_secret: secret,
-        access_token: tokens.access_token,
-        access_expires_at: now + tokens.expires_in.as_secs() as i64,
-        refresh_token: tokens.refresh_token,
-        scopes: granted,
-        requested_scopes: scopes,
-        preset: a.preset.clone(),
-        cloud_id: site.id.clone(),
-        site_url: site.url.clone(),
-        site_name: site.name.clone(),
-        family_started_at: now,
-        last_refreshed_at: now,
-        auth_url: endpoints.auth_url.to_string(),
-        api_url: endpoints.api_url.to_string(),
-        redirect_uri: redirect.as_str().to_owned(),
-    };
+    let c = CloudCredentials::from_grant(
+        Grant {
+            client_id: a.client_id.trim().to_owned(),
+            client_secret: secret,
+            requested_scopes: scopes.clone(),
+            preset: a.preset.clone(),
+            endpoints: endpoints.clone(),
+            redirect_uri: redirect.as_str().to_owned(),
+        },
+        tokens,
+        site,
+        now,
+    );
+    let missing = authorize::missing_scopes(&scopes, &c.scopes);
     credentials::save(store, profile, &c)?;
 
     if !missing.is_empty() {
@@ -268,62 +262,4 @@ fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> anyhow::Result<&'a Si
         available: sites::describe(all),
     }
     .into())
-}
-
-/// Opens `url` with `$BROWSER` (a `:`-separated list, `%s` standing for the URL), else the
-/// platform's opener. Does not wait for the browser.
-fn open_browser(url: &str) -> Result<(), String> {
-    open_browser_with(std::env::var("BROWSER").ok().as_deref(), url)
-}
-
-fn open_browser_with(browser: Option<&str>, url: &str) -> Result<(), String> {
-    let candidates: Vec<String> = match browser {
-        Some(b) if !b.trim().is_empty() => b.split(':').map(str::to_owned).collect(),
-        _ if cfg!(target_os = "macos") => vec!["open".into()],
-        _ if cfg!(windows) => vec!["explorer".into()],
-        _ => vec!["xdg-open".into()],
-    };
-    let mut errors = Vec::new();
-    for candidate in candidates {
-        let mut parts: Vec<String> = candidate.split_whitespace().map(str::to_owned).collect();
-        if parts.is_empty() {
-            continue;
-        }
-        if parts.iter().any(|p| p.contains("%s")) {
-            for p in &mut parts {
-                *p = p.replace("%s", url);
-            }
-        } else {
-            parts.push(url.to_owned());
-        }
-        match std::process::Command::new(&parts[0])
-            .args(&parts[1..])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-        {
-            Ok(_) => return Ok(()),
-            Err(e) => errors.push(format!("`{}`: {e}", parts[0])),
-        }
-    }
-    Err(errors.join("; "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn browser_list_is_tried_in_order_and_failures_are_reported() {
-        assert_eq!(
-            open_browser_with(Some("/nonexistent/browser"), "http://x/"),
-            Err("`/nonexistent/browser`: No such file or directory (os error 2)".to_owned())
-        );
-        // The first that starts wins; `%s` stands for the URL.
-        assert_eq!(
-            open_browser_with(Some("/nonexistent/browser:true --url=%s"), "http://x/"),
-            Ok(())
-        );
-    }
 }

@@ -53,7 +53,7 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
         .context("cannot start the OAuth login")?;
     let authorize = jira.authorize_url(&request_token);
 
-    let opened = !args.no_browser && open_browser(authorize.as_str());
+    let opened = !args.no_browser && crate::browser::open(authorize.as_str()).is_ok();
     ctx.note(match (opened, args.oob) {
         (true, false) => "Opened Jira in your browser: choose Allow (if no browser opened, visit this URL):",
         (true, true) => "Opened Jira in your browser: choose Allow, then type the code Jira shows (if no browser opened, visit this URL):",
@@ -179,24 +179,4 @@ fn read_verifier() -> anyhow::Result<String> {
         return Err(exit::Failure::usage("no verification code was entered").into());
     }
     Ok(verifier)
-}
-
-/// Asks the desktop to open `url`; `false` when there is no way to.
-fn open_browser(url: &str) -> bool {
-    let mut command = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("rundll32");
-        c.arg("url.dll,FileProtocolHandler");
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    command
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
