@@ -96,7 +96,11 @@ impl Listener {
                                 return;
                             }
                         }
-                        Err(e) => tracing::debug!("accept failed: {e}"),
+                        Err(e) => {
+                            // EMFILE and friends: back off instead of spinning until the timeout.
+                            tracing::debug!("accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
                     }
                 }
             }));
@@ -107,6 +111,8 @@ impl Listener {
         let path: Arc<str> = Arc::from(self.path.as_str());
         let state: Arc<str> = Arc::from(expected_state);
         let mut connections = tokio::task::JoinSet::new();
+        // A `--timeout` of centuries must not overflow the clock: cap it at a year.
+        let timeout = timeout.min(Duration::from_secs(365 * 86_400));
         let deadline = tokio::time::Instant::now() + timeout;
         let mut strays = 0usize;
         let result = loop {
