@@ -109,22 +109,38 @@ pub fn save(
     Ok(guard.path().to_owned())
 }
 
-/// Removes the `server` section (and the file when nothing else is left). Returns what was there.
-pub fn remove(store: &Store, name: &ProfileName) -> Result<Option<ServerProfile>, ServerError> {
+/// What [`remove`] took out of a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Removed {
+    /// The profile had no `server` section.
+    Nothing,
+    /// A login, as it was stored.
+    Login(ServerProfile),
+    /// A section this build cannot read (hand-edited, or from another version): removed all the
+    /// same, since logging out must not depend on understanding what is being forgotten.
+    Unreadable,
+}
+
+/// Removes the `server` section (and the file when nothing else is left), under the lock.
+pub fn remove(store: &Store, name: &ProfileName) -> Result<Removed, ServerError> {
     let guard = store.lock(name)?;
     let Some(mut profile) = guard.load()? else {
-        return Ok(None);
+        return Ok(Removed::Nothing);
     };
-    let existing: Option<ServerProfile> = profile.section(name, SECTION)?;
-    if existing.is_some() {
-        profile.remove_section(SECTION);
-        if profile.is_empty() {
-            guard.delete()?;
-        } else {
-            guard.save(&profile)?;
-        }
+    if !profile.section_names().any(|s| s == SECTION) {
+        return Ok(Removed::Nothing);
     }
-    Ok(existing)
+    let removed = match profile.section::<ServerProfile>(name, SECTION) {
+        Ok(Some(login)) => Removed::Login(login),
+        Ok(None) | Err(_) => Removed::Unreadable,
+    };
+    profile.remove_section(SECTION);
+    if profile.is_empty() {
+        guard.delete()?;
+    } else {
+        guard.save(&profile)?;
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -190,7 +206,7 @@ mod tests {
         );
         assert_eq!(load(&store, &name).unwrap(), Some(sample()));
         // removing the server section keeps the cloud one
-        assert_eq!(remove(&store, &name).unwrap(), Some(sample()));
+        assert_eq!(remove(&store, &name).unwrap(), Removed::Login(sample()));
         assert_eq!(load(&store, &name).unwrap(), None);
         assert!(store.load(&name).unwrap().is_some());
     }
@@ -205,8 +221,28 @@ mod tests {
             token: PersonalAccessToken::new("pat1"),
         };
         save(&store, &name, &pat).unwrap();
-        assert_eq!(remove(&store, &name).unwrap(), Some(pat));
+        assert_eq!(remove(&store, &name).unwrap(), Removed::Login(pat));
         assert!(store.load(&name).unwrap().is_none());
-        assert_eq!(remove(&store, &name).unwrap(), None);
+        assert_eq!(remove(&store, &name).unwrap(), Removed::Nothing);
+    }
+
+    #[test]
+    fn remove_forgets_a_section_it_cannot_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::at(tmp.path());
+        let name = ProfileName::default();
+        let guard = store.lock(&name).unwrap();
+        let mut profile = Profile::new();
+        profile
+            .set_section(
+                SECTION,
+                &serde_json::json!({"url": "x", "credential": {"type": "kerberos"}}),
+            )
+            .unwrap();
+        guard.save(&profile).unwrap();
+        drop(guard);
+        assert!(load(&store, &name).is_err(), "the section is unreadable");
+        assert_eq!(remove(&store, &name).unwrap(), Removed::Unreadable);
+        assert!(store.load(&name).unwrap().is_none());
     }
 }

@@ -121,12 +121,22 @@ async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<u8> {
 fn logout(ctx: &Ctx) -> anyhow::Result<u8> {
     let removed = profile::remove(&ctx.store, &ctx.profile)
         .with_context(|| format!("cannot update profile `{}`", ctx.profile))?;
-    let Some(removed) = removed else {
-        println!(
-            "No Jira Server credentials in profile `{}`; nothing to remove",
-            ctx.profile
-        );
-        return Ok(exit::OK);
+    let removed = match removed {
+        profile::Removed::Login(login) => login,
+        profile::Removed::Nothing => {
+            println!(
+                "No Jira Server credentials in profile `{}`; nothing to remove",
+                ctx.profile
+            );
+            return Ok(exit::OK);
+        }
+        profile::Removed::Unreadable => {
+            println!(
+                "Removed an unreadable `server` section from profile `{}`; revoke its token in Jira if it still exists",
+                ctx.profile
+            );
+            return Ok(exit::OK);
+        }
     };
     println!(
         "Removed the Jira Server credentials ({}) for {} from profile `{}`",
