@@ -35,6 +35,12 @@ fn parse_url(raw: &str) -> Result<Url, Failure> {
             "`{raw}` is not a URL ({e}); pass the site root, e.g. `https://acme.atlassian.net` or `https://jira.example.com/jira`"
         ))
     })?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Failure::usage(format!(
+            "`{}` carries credentials in the URL; drop them and pass the credential the documented way (`--email` with `JIRA_AUTH_API_TOKEN`, or `--pat` with `JIRA_AUTH_PAT`)",
+            jira_auth_core::secret::mask_url(&url)
+        )));
+    }
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Failure::usage(format!(
             "`{raw}` is not an http(s) URL; pass the site root, e.g. `https://acme.atlassian.net`"
@@ -257,6 +263,15 @@ mod tests {
             "{header}"
         );
         assert!(header.contains("oauth_token=\"tok\""), "{header}");
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_and_not_echoed() {
+        let err = parse_url("https://bot:s3cr3t@acme.atlassian.net").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`https://****:****@acme.atlassian.net/` carries credentials in the URL; drop them and pass the credential the documented way (`--email` with `JIRA_AUTH_API_TOKEN`, or `--pat` with `JIRA_AUTH_PAT`)"
+        );
     }
 
     #[tokio::test]
