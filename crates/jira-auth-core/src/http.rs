@@ -129,12 +129,6 @@ pub struct Response {
     pub attempts: u32,
 }
 
-impl Response {
-    pub fn is_success(&self) -> bool {
-        self.status.is_success()
-    }
-}
-
 /// Builds an [`HttpClient`].
 #[derive(Debug)]
 pub struct HttpClientBuilder {
@@ -142,7 +136,6 @@ pub struct HttpClientBuilder {
     request_timeout: Duration,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
-    extra_root_pem: Option<Vec<u8>>,
 }
 
 impl Default for HttpClientBuilder {
@@ -152,7 +145,6 @@ impl Default for HttpClientBuilder {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
-            extra_root_pem: None,
         }
     }
 }
@@ -174,25 +166,13 @@ impl HttpClientBuilder {
         self.clock = clock;
         self
     }
-    /// Trusts an extra CA certificate (PEM), for Jira Server behind a private CA.
-    pub fn extra_root_certificate(mut self, pem: Vec<u8>) -> Self {
-        self.extra_root_pem = Some(pem);
-        self
-    }
-
     pub fn build(self) -> Result<HttpClient, HttpError> {
-        let mut builder = reqwest::Client::builder()
+        let client = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(USER_AGENT)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(pem) = &self.extra_root_pem {
-            let cert = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| HttpError::InvalidRequest(format!("bad CA certificate: {e}")))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let client = builder
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| HttpError::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
         Ok(HttpClient {

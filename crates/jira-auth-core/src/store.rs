@@ -335,7 +335,6 @@ impl Store {
         &self.dir
     }
 
-    /// Whether profile documents live in the OS keyring (else in `profiles/<name>.json`).
     /// Where profile `name` lives, for messages: `` `path` `` of its file, or the keyring entry.
     pub fn location(&self, name: &ProfileName) -> String {
         if self.uses_keyring() {
@@ -345,6 +344,7 @@ impl Store {
         }
     }
 
+    /// Whether profile documents live in the OS keyring (else in `profiles/<name>.json`).
     pub fn uses_keyring(&self) -> bool {
         match self.backend {
             Backend::File => false,
