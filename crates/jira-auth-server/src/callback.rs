@@ -2,8 +2,8 @@
 //!
 //! Jira redirects the browser to `http://127.0.0.1:<port>/callback?oauth_token=..&oauth_verifier=..`
 //! after the user chooses Allow. The listener answers a small page and hands back the request
-//! target; anything else (a favicon request, a port scanner) gets a 404 and is ignored, up to a
-//! bounded number of connections.
+//! target; anything else (a favicon request, a callback for another login, a non-loopback `Host`)
+//! is answered and ignored, up to a bounded number of connections.
 //!
 //! The cloud crate has its own listener for OAuth 2.0; the two should move into core together.
 
@@ -43,28 +43,85 @@ impl CallbackListener {
         format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)
     }
 
-    /// Waits for `GET /callback?...` and returns its request target (path and query).
-    pub async fn receive(self) -> io::Result<String> {
-        for _ in 0..MAX_CONNECTIONS {
-            let (mut stream, _) = self.listener.accept().await?;
-            let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
-                Ok(Ok(head)) => head,
-                _ => continue,
-            };
-            let target = request_target(&head);
-            match target {
-                Some(target) if is_callback(&target) => {
-                    let _ = respond(&mut stream, "200 OK", DONE_PAGE).await;
-                    return Ok(target);
+    /// Waits for the `GET /callback?...` that `is_ours` accepts (its `oauth_token` is the one
+    /// this login asked for) and returns its request target (path and query).
+    ///
+    /// Each connection is read on its own task, so a browser's idle speculative connection cannot
+    /// delay the callback. Stray requests are answered and ignored: other paths 404, a
+    /// `/callback` for another token 400, a `Host` that is not loopback 421 (DNS rebinding).
+    pub async fn receive(self, is_ours: impl Fn(&str) -> bool) -> io::Result<String> {
+        let mut reading = tokio::task::JoinSet::new();
+        let mut served = 0usize;
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept(), if served < MAX_CONNECTIONS => {
+                    let (mut stream, _) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::debug!("accept failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    served += 1;
+                    reading.spawn(async move {
+                        let head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await;
+                        (stream, head.ok().and_then(Result::ok))
+                    });
                 }
-                _ => {
-                    let _ = respond(&mut stream, "404 Not Found", "not found").await;
+                Some(done) = reading.join_next() => {
+                    let Ok((mut stream, Some(head))) = done else { continue };
+                    match classify(&head, self.port, &is_ours) {
+                        Ok(target) => {
+                            let _ = respond(&mut stream, "200 OK", DONE_PAGE).await;
+                            return Ok(target);
+                        }
+                        Err((status, body)) => {
+                            let _ = respond(&mut stream, status, body).await;
+                        }
+                    }
+                }
+                else => {
+                    return Err(io::Error::other(
+                        "too many requests on the callback port that were not the OAuth callback",
+                    ));
                 }
             }
         }
-        Err(io::Error::other(
-            "too many requests on the callback port that were not the OAuth callback",
-        ))
+    }
+}
+
+/// What to do with one request head: `Ok(target)` for our callback, else the answer to give.
+fn classify(
+    head: &str,
+    port: u16,
+    is_ours: &dyn Fn(&str) -> bool,
+) -> Result<String, (&'static str, &'static str)> {
+    if !host_is_loopback(head, port) {
+        return Err(("421 Misdirected Request", "not a loopback host"));
+    }
+    match request_target(head) {
+        Some(target) if is_callback(&target) && is_ours(&target) => Ok(target),
+        Some(target) if is_callback(&target) => Err((
+            "400 Bad Request",
+            "this is not the callback the running jira-auth login is waiting for",
+        )),
+        _ => Err(("404 Not Found", "not found")),
+    }
+}
+
+/// The `Host` header names this listener by a loopback name (`127.0.0.1` or `localhost`).
+fn host_is_loopback(head: &str, port: u16) -> bool {
+    let host = head.lines().skip(1).find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("host")
+            .then(|| value.trim().to_ascii_lowercase())
+    });
+    match host {
+        // HTTP/1.0 clients may omit it; the socket is loopback-only anyway.
+        None => true,
+        Some(h) => [format!("127.0.0.1:{port}"), format!("localhost:{port}")].contains(&h),
     }
 }
 
@@ -114,7 +171,9 @@ mod tests {
             .await
             .unwrap();
         stream
-            .write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .write_all(
+                format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes(),
+            )
             .await
             .unwrap();
         let mut out = String::new();
@@ -127,15 +186,35 @@ mod tests {
         let listener = CallbackListener::bind(0).await.unwrap();
         let port = listener.port;
         assert_eq!(listener.url(), format!("http://127.0.0.1:{port}/callback"));
-        let task = tokio::spawn(listener.receive());
+        let task = tokio::spawn(listener.receive(|t| t.contains("oauth_token=rt1&")));
         let stray = get(port, "/favicon.ico").await;
         assert!(stray.starts_with("HTTP/1.1 404 Not Found\r\n"), "{stray}");
+        let other = get(port, "/callback?oauth_token=someone-else&oauth_verifier=v").await;
+        assert!(other.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{other}");
+        // An idle connection (a browser's preconnect) does not hold up the callback.
+        let _idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
         let page = get(port, "/callback?oauth_token=rt1&oauth_verifier=v1").await;
         assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
         assert!(page.contains("You can close this tab"));
         assert_eq!(
             task.await.unwrap().unwrap(),
             "/callback?oauth_token=rt1&oauth_verifier=v1"
+        );
+    }
+
+    #[test]
+    fn only_loopback_hosts_are_served() {
+        let head = |host: &str| format!("GET /callback HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        assert!(host_is_loopback(&head("127.0.0.1:4000"), 4000));
+        assert!(host_is_loopback(&head("LOCALHOST:4000"), 4000));
+        assert!(!host_is_loopback(&head("evil.example:4000"), 4000));
+        assert!(!host_is_loopback(&head("127.0.0.1:4001"), 4000));
+        assert!(host_is_loopback("GET / HTTP/1.0\r\n\r\n", 4000));
+        assert_eq!(
+            classify(&head("evil.example:4000"), 4000, &|_| true),
+            Err(("421 Misdirected Request", "not a loopback host"))
         );
     }
 

@@ -265,6 +265,16 @@ fn required(form: &BTreeMap<String, String>, name: &str, url: &str) -> Result<St
         })
 }
 
+/// Whether the callback `target` carries `expected_token`: a callback for another login (an old
+/// tab, a stray) is ignored by the listener rather than ending this one.
+pub fn callback_token_matches(target: &str, expected_token: &AccessToken) -> bool {
+    Url::parse(&format!("http://127.0.0.1{target}")).is_ok_and(|url| {
+        url.query_pairs().any(|(k, v)| {
+            k == "oauth_token" && constant_time_eq(&v, expected_token.expose_secret())
+        })
+    })
+}
+
 /// Parses the callback's request target (`/callback?oauth_token=..&oauth_verifier=..`) and
 /// checks, in constant time, that the token is the one this login asked for.
 pub fn check_callback(

@@ -9,7 +9,7 @@ use jira_auth_core::auth::PatBearer;
 use jira_auth_core::time::{rfc3339, unix_seconds};
 use jira_auth_server::ServerError;
 use jira_auth_server::callback::CallbackListener;
-use jira_auth_server::dance::{JiraServer, Myself, OOB, check_callback};
+use jira_auth_server::dance::{JiraServer, Myself, OOB, callback_token_matches, check_callback};
 use jira_auth_server::key;
 use jira_auth_server::profile::{self, Credential, ServerProfile, StoredUser};
 use jira_auth_server::signer::{Consumer, OAuth1Signer};
@@ -65,13 +65,15 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
 
     let verifier = match listener {
         Some(listener) => {
-            let target =
-                tokio::time::timeout(Duration::from_secs(args.timeout), listener.receive())
-                    .await
-                    .map_err(|_| ServerError::CallbackTimeout {
-                        seconds: args.timeout,
-                    })?
-                    .map_err(ServerError::Listen)?;
+            let target = tokio::time::timeout(
+                Duration::from_secs(args.timeout),
+                listener.receive(|target| callback_token_matches(target, &request_token.token)),
+            )
+            .await
+            .map_err(|_| ServerError::CallbackTimeout {
+                seconds: args.timeout,
+            })?
+            .map_err(ServerError::Listen)?;
             check_callback(&target, &request_token.token)?.verifier
         }
         None => read_verifier()?,
