@@ -15,7 +15,7 @@ async fn jira_auth(args: Vec<String>, token: &'static str) -> Run {
     let config = tempfile::tempdir().unwrap();
     let dir = config.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(jira_auth_e2e::jira_auth())
+        assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
             .args(&args)
             .env("JIRA_AUTH_CONFIG_DIR", &dir)
             .env("JIRA_AUTH_API_TOKEN", token)

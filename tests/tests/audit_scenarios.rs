@@ -71,7 +71,7 @@ async fn audit(site: &JiraSite, scenario: &str, extra: &[&str]) -> Run {
     );
     let config_dir = config.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(jira_auth_e2e::jira_auth())
+        assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
             .args(&args)
             .env("JIRA_AUTH_CONFIG_DIR", &config_dir)
             .env("JIRA_AUTH_API_TOKEN", API_TOKEN)

@@ -5,7 +5,7 @@
 use assert_cmd::Command;
 
 fn jira_auth() -> Command {
-    let mut cmd = Command::new(jira_auth_e2e::jira_auth());
+    let mut cmd = Command::new(jira_auth_test::binary::jira_auth());
     cmd.env_remove("JIRA_AUTH_PROFILE").env("NO_COLOR", "1");
     cmd
 }

@@ -37,7 +37,7 @@ fn filters() -> Vec<(&'static str, &'static str)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_journey_works_end_to_end() {
-    let binary = jira_auth_e2e::jira_auth();
+    let binary = jira_auth_test::binary::jira_auth();
     let steps = journey::run(&binary, |_| {}).await.unwrap();
     let names: Vec<String> = steps
         .iter()

@@ -6,7 +6,7 @@
 use assert_cmd::Command;
 
 fn jira_auth(config: &std::path::Path, backend: &str) -> Command {
-    let mut cmd = Command::new(jira_auth_e2e::jira_auth());
+    let mut cmd = Command::new(jira_auth_test::binary::jira_auth());
     cmd.env_remove("JIRA_AUTH_PROFILE")
         .env("NO_COLOR", "1")
         .env("JIRA_AUTH_CONFIG_DIR", config)

@@ -22,7 +22,7 @@ async fn a_browser_connects_jira_through_the_service_and_the_cli_sees_it() {
     let config_dir = tempfile::tempdir().unwrap();
     let public = format!("http://127.0.0.1:{}", free_port());
     let listen = public.trim_start_matches("http://").to_owned();
-    let binary = jira_auth_e2e::jira_auth();
+    let binary = jira_auth_test::binary::jira_auth();
 
     // Configured the container way: environment only, no arguments but the subcommand.
     let mut service = tokio::process::Command::new(&binary)

@@ -99,29 +99,6 @@ pub fn workspace_root() -> PathBuf {
 
 /// Builds the `jira-auth` binary (debug profile) and returns its path.
 pub fn build_binary() -> Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     println!("building jira-auth …");
-    let status = std::process::Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            "jira-auth",
-            "--bin",
-            "jira-auth",
-        ])
-        .current_dir(workspace_root())
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build of jira-auth failed ({status})");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let binary = target.join("debug").join("jira-auth");
-    if !binary.exists() {
-        bail!("built jira-auth, but `{}` is missing", binary.display());
-    }
-    Ok(binary)
+    jira_auth_test::binary::build().map_err(anyhow::Error::msg)
 }

@@ -4,6 +4,7 @@
 //! - [`journal`]: every request a fake received, rendered as stable text for exact assertions.
 //! - [`filters`]: insta filters that replace ports, times and random values.
 //! - [`cloud`], [`server`], [`jira_site`]: the fake Atlassian, the fake Jira Server, fake sites.
+//! - [`binary`]: the `jira-auth` binary, built on demand.
 //! - [`journey`]: the whole product journey through the real binary (the demo and its test).
 //!
 //! Fakes listen on 127.0.0.1 random ports only. They are plain wiremock servers, so tests can
@@ -12,6 +13,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod binary;
 pub mod cloud;
 pub mod filters;
 pub mod fixtures;

@@ -90,7 +90,7 @@ impl CloudEnv {
 
     /// The binary with a clean environment pointing at the fake.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(jira_auth_e2e::jira_auth());
+        let mut cmd = Command::new(jira_auth_test::binary::jira_auth());
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -67,7 +67,7 @@ impl Home {
 
     /// The binary with a clean environment pointing at this home.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(jira_auth_e2e::jira_auth());
+        let mut cmd = Command::new(jira_auth_test::binary::jira_auth());
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("JIRA_AUTH_") {
                 cmd.env_remove(&key);
