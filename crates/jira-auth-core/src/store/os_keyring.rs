@@ -288,27 +288,7 @@ mod tests {
     fn lock_still_serialises_read_modify_write() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::at(tmp.path()).with_keyring(mock_store());
-        let n = name("counter");
-        let threads: Vec<_> = (0..8)
-            .map(|_| {
-                let store = store.clone();
-                let n = n.clone();
-                std::thread::spawn(move || {
-                    for _ in 0..25 {
-                        let guard = store.lock(&n).unwrap();
-                        let mut p = guard.load().unwrap().unwrap_or_default();
-                        let count: u64 = p.section(&n, "count").unwrap().unwrap_or(0);
-                        p.set_section("count", &(count + 1)).unwrap();
-                        guard.save(&p).unwrap();
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        let p = store.load(&n).unwrap().unwrap();
-        assert_eq!(p.section::<u64>(&n, "count").unwrap(), Some(200));
+        crate::store::tests::assert_lock_serialises_read_modify_write(&store);
     }
 
     #[test]
