@@ -22,10 +22,12 @@
 use crate::credentials::{CloudCredentials, SECTION};
 use crate::{CloudError, fault};
 use jira_auth_core::RefreshToken;
-use jira_auth_core::store::{Profile, ProfileGuard, ProfileName, Store, StoreError};
+use jira_auth_core::store::{
+    Profile, ProfileGuard, ProfileName, Store, StoreError, write_atomically_with,
+};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// The format version of the record.
@@ -93,7 +95,9 @@ pub fn write(
         })
     })?;
     bytes.push(b'\n');
-    write_durably(&path(guard), &bytes)
+    Ok(write_atomically_with(&path(guard), &bytes, || {
+        fault::pause_at("mid-pending-write")
+    })?)
 }
 
 /// Step 4: the profile holds the new credentials; the record can go.
@@ -199,40 +203,6 @@ pub fn is_temp_of(name: &str, file: &str) -> bool {
         .and_then(|n| n.strip_prefix('.'))
         .and_then(|n| n.strip_suffix(".tmp"))
         .is_some_and(|hex| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-/// Temporary file (0600), write, fsync, rename, fsync the directory; with the
-/// `mid-pending-write` pause point after the first half of the bytes.
-fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), CloudError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("pending");
-    let tmp = dir.join(format!(
-        ".{file_name}.{}.tmp",
-        jira_auth_core::random::hex_token(6)
-    ));
-    let result = (|| {
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp).map_err(io_err("creating", &tmp))?;
-        let (first, rest) = bytes.split_at(bytes.len() / 2);
-        file.write_all(first).map_err(io_err("writing", &tmp))?;
-        file.flush().map_err(io_err("writing", &tmp))?;
-        fault::pause_at("mid-pending-write");
-        file.write_all(rest).map_err(io_err("writing", &tmp))?;
-        file.sync_all().map_err(io_err("syncing", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io_err("renaming into place", path))?;
-        sync_dir(path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 fn sync_dir(path: &Path) -> Result<(), CloudError> {

@@ -566,13 +566,23 @@ fn keyring_fallback_warning(reason: &str, store: &Store) -> String {
 /// Writes `bytes` to `path` so that readers see the old or the new content, never a mix,
 /// and a crash at any point leaves one of the two. The file is 0600.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, bytes, || {})
+}
+
+/// [`write_atomically`], calling `midway` once half the bytes are in the temporary file (crash
+/// tests use it to stop the process inside a write).
+pub fn write_atomically_with(path: &Path, bytes: &[u8], midway: impl FnOnce()) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{file_name}.{}.tmp", crate::random::hex_token(6)));
     let result = (|| {
         let mut file = open_private(&tmp, true)?;
-        file.write_all(bytes).map_err(io_err("writing", &tmp))?;
+        let (first, rest) = bytes.split_at(bytes.len() / 2);
+        file.write_all(first).map_err(io_err("writing", &tmp))?;
+        file.flush().map_err(io_err("writing", &tmp))?;
+        midway();
+        file.write_all(rest).map_err(io_err("writing", &tmp))?;
         file.sync_all().map_err(io_err("syncing", &tmp))?;
         drop(file);
         fs::rename(&tmp, path).map_err(io_err("renaming into place", path))?;
