@@ -29,27 +29,30 @@ pub async fn run(global: &GlobalArgs, args: CloudArgs) -> anyhow::Result<u8> {
     }
 }
 
+/// The stored credentials with at least [`REFRESH_MARGIN`] of access-token validity, refreshed
+/// under the lock when needed. The common case (a valid stored token) reads one file and builds
+/// no HTTP client at all.
+async fn usable_credentials(
+    profile: &ProfileName,
+    store: &Store,
+) -> anyhow::Result<credentials::CloudCredentials> {
+    let stored = credentials::load(store, profile)?;
+    if stored.access_remaining(unix_seconds(SystemTime::now())) >= REFRESH_MARGIN.as_secs() as i64 {
+        return Ok(stored);
+    }
+    let mode = RefreshMode::IfExpiring(REFRESH_MARGIN);
+    Ok(credentials::ensure_fresh(store, profile, &http()?, mode)
+        .await?
+        .credentials)
+}
+
 pub(crate) fn http() -> anyhow::Result<HttpClient> {
     Ok(HttpClient::builder().build()?)
 }
 
-/// `cloud token`: a valid access token on stdout. The common case (a valid stored token) reads
-/// one file and builds no HTTP client at all.
+/// `cloud token`: a valid access token on stdout.
 async fn token(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
-    let stored = credentials::load(store, profile)?;
-    let now = unix_seconds(SystemTime::now());
-    let credentials = if stored.access_remaining(now) >= REFRESH_MARGIN.as_secs() as i64 {
-        stored
-    } else {
-        let fresh = credentials::ensure_fresh(
-            store,
-            profile,
-            &http()?,
-            RefreshMode::IfExpiring(REFRESH_MARGIN),
-        )
-        .await?;
-        fresh.credentials
-    };
+    let credentials = usable_credentials(profile, store).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", credentials.access_token.expose_secret())?;
     Ok(exit::OK)
@@ -126,21 +129,8 @@ async fn export(
     store: &Store,
     a: ExportArgs,
 ) -> anyhow::Result<u8> {
-    let stored = credentials::load(store, profile)?;
-    let now = unix_seconds(SystemTime::now());
     // Export a token that is still valid for a while: refresh first if it is about to expire.
-    let c = if stored.access_remaining(now) >= REFRESH_MARGIN.as_secs() as i64 {
-        stored
-    } else {
-        credentials::ensure_fresh(
-            store,
-            profile,
-            &http()?,
-            RefreshMode::IfExpiring(REFRESH_MARGIN),
-        )
-        .await?
-        .credentials
-    };
+    let c = usable_credentials(profile, store).await?;
     let format = match a.format {
         ExportFormat::Env => export::Format::Env,
         ExportFormat::Json => export::Format::Json,
