@@ -15,8 +15,8 @@ use url::Url;
 
 /// The API token for `--email`.
 pub const API_TOKEN_ENV: &str = "JIRA_AUTH_API_TOKEN";
-/// The personal access token for `--pat`.
-pub const PAT_ENV: &str = "JIRA_AUTH_PAT";
+/// The personal access token for `--pat`: the same variable as `server login --pat`.
+pub use crate::server::login::PAT_ENV;
 
 /// A site and a credential to audit.
 #[derive(Debug)]

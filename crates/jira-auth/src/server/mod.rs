@@ -3,6 +3,6 @@
 
 pub mod args;
 mod keygen;
-mod login;
+pub(crate) mod login;
 mod request;
 pub mod run;
