@@ -16,7 +16,7 @@ use url::Url;
 /// The API token for `--email`.
 pub const API_TOKEN_ENV: &str = "JIRA_AUTH_API_TOKEN";
 /// The personal access token for `--pat`: the same variable as `server login --pat`.
-pub use crate::server::login::PAT_ENV;
+pub use crate::server::PAT_ENV;
 
 /// A site and a credential to audit.
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! `jira-auth server login`: the OAuth 1.0a dance, or a personal access token.
 
+use super::PAT_ENV;
 use super::args::LoginArgs;
 use super::run::Ctx;
 use crate::exit;
@@ -16,9 +17,6 @@ use jira_auth_server::signer::{Consumer, OAuth1Signer};
 use std::io::{BufRead as _, IsTerminal as _, Read as _};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The environment variable `--pat` reads the token from first.
-pub const PAT_ENV: &str = "JIRA_AUTH_PAT";
 
 pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
     let jira = ctx.jira(&args.url)?;

@@ -3,6 +3,9 @@
 
 pub mod args;
 mod keygen;
-pub(crate) mod login;
+mod login;
 mod request;
 pub mod run;
+
+/// The personal access token of `server login --pat` and `audit --pat`.
+pub const PAT_ENV: &str = "JIRA_AUTH_PAT";
