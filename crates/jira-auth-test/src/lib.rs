@@ -1,6 +1,7 @@
 //! The jira-auth test harness.
 //!
 //! - [`fixtures`]: recorded Atlassian/Jira responses from the workspace's `fixtures/` folder.
+//! - [`contract`]: Atlassian's OpenAPI documents, to check what fakes serve and what the client sends.
 //! - [`journal`]: every request a fake received, rendered as stable text for exact assertions.
 //! - [`filters`]: insta filters that replace ports, times and random values.
 //! - [`cloud`], [`server`], [`jira_site`]: the fake Atlassian, the fake Jira Server, fake sites.
@@ -15,6 +16,7 @@
 
 pub mod binary;
 pub mod cloud;
+pub mod contract;
 pub mod filters;
 pub mod fixtures;
 pub mod jira_site;
