@@ -157,6 +157,11 @@ async fn cloud_security_level_reporter() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_security_level_group() {
+    scenario("cloud-security-level-group", 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloud_missing_role() {
     scenario("cloud-missing-role", 1).await;
 }
@@ -213,8 +218,8 @@ async fn cloud_requests_are_exact_and_minimal() {
         .collect();
     lines.sort();
     insta::assert_snapshot!(lines.join("\n"), @r"
-    GET /rest/api/3/issuesecurityschemes
-    GET /rest/api/3/issuesecurityschemes/level/member?startAt=0&maxResults=50
+    GET /rest/api/3/issuesecurityschemes/level/member?schemeId=10100&schemeId=10101&startAt=0&maxResults=50
+    GET /rest/api/3/issuesecurityschemes/level?schemeId=10100&schemeId=10101&startAt=0&maxResults=50
     GET /rest/api/3/issuesecurityschemes/search?startAt=0&maxResults=50
     GET /rest/api/3/mypermissions?permissions=ADMINISTER
     GET /rest/api/3/myself?expand=groups,applicationRoles
@@ -244,5 +249,5 @@ async fn cloud_requests_are_exact_and_minimal() {
     });
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["requests"], 13);
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
 }

@@ -164,6 +164,7 @@ pub fn bench_audit() -> Result<()> {
     let minimum = cloud_minimum_requests(
         size.projects,
         size.schemes,
+        size.schemes * size.levels,
         size.schemes * size.levels * HOLDERS_PER_LEVEL,
     );
     let bound = size.latency.mul_f64(made as f64 / size.concurrency as f64);

@@ -7,7 +7,7 @@
 //! membership is read only for projects whose security levels name a project role (wave 3).
 //! Every request goes through [`Api`], which bounds requests in flight.
 
-use crate::api::Api;
+use crate::api::{Api, Listed};
 use crate::model::*;
 use crate::report::CheckId;
 use futures::future::join_all;
@@ -58,19 +58,20 @@ pub(crate) struct DcProjectSecurity {
     pub visible: Fetched<Vec<SecurityLevel>>,
 }
 
-/// Cloud security facts.
+/// Cloud security facts: the schemes with the projects using each, then the levels and their
+/// members, both read only for schemes some project uses (no issue can carry another's level).
 #[derive(Debug, Clone)]
 pub(crate) struct CloudSecurity {
-    pub schemes: Fetched<Vec<SecurityScheme>>,
-    pub mappings: Fetched<Vec<SchemeWithProjects>>,
-    pub members: Fetched<Vec<LevelMember>>,
+    pub schemes: Fetched<Listed<SchemeWithProjects>>,
+    pub levels: Fetched<Listed<SecurityLevel>>,
+    pub members: Fetched<Listed<LevelMember>>,
 }
 
 #[derive(Debug)]
 pub(crate) struct Facts {
     pub global: Option<Fetched<MyPermissions>>,
     pub server: Option<Fetched<(ServerInfo, SystemTime)>>,
-    pub projects: Option<Fetched<Vec<Project>>>,
+    pub projects: Option<Fetched<Listed<Project>>>,
     /// Browse Projects per project key.
     pub browse: BTreeMap<String, Fetched<bool>>,
     /// Role facts per project key.
@@ -89,9 +90,9 @@ pub(crate) const SECURITY_PAGE: usize = 50;
 pub(crate) const BULK_PROJECTS: usize = 1000;
 /// Worklog ids per `POST /worklog/list` (the documented maximum).
 pub(crate) const BULK_WORKLOGS: usize = 1000;
-/// `worklog/updated` pages followed at most (each holds up to 1000 ids): a bound, not a limit
-/// any real site reaches.
-const MAX_WORKLOG_PAGES: usize = 100_000;
+/// Scheme ids per issue security level request (`schemeId=…&schemeId=…`), which keeps the URL
+/// short (50 ids of up to 19 digits).
+pub(crate) const SCHEMES_PER_REQUEST: usize = 50;
 
 pub(crate) async fn gather(
     api: &Api,
@@ -119,9 +120,10 @@ pub(crate) async fn gather(
         if !(want(CheckId::GlobalAdminister) || want(CheckId::ProductAccess)) {
             return None;
         }
+        // Data Center documents no `permissions` filter: it answers every permission.
         let path = match deployment {
             Deployment::Cloud => "/mypermissions?permissions=ADMINISTER",
-            Deployment::DataCenter => "/mypermissions?permissions=ADMINISTER,USE",
+            Deployment::DataCenter => "/mypermissions",
         };
         Some(api.get::<MyPermissions>(path).await.map_err(Failed::from))
     };
@@ -129,14 +131,17 @@ pub(crate) async fn gather(
         if !need_projects {
             return None;
         }
-        let list = match deployment {
+        Some(match deployment {
             Deployment::Cloud => {
                 api.paged::<Project>("/project/search?action=view&orderBy=key", PROJECT_PAGE)
                     .await
             }
-            Deployment::DataCenter => api.get::<Vec<Project>>("/project").await,
-        };
-        Some(list.map_err(Failed::from))
+            Deployment::DataCenter => api
+                .get::<Vec<Project>>("/project")
+                .await
+                .map(|items| unique(items, |p| p.id.text()))
+                .map_err(Failed::from),
+        })
     };
     let all_roles = async {
         if !(cloud && want(CheckId::VisibilityRoles)) {
@@ -148,24 +153,37 @@ pub(crate) async fn gather(
         if !(cloud && want(CheckId::SecurityLevels)) {
             return None;
         }
-        let (schemes, mappings, members) = tokio::join!(
-            api.get::<SecuritySchemes>("/issuesecurityschemes"),
-            api.paged::<SchemeWithProjects>("/issuesecurityschemes/search", SECURITY_PAGE),
-            api.paged::<LevelMember>("/issuesecurityschemes/level/member", SECURITY_PAGE),
+        let schemes = api
+            .paged::<SchemeWithProjects>("/issuesecurityschemes/search", SECURITY_PAGE)
+            .await;
+        let used: Vec<String> = match &schemes {
+            Ok(s) => s
+                .items
+                .iter()
+                .filter(|s| !s.project_ids.is_empty())
+                .map(|s| s.id.text())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let (levels, members) = tokio::join!(
+            per_scheme::<SecurityLevel>(api, "/issuesecurityschemes/level", &used),
+            per_scheme::<LevelMember>(api, "/issuesecurityschemes/level/member", &used),
         );
+        let (levels, members) = match &schemes {
+            Err(e) => (Err(e.clone()), Err(e.clone())),
+            Ok(_) => (levels, members),
+        };
         Some(CloudSecurity {
-            schemes: schemes
-                .map(|s| s.issue_security_schemes)
-                .map_err(Failed::from),
-            mappings: mappings.map_err(Failed::from),
-            members: members.map_err(Failed::from),
+            schemes,
+            levels,
+            members,
         })
     };
     let worklogs = async {
         if !(deep && want(CheckId::VisibilityRoles)) {
             return None;
         }
-        Some(worklog_restrictions(api).await.map_err(Failed::from))
+        Some(worklog_restrictions(api).await)
     };
     let (server, global, projects, all_roles, cloud_security, worklogs) = tokio::join!(
         server,
@@ -186,7 +204,10 @@ pub(crate) async fn gather(
         dc_security: BTreeMap::new(),
         worklogs,
     };
-    let Some(Ok(projects)) = &facts.projects else {
+    let Some(Ok(Listed {
+        items: projects, ..
+    })) = &facts.projects
+    else {
         return facts;
     };
 
@@ -241,7 +262,8 @@ pub(crate) async fn gather(
 async fn browse_cloud(api: &Api, projects: &[Project]) -> BTreeMap<String, Fetched<bool>> {
     let chunks: Vec<&[Project]> = projects.chunks(BULK_PROJECTS).collect();
     let answers = join_all(chunks.iter().map(|chunk| async move {
-        let ids: Vec<i64> = chunk
+        // `projects` is `uniqueItems` in the request schema.
+        let ids: BTreeSet<i64> = chunk
             .iter()
             .filter_map(|p| p.id.text().parse().ok())
             .collect();
@@ -281,10 +303,7 @@ async fn browse_cloud(api: &Api, projects: &[Project]) -> BTreeMap<String, Fetch
 async fn browse_dc(api: &Api, projects: &[Project]) -> BTreeMap<String, Fetched<bool>> {
     let answers = api
         .bounded(projects, |p| async move {
-            let path = format!(
-                "/mypermissions?projectKey={}&permissions=BROWSE_PROJECTS",
-                p.key
-            );
+            let path = format!("/mypermissions?projectKey={}", p.key);
             let answer = api.get::<MyPermissions>(&path).await;
             (
                 p.key.clone(),
@@ -406,16 +425,37 @@ async fn security_dc(api: &Api, projects: &[Project]) -> BTreeMap<String, DcProj
 
 /// Every worklog id (`GET /worklog/updated?since=0`, following `nextPage`), then their
 /// restrictions (`POST /worklog/list`, 1000 ids a call). Returns how many worklogs were read and
-/// the restriction of each restricted one.
-async fn worklog_restrictions(api: &Api) -> Result<(usize, Vec<Visibility>), JiraError> {
+/// the restriction of each restricted one. Ids are deduplicated, a page that adds no new id ends
+/// the walk, and more pages than the audit's page limit is an error.
+async fn worklog_restrictions(api: &Api) -> Result<(usize, Vec<Visibility>), Failed> {
     let mut ids = Vec::new();
+    let mut seen = BTreeSet::new();
     let mut page: ChangedWorklogs = api.get("/worklog/updated?since=0").await?;
-    for _ in 0..MAX_WORKLOG_PAGES {
-        ids.extend(page.values.iter().map(|w| w.worklog_id));
+    let mut pages = 1;
+    loop {
+        let before = ids.len();
+        ids.extend(
+            page.values
+                .iter()
+                .map(|w| w.worklog_id)
+                .filter(|id| seen.insert(*id)),
+        );
+        let advanced = ids.len() > before;
         match (&page.next_page, page.last_page) {
-            (Some(next), Some(false) | None) if !page.values.is_empty() => {
+            (Some(next), Some(false) | None) if advanced => {
+                if pages >= api.max_pages() {
+                    return Err(api.too_many(
+                        format!(
+                            "GET {}/worklog/updated",
+                            api.client().deployment().rest_prefix()
+                        ),
+                        pages,
+                        ids.len(),
+                    ));
+                }
                 let next = next.clone();
                 page = api.get_absolute(&next).await?;
+                pages += 1;
             }
             _ => break,
         }
@@ -432,4 +472,39 @@ async fn worklog_restrictions(api: &Api) -> Result<(usize, Vec<Visibility>), Jir
         restrictions.extend(list?.into_iter().filter_map(|w| w.visibility));
     }
     Ok((ids.len(), restrictions))
+}
+
+/// Every item of `path` for the schemes `scheme_ids`, asked [`SCHEMES_PER_REQUEST`] scheme ids
+/// at a time; no request when there are none.
+async fn per_scheme<T>(api: &Api, path: &str, scheme_ids: &[String]) -> Fetched<Listed<T>>
+where
+    T: serde::de::DeserializeOwned + crate::api::Keyed,
+{
+    let chunks: Vec<String> = scheme_ids
+        .chunks(SCHEMES_PER_REQUEST)
+        .map(|chunk| {
+            let query: Vec<String> = chunk.iter().map(|id| format!("schemeId={id}")).collect();
+            format!("{path}?{}", query.join("&"))
+        })
+        .collect();
+    let lists = join_all(chunks.iter().map(|p| api.paged::<T>(p, SECURITY_PAGE))).await;
+    let mut all = Listed {
+        items: Vec::new(),
+        incomplete: None,
+    };
+    for list in lists {
+        let list = list?;
+        all.items.extend(list.items);
+        all.incomplete = all.incomplete.or(list.incomplete);
+    }
+    Ok(all)
+}
+
+/// `items` without repeats (by `key`), as a complete listing.
+fn unique<T>(items: Vec<T>, key: impl Fn(&T) -> String) -> Listed<T> {
+    let mut seen = BTreeSet::new();
+    Listed {
+        items: items.into_iter().filter(|i| seen.insert(key(i))).collect(),
+        incomplete: None,
+    }
 }

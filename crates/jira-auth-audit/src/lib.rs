@@ -15,7 +15,8 @@ mod gather;
 mod model;
 pub mod report;
 
-pub use report::{CheckId, CheckResult, Report, Status, Summary, Target, User};
+pub use api::MAX_PAGES;
+pub use report::{CheckId, CheckResult, Coverage, Report, Status, Summary, Target, User};
 
 use jira_auth_core::jira::{Deployment, JiraClient, JiraError};
 use jira_auth_core::presets::Preset;
@@ -50,6 +51,8 @@ pub struct AuditOptions {
     pub credential: String,
     /// `visibility.roles` also scans every worklog for the restrictions actually in use.
     pub deep: bool,
+    /// Pages one list may take before the audit stops with [`AuditError::EndlessList`].
+    pub max_pages: usize,
 }
 
 impl AuditOptions {
@@ -77,6 +80,7 @@ impl AuditOptions {
             concurrency: DEFAULT_CONCURRENCY,
             credential: String::new(),
             deep: false,
+            max_pages: api::MAX_PAGES,
         })
     }
 }
@@ -93,6 +97,10 @@ pub enum AuditError {
         "cannot read the technical user from Jira, so nothing was audited: check the URL, `--deployment` and the credential"
     )]
     Myself(#[source] Box<JiraError>),
+    #[error(
+        "{0}; the audit stopped, because a list it cannot finish proves nothing: check that the URL points at Jira and not at a proxy or mock that repeats pages"
+    )]
+    EndlessList(String),
 }
 
 impl Categorize for AuditError {
@@ -100,6 +108,7 @@ impl Categorize for AuditError {
         match self {
             AuditError::UnknownCheck { .. } => Category::Usage,
             AuditError::Myself(e) => e.category(),
+            AuditError::EndlessList(_) => Category::Network,
         }
     }
 }
@@ -112,13 +121,16 @@ pub async fn audit(
 ) -> Result<Report, AuditError> {
     let started = client.http().clock().now();
     let deployment = client.deployment();
-    let api = api::Api::new(client, options.concurrency, progress);
+    let api = api::Api::new(client, options.concurrency, options.max_pages, progress);
     let myself: model::Myself = api
         .get("/myself?expand=groups,applicationRoles")
         .await
         .map_err(|e| AuditError::Myself(Box::new(e)))?;
     let selected: BTreeSet<CheckId> = options.checks.iter().copied().collect();
     let facts = gather::gather(&api, &selected, &myself, options.deep).await;
+    if let Some(limit) = api.limit_hit() {
+        return Err(AuditError::EndlessList(limit));
+    }
     let ctx = checks::Ctx {
         deployment,
         user: &myself,
@@ -170,14 +182,22 @@ pub async fn audit(
 
 /// The fewest requests a Cloud audit running every check needs, with the page sizes it uses
 /// (`project/search` 100, issue security endpoints 50, `permissions/check` 1000 projects):
-/// `myself`, `mypermissions`, `serverInfo`, `role`, `issuesecurityschemes`, the pages of
-/// `project/search`, `issuesecurityschemes/search` and `level/member`, the bulk permission
-/// checks, and one `roledetails` per project (Jira has no bulk endpoint for role membership).
-pub fn cloud_minimum_requests(projects: usize, schemes: usize, level_members: usize) -> u64 {
+/// `myself`, `mypermissions`, `serverInfo`, `role`, the pages of `project/search` and
+/// `issuesecurityschemes/search`, the pages of `issuesecurityschemes/level` and `level/member`
+/// for the schemes in use (none when no project uses a scheme), the bulk permission checks,
+/// and one `roledetails` per project (Jira has no bulk endpoint for role membership).
+pub fn cloud_minimum_requests(
+    projects: usize,
+    schemes: usize,
+    levels: usize,
+    level_members: usize,
+) -> u64 {
     let pages = |n: usize, size: usize| n.div_ceil(size).max(1);
-    (5 + pages(projects, gather::PROJECT_PAGE)
+    let pages_if_any = |n: usize, size: usize| n.div_ceil(size);
+    (4 + pages(projects, gather::PROJECT_PAGE)
         + projects.div_ceil(gather::BULK_PROJECTS)
         + projects
         + pages(schemes, gather::SECURITY_PAGE)
-        + pages(level_members, gather::SECURITY_PAGE)) as u64
+        + pages_if_any(levels, gather::SECURITY_PAGE)
+        + pages_if_any(level_members, gather::SECURITY_PAGE)) as u64
 }

@@ -2,6 +2,7 @@
 //! OpenAPI documents (Cloud platform v3, Data Center 10.3); unknown fields are ignored and
 //! optional ones default, so a newer Jira does not break the audit.
 
+use crate::api::Keyed;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -90,18 +91,48 @@ pub struct Permission {
 pub struct Project {
     pub id: Id,
     pub key: String,
+    /// Cloud: `classic` (company-managed) or `next-gen` (team-managed).
+    #[serde(default)]
+    pub style: Option<String>,
+    /// Cloud: true for a team-managed project.
+    #[serde(default)]
+    pub simplified: Option<bool>,
 }
 
-/// An offset page: `project/search`, `issuesecurityschemes/search`, `level/member`.
+impl Project {
+    /// A Cloud team-managed project: it has no issue security scheme on the REST API.
+    pub fn team_managed(&self) -> bool {
+        self.simplified == Some(true) || self.style.as_deref() == Some("next-gen")
+    }
+}
+
+impl Keyed for Project {
+    fn key(&self) -> String {
+        self.id.text()
+    }
+}
+
+/// An offset page: `project/search`, `issuesecurityschemes/search`, `level`, `level/member`.
+/// `values` is required: a body without it is not a page, and reading it as an empty one
+/// would make a check pass on nothing.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
-    #[serde(default = "Vec::new")]
     pub values: Vec<T>,
-    #[serde(default)]
+    /// Only a hint for how many pages to fetch at once; anything but a whole number that
+    /// fits is ignored.
+    #[serde(default, deserialize_with = "count_hint")]
     pub total: Option<usize>,
     #[serde(default)]
     pub is_last: Option<bool>,
+}
+
+fn count_hint<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(value
+        .as_ref()
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok()))
 }
 
 /// `POST /permissions/check` answer.
@@ -146,46 +177,62 @@ pub struct RoleActor {
     pub name: String,
 }
 
-/// `GET /issuesecurityschemes`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SecuritySchemes {
-    #[serde(default)]
-    pub issue_security_schemes: Vec<SecurityScheme>,
-}
-
-/// A scheme with its levels (`/issuesecurityschemes`, DC `/project/{key}/issuesecuritylevelscheme`).
+/// A scheme with its levels: Data Center's `GET /project/{key}/issuesecuritylevelscheme`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SecurityScheme {
-    pub id: Id,
     pub name: String,
     #[serde(default)]
     pub levels: Vec<SecurityLevel>,
 }
 
+/// A level: Cloud `GET /issuesecurityschemes/level` values (with their scheme), Data Center
+/// scheme and `securitylevel` entries.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecurityLevel {
     pub id: Id,
     pub name: String,
+    #[serde(default)]
+    pub issue_security_scheme_id: Option<Id>,
 }
 
-/// `GET /issuesecurityschemes/search` values.
+impl Keyed for SecurityLevel {
+    fn key(&self) -> String {
+        self.id.text()
+    }
+}
+
+/// `GET /issuesecurityschemes/search` values: a scheme and the projects that use it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SchemeWithProjects {
     pub id: Id,
+    pub name: String,
     #[serde(default)]
     pub project_ids: Vec<i64>,
+}
+
+impl Keyed for SchemeWithProjects {
+    fn key(&self) -> String {
+        self.id.text()
+    }
 }
 
 /// `GET /issuesecurityschemes/level/member` values.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LevelMember {
+    pub id: Id,
     pub issue_security_level_id: Id,
     #[serde(default)]
     pub issue_security_scheme_id: Option<Id>,
     pub holder: Holder,
+}
+
+impl Keyed for LevelMember {
+    fn key(&self) -> String {
+        self.id.text()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,7 +6,7 @@ use jira_auth_core::jira::Deployment;
 use serde::{Deserialize, Serialize};
 
 /// The version of the report's JSON schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A stable check id. The string forms are a contract with presets and CI configurations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -134,6 +134,12 @@ pub struct CheckResult {
     /// The offending items, complete: missing scopes, project keys, `scheme / level` names,
     /// `PROJECT: role` pairs.
     pub findings: Vec<String>,
+    /// What the decision verified, per kind of item (`12 of 12 security levels`). A check
+    /// that verified nothing where something must exist is never a `pass`.
+    pub coverage: Vec<Coverage>,
+    /// Items the check could not verify, each with the reason (a team-managed project, a
+    /// list the server stopped short).
+    pub not_covered: Vec<String>,
     /// What to do about a `fail`, `warn` or `error`.
     pub fix: Option<String>,
 }
@@ -148,8 +154,45 @@ impl CheckResult {
             partial: false,
             evidence: Vec::new(),
             findings: Vec::new(),
+            coverage: Vec::new(),
+            not_covered: Vec::new(),
             fix: None,
         }
+    }
+
+    /// Records that `verified` of `total` items of a kind (`"project"`) were verified.
+    pub fn covered(mut self, verified: usize, total: usize, what: &str) -> Self {
+        self.coverage.push(Coverage {
+            what: what.to_owned(),
+            verified: verified as u64,
+            total: total as u64,
+        });
+        self
+    }
+
+    pub fn not_covered(mut self, items: Vec<String>) -> Self {
+        self.not_covered.extend(items);
+        self
+    }
+
+    /// `verified 12 of 12 security levels, 3 of 4 projects`, or `None` without coverage.
+    pub fn coverage_line(&self) -> Option<String> {
+        if self.coverage.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .coverage
+            .iter()
+            .map(|c| {
+                let what = if c.total == 1 {
+                    c.what.clone()
+                } else {
+                    format!("{}s", c.what)
+                };
+                format!("{} of {} {what}", c.verified, c.total)
+            })
+            .collect();
+        Some(format!("verified {}", parts.join(", ")))
     }
 
     pub fn evidence(mut self, line: impl Into<String>) -> Self {
@@ -171,6 +214,15 @@ impl CheckResult {
         self.partial = true;
         self
     }
+}
+
+/// How much of one kind of item a check verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// The kind of item, singular: `security level`, `project`, `project role`, `scope`.
+    pub what: String,
+    pub verified: u64,
+    pub total: u64,
 }
 
 /// Who and what was audited.

@@ -3,7 +3,11 @@
 //!
 //! One wiremock responder serves every endpoint the auditor reads from a [`Site`] model, with
 //! real paging (`startAt`, `maxResults`, capped like Jira), so a scenario states facts ("the
-//! user holds role 10002 in ENG") rather than canned pages. It can add a fixed latency to every
+//! user holds role 10002 in ENG") rather than canned pages. Every body has the shape Atlassian
+//! documents for the operation (`fixtures/atlassian/`), not the shape our client reads: issue
+//! security levels, for one, come only from `issuesecurityschemes/level` and
+//! `issuesecurityschemes/{id}`, never inline in the scheme list. Each exchange is recorded
+//! ([`JiraSite::exchanges`]) so the contract tests can hold it against those documents. It can add a fixed latency to every
 //! response (the bench), answer the first attempt of every request with `429` (a rate-limit
 //! storm), and count requests. Everything else (an unknown path, a wrong credential) is
 //! answered the way Jira does: 404 or 401 with a Jira error body.
@@ -19,6 +23,7 @@
 //!   "roles": [{"id": 10002, "name": "Administrators"}],
 //!   "projects": [{"id": 10000, "key": "ENG", "name": "…", "browse": true,
 //!                 "roles": [10002], "security_scheme": 10100,
+//!                 "team_managed": false,                            // Cloud only
 //!                 "settable_levels": [10200]}],                     // Data Center only
 //!   "security_schemes": [{"id": 10100, "name": "…", "levels": [{"id": 10200, "name": "…",
 //!                          "members": [{"type": "group", "parameter": "…", "value": "…"}]}]}],
@@ -112,6 +117,9 @@ pub struct Project {
     /// Data Center: level ids `securitylevel` returns (the levels the user may set).
     #[serde(default)]
     pub settable_levels: Vec<i64>,
+    /// Cloud: a team-managed (next-gen) project, which has no issue security scheme.
+    #[serde(default)]
+    pub team_managed: bool,
 }
 
 fn yes() -> bool {
@@ -209,6 +217,7 @@ impl Site {
                     roles: role_ids.clone(),
                     security_scheme: (schemes > 0).then(|| 200_000 + i % schemes as i64),
                     settable_levels: Vec::new(),
+                    team_managed: false,
                 })
                 .collect(),
             security_schemes: (0..schemes as i64)
@@ -244,7 +253,27 @@ pub struct Behaviour {
     pub rate_limit_storm: bool,
     /// Do not keep a journal (the bench sends tens of thousands of requests).
     pub no_journal: bool,
+    /// How every paged endpoint pages.
+    pub paging: Paging,
 }
+
+/// How the paged endpoints answer: honestly, or the ways hostile or broken servers do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Paging {
+    #[default]
+    Honest,
+    /// Every `startAt` gets the first page again, `isLast: false`, no `total`.
+    IgnoreStartAt,
+    /// Pages never end: past the real items, each page holds a new made-up one.
+    Endless,
+    /// Honest pages claiming `total: 10000000000`.
+    HugeTotal,
+    /// A body without `values`: not a page at all.
+    NotAPage,
+}
+
+/// What the fake records of each request, for the contract tests.
+pub use crate::contract::Exchange;
 
 /// A running fake site.
 #[derive(Debug)]
@@ -260,6 +289,7 @@ struct State {
     requests: AtomicU64,
     throttled: AtomicU64,
     seen: Mutex<HashSet<String>>,
+    exchanges: Mutex<Vec<Exchange>>,
     /// `http://127.0.0.1:PORT`, for the absolute links Jira puts in bodies.
     base: String,
     /// Stripped from request paths: a Data Center context path such as `/jira`.
@@ -331,6 +361,11 @@ impl JiraSite {
     pub fn throttled(&self) -> u64 {
         self.state.throttled.load(Ordering::Relaxed)
     }
+
+    /// Every exchange so far, in the order answered (none with [`Behaviour::no_journal`]).
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.state.exchanges()
+    }
 }
 
 /// A site served from another fake's server (see [`JiraSite::attach`]).
@@ -343,6 +378,11 @@ impl AttachedSite {
     /// Requests answered so far.
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Every exchange so far, in the order answered.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.state.exchanges()
     }
 }
 
@@ -366,59 +406,82 @@ impl State {
             index.insert(p.key.clone(), i);
             index.insert(p.id.to_string(), i);
         }
-        // `action=view`: projects the user can browse, all of them for an administrator.
-        let listed_projects = site
-            .projects
-            .iter()
-            .filter(|p| p.browse || admin)
-            .map(project_json)
-            .collect();
         let mut by_scheme: HashMap<i64, Vec<i64>> = HashMap::new();
         for p in &site.projects {
             if let Some(s) = p.security_scheme {
                 by_scheme.entry(s).or_default().push(p.id);
             }
         }
-        let scheme_projects = site
-            .security_schemes
-            .iter()
-            .map(|s| {
-                json!({"id": s.id, "name": s.name, "self": "",
-                    "projectIds": by_scheme.get(&s.id).cloned().unwrap_or_default()})
-            })
-            .collect();
-        let members = level_members(&site.security_schemes, &[]);
-        Arc::new(State {
+        let members = level_members(&site.security_schemes, &[], &[]);
+        let mut state = State {
             site,
             behaviour,
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             seen: Mutex::new(HashSet::new()),
+            exchanges: Mutex::new(Vec::new()),
             base,
             context_path,
             index,
-            listed_projects,
-            scheme_projects,
+            listed_projects: Vec::new(),
+            scheme_projects: Vec::new(),
             members,
-        })
+        };
+        // `action=view`: projects the user can browse, all of them for an administrator.
+        state.listed_projects = state
+            .site
+            .projects
+            .iter()
+            .filter(|p| p.browse || admin)
+            .map(|p| state.project_json(p))
+            .collect();
+        state.scheme_projects = state
+            .site
+            .security_schemes
+            .iter()
+            .map(|s| {
+                let mut scheme = json!({"id": s.id, "name": s.name, "description": "",
+                    "self": state.link(&format!("/issuesecurityscheme/{}", s.id)),
+                    "projectIds": by_scheme.get(&s.id).cloned().unwrap_or_default()});
+                if let Some(first) = s.levels.first() {
+                    scheme["defaultLevel"] = json!(first.id);
+                }
+                scheme
+            })
+            .collect();
+        Arc::new(state)
     }
 }
 
 #[derive(Debug)]
 struct Responder(Arc<State>);
 
+/// A status and a JSON body (`None`: empty body).
+type Reply = (u16, Option<Value>);
+
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let state = &self.0;
         state.requests.fetch_add(1, Ordering::Relaxed);
-        let response = if state.behaviour.rate_limit_storm && state.first_attempt(request) {
+        let (status, body) = if state.behaviour.rate_limit_storm && state.first_attempt(request) {
             state.throttled.fetch_add(1, Ordering::Relaxed);
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "0")
-                .set_body_json(json!({"errorMessages": ["Rate limit exceeded."]}))
+            (
+                429,
+                Some(json!({"errorMessages": ["Rate limit exceeded."]})),
+            )
         } else {
             state.answer(request)
         };
+        let mut response = ResponseTemplate::new(status);
+        if status == 429 {
+            response = response.insert_header("retry-after", "0");
+        }
+        if let Some(body) = &body {
+            response = response.set_body_json(body);
+        }
+        if !state.behaviour.no_journal {
+            state.record(request, status, body);
+        }
         if state.behaviour.latency.is_zero() {
             response
         } else {
@@ -427,12 +490,15 @@ impl Respond for Responder {
     }
 }
 
-fn error(status: u16, message: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(json!({"errorMessages": [message], "errors": {}}))
+fn error(status: u16, message: &str) -> Reply {
+    (
+        status,
+        Some(json!({"errorMessages": [message], "errors": {}})),
+    )
 }
 
-fn ok(body: Value) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(body)
+fn ok(body: Value) -> Reply {
+    (200, Some(body))
 }
 
 impl State {
@@ -449,7 +515,57 @@ impl State {
             .insert(key)
     }
 
-    fn answer(&self, request: &Request) -> ResponseTemplate {
+    fn exchanges(&self) -> Vec<Exchange> {
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn record(&self, request: &Request, status: u16, response_body: Option<Value>) {
+        let exchange = Exchange {
+            method: request.method.to_string(),
+            path: self.rest_path(request).to_owned(),
+            query: request
+                .url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+            request_body: serde_json::from_slice(&request.body).ok(),
+            status,
+            response_body,
+        };
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(exchange);
+    }
+
+    /// The request path below the context path and the API gateway's `/ex/jira/{cloudId}`.
+    fn rest_path<'r>(&self, request: &'r Request) -> &'r str {
+        let full = request.url.path();
+        let full = full
+            .strip_prefix(self.context_path.as_str())
+            .unwrap_or(full);
+        match full.strip_prefix("/ex/jira/") {
+            Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
+            None => full,
+        }
+    }
+
+    fn prefix(&self) -> &'static str {
+        match self.site.deployment {
+            Deployment::Cloud => "/rest/api/3",
+            Deployment::DataCenter => "/rest/api/2",
+        }
+    }
+
+    /// An absolute URL on this site, as Jira writes `self` links.
+    fn link(&self, path: &str) -> String {
+        format!("{}{}{}{path}", self.base, self.context_path, self.prefix())
+    }
+
+    fn answer(&self, request: &Request) -> Reply {
         let site = &self.site;
         if let Some(expected) = &site.authorization {
             let got = request
@@ -463,20 +579,8 @@ impl State {
                 );
             }
         }
-        let prefix = match site.deployment {
-            Deployment::Cloud => "/rest/api/3",
-            Deployment::DataCenter => "/rest/api/2",
-        };
-        // Cloud through the API gateway: `/ex/jira/{cloudId}/rest/api/3/...`.
-        let full = request.url.path();
-        let full = full
-            .strip_prefix(self.context_path.as_str())
-            .unwrap_or(full);
-        let full = match full.strip_prefix("/ex/jira/") {
-            Some(rest) => rest.find('/').map_or("", |i| &rest[i..]),
-            None => full,
-        };
-        let Some(path) = full.strip_prefix(prefix) else {
+        let prefix = self.prefix();
+        let Some(path) = self.rest_path(request).strip_prefix(prefix) else {
             return error(404, "Not Found");
         };
         if site.forbidden.iter().any(|f| path.starts_with(f.as_str())) {
@@ -491,8 +595,12 @@ impl State {
                     m
                 });
         let q = |k: &str| query.get(k).and_then(|v| v.first()).map(String::as_str);
+        let all = |k: &str| query.get(k).cloned().unwrap_or_default();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let method = request.method.as_str();
+        let paging = |values: &[Value], cap: usize| {
+            ok(self.page(path, &query, values, q("startAt"), q("maxResults"), cap))
+        };
         match (method, segments.as_slice()) {
             ("GET", ["myself"]) => ok(self.myself()),
             ("GET", ["serverInfo"]) => {
@@ -506,26 +614,19 @@ impl State {
                 ok(info)
             }
             ("GET", ["mypermissions"]) => self.mypermissions(q("projectKey"), q("permissions")),
-            ("GET", ["project", "search"]) => {
-                ok(page(
-                    &self.listed_projects,
-                    q("startAt"),
-                    q("maxResults"),
-                    PROJECT_PAGE_MAX,
-                ))
-            }
+            ("GET", ["project", "search"]) => paging(&self.listed_projects, PROJECT_PAGE_MAX),
             ("GET", ["project"]) if site.deployment == Deployment::DataCenter => ok(Value::Array(
                 site.projects
                     .iter()
                     .filter(|p| p.browse || self.admin())
-                    .map(project_json)
+                    .map(|p| self.project_json(p))
                     .collect(),
             )),
             ("POST", ["permissions", "check"]) => self.permissions_check(&request.body),
             ("GET", ["role"]) => ok(Value::Array(
                 site.roles
                     .iter()
-                    .map(|r| json!({"id": r.id, "name": r.name, "self": format!("{prefix}/role/{}", r.id)}))
+                    .map(|r| json!({"id": r.id, "name": r.name, "description": "", "self": self.link(&format!("/role/{}", r.id))}))
                     .collect(),
             )),
             ("GET", ["project", key, "roledetails"]) => {
@@ -537,22 +638,21 @@ impl State {
                     site.roles
                         .iter()
                         .filter(|r| !current || p.roles.contains(&r.id))
-                        .map(|r| json!({"id": r.id, "name": r.name, "admin": false, "default": false, "roleConfigurable": true}))
+                        .map(|r| json!({"id": r.id, "name": r.name, "description": "", "self": self.link(&format!("/project/{}/role/{}", p.key, r.id)), "admin": false, "default": false, "roleConfigurable": true}))
                         .collect(),
                 ))
             }
             ("GET", ["project", key, "role"]) => {
-                let Some(_) = self.project(key) else {
+                let Some(p) = self.project(key) else {
                     return error(404, &format!("No project could be found with key '{key}'."));
                 };
-                let base = &self.base;
                 ok(Value::Object(
                     site.roles
                         .iter()
                         .map(|r| {
                             (
                                 r.name.clone(),
-                                json!(format!("{base}{prefix}/project/{key}/role/{}", r.id)),
+                                json!(self.link(&format!("/project/{}/role/{}", p.key, r.id))),
                             )
                         })
                         .collect(),
@@ -566,31 +666,71 @@ impl State {
                     return error(404, "No project role found.");
                 };
                 let actor = if p.roles.contains(&r.id) {
-                    json!({"id": 1, "type": "atlassian-user-role-actor", "name": site.myself.name.clone().unwrap_or_default()})
+                    json!({"id": 1, "type": "atlassian-user-role-actor", "name": site.myself.name.clone().unwrap_or_default(), "displayName": site.myself.display_name})
                 } else {
-                    json!({"id": 2, "type": "atlassian-user-role-actor", "name": "someone.else"})
+                    json!({"id": 2, "type": "atlassian-user-role-actor", "name": "someone.else", "displayName": "Someone Else"})
                 };
-                ok(json!({"id": r.id, "name": r.name, "actors": [actor]}))
+                ok(json!({"id": r.id, "name": r.name, "description": "", "self": self.link(&format!("/project/{}/role/{}", p.key, r.id)), "actors": [actor]}))
             }
             ("GET", ["issuesecurityschemes"]) => ok(json!({
-                "issueSecuritySchemes": site.security_schemes.iter().map(scheme_json).collect::<Vec<_>>()
+                "issueSecuritySchemes": site.security_schemes.iter().map(|s| self.scheme_json(s, false)).collect::<Vec<_>>()
             })),
-            ("GET", ["issuesecurityschemes", "search"]) => ok(page(
-                &self.scheme_projects,
-                q("startAt"),
-                q("maxResults"),
-                SECURITY_PAGE_MAX,
-            )),
+            ("GET", ["issuesecurityschemes", "search"]) => {
+                let ids = all("id");
+                let projects = all("projectId");
+                let values: Vec<Value> = self
+                    .scheme_projects
+                    .iter()
+                    .filter(|s| ids.is_empty() || ids.contains(&s["id"].to_string()))
+                    .filter(|s| {
+                        projects.is_empty()
+                            || s["projectIds"].as_array().is_some_and(|p| {
+                                p.iter().any(|id| projects.contains(&id.to_string()))
+                            })
+                    })
+                    .cloned()
+                    .collect();
+                paging(&values, SECURITY_PAGE_MAX)
+            }
+            ("GET", ["issuesecurityschemes", "level"]) => {
+                let (schemes, ids) = (all("schemeId"), all("id"));
+                let only_default = q("onlyDefault") == Some("true");
+                let values: Vec<Value> = site
+                    .security_schemes
+                    .iter()
+                    .filter(|s| schemes.is_empty() || schemes.contains(&s.id.to_string()))
+                    .flat_map(|s| {
+                        s.levels
+                            .iter()
+                            .enumerate()
+                            .map(move |(i, l)| (s, i == 0, l))
+                    })
+                    .filter(|(_, default, l)| {
+                        (ids.is_empty() || ids.contains(&l.id.to_string()))
+                            && (!only_default || *default)
+                    })
+                    .map(|(s, default, l)| self.level_json(s, l, Some(default)))
+                    .collect();
+                paging(&values, SECURITY_PAGE_MAX)
+            }
             ("GET", ["issuesecurityschemes", "level", "member"]) => {
-                let schemes = query.get("schemeId").cloned().unwrap_or_default();
-                let filtered;
-                let values = if schemes.is_empty() {
-                    &self.members
+                let (schemes, levels) = (all("schemeId"), all("levelId"));
+                let values: Vec<Value> = if schemes.is_empty() && levels.is_empty() {
+                    self.members.clone()
                 } else {
-                    filtered = level_members(&site.security_schemes, &schemes);
-                    &filtered
+                    level_members(&site.security_schemes, &schemes, &levels)
                 };
-                ok(page(values, q("startAt"), q("maxResults"), SECURITY_PAGE_MAX))
+                paging(&values, SECURITY_PAGE_MAX)
+            }
+            ("GET", ["issuesecurityschemes", id]) => {
+                match site
+                    .security_schemes
+                    .iter()
+                    .find(|s| s.id.to_string() == *id)
+                {
+                    Some(s) => ok(self.scheme_json(s, true)),
+                    None => error(404, "The issue security scheme was not found."),
+                }
             }
             ("GET", ["project", key, "issuesecuritylevelscheme"]) => {
                 let Some(p) = self.project(key) else {
@@ -600,7 +740,7 @@ impl State {
                     .security_scheme
                     .and_then(|id| site.security_schemes.iter().find(|s| s.id == id))
                 {
-                    Some(s) => ok(scheme_json(s)),
+                    Some(s) => ok(self.scheme_json(s, true)),
                     None => error(404, "The project has no issue security scheme."),
                 }
             }
@@ -611,9 +751,9 @@ impl State {
                 let levels: Vec<Value> = site
                     .security_schemes
                     .iter()
-                    .flat_map(|s| s.levels.iter())
-                    .filter(|l| p.settable_levels.contains(&l.id))
-                    .map(|l| json!({"id": l.id.to_string(), "name": l.name, "description": ""}))
+                    .flat_map(|s| s.levels.iter().map(move |l| (s, l)))
+                    .filter(|(_, l)| p.settable_levels.contains(&l.id))
+                    .map(|(s, l)| self.level_json(s, l, None))
                     .collect();
                 ok(json!({"levels": levels}))
             }
@@ -628,15 +768,16 @@ impl State {
                 ids.sort_unstable();
                 let last = ids.len() <= WORKLOG_PAGE;
                 ids.truncate(WORKLOG_PAGE);
+                let until = ids.last().copied().unwrap_or(since);
                 let mut body = json!({
                     "since": since,
+                    "until": until,
+                    "self": self.link(&format!("/worklog/updated?since={since}")),
                     "lastPage": last,
                     "values": ids.iter().map(|id| json!({"worklogId": id, "updatedTime": id, "properties": []})).collect::<Vec<_>>(),
                 });
-                if let (false, Some(until)) = (last, ids.last()) {
-                    let base = &self.base;
-                    body["until"] = json!(until);
-                    body["nextPage"] = json!(format!("{base}{}/worklog/updated?since={until}", request.url.path().trim_end_matches("/worklog/updated")));
+                if !last {
+                    body["nextPage"] = json!(self.link(&format!("/worklog/updated?since={until}")));
                 }
                 ok(body)
             }
@@ -675,17 +816,22 @@ impl State {
     }
 
     fn myself(&self) -> Value {
-        self.site.myself_json()
+        let mut user = self.site.myself_json();
+        user["self"] = json!(self.link("/myself"));
+        user
     }
 
-    fn mypermissions(&self, project: Option<&str>, asked: Option<&str>) -> ResponseTemplate {
+    fn mypermissions(&self, project: Option<&str>, asked: Option<&str>) -> Reply {
         let mut perms = serde_json::Map::new();
-        let entry = |key: &str, have: bool| json!({"id": "", "key": key, "name": key, "type": "", "havePermission": have});
+        let entry = |key: &str, kind: &str, have: bool| json!({"id": "1", "key": key, "name": key, "type": kind, "description": "", "havePermission": have});
         if let Some(key) = project {
             let Some(p) = self.project(key) else {
                 return error(404, &format!("No project could be found with key '{key}'."));
             };
-            perms.insert("BROWSE_PROJECTS".into(), entry("BROWSE_PROJECTS", p.browse));
+            perms.insert(
+                "BROWSE_PROJECTS".into(),
+                entry("BROWSE_PROJECTS", "PROJECT", p.browse),
+            );
         } else {
             let keys: Vec<String> = match asked {
                 Some(list) => list.split(',').map(str::to_owned).collect(),
@@ -693,13 +839,13 @@ impl State {
             };
             for k in keys {
                 let have = self.site.global_permissions.contains(&k);
-                perms.insert(k.clone(), entry(&k, have));
+                perms.insert(k.clone(), entry(&k, "GLOBAL", have));
             }
         }
         ok(json!({"permissions": perms}))
     }
 
-    fn permissions_check(&self, body: &[u8]) -> ResponseTemplate {
+    fn permissions_check(&self, body: &[u8]) -> Reply {
         let Ok(body) = serde_json::from_slice::<Value>(body) else {
             return error(400, "Invalid request payload.");
         };
@@ -731,17 +877,140 @@ impl State {
         }
         ok(json!({"globalPermissions": [], "projectPermissions": grants}))
     }
+
+    fn project_json(&self, p: &Project) -> Value {
+        let mut project = json!({
+            "id": p.id.to_string(), "key": p.key, "name": p.name,
+            "self": self.link(&format!("/project/{}", p.id)),
+        });
+        if self.site.deployment == Deployment::Cloud {
+            project["style"] = json!(if p.team_managed {
+                "next-gen"
+            } else {
+                "classic"
+            });
+            project["simplified"] = json!(p.team_managed);
+        }
+        project
+    }
+
+    /// A scheme as `issuesecurityschemes` lists it (no levels) or as `issuesecurityschemes/{id}`
+    /// and Data Center's `issuesecuritylevelscheme` give it (`with_levels`).
+    fn scheme_json(&self, s: &Scheme, with_levels: bool) -> Value {
+        let mut scheme = json!({
+            "id": s.id, "name": s.name, "description": "",
+            "self": self.link(&format!("/issuesecurityschemes/{}", s.id)),
+        });
+        if let Some(first) = s.levels.first() {
+            scheme["defaultSecurityLevelId"] = json!(first.id);
+        }
+        if with_levels {
+            scheme["levels"] = s
+                .levels
+                .iter()
+                .map(|l| self.level_json(s, l, None))
+                .collect();
+        }
+        scheme
+    }
+
+    /// A level as `issuesecurityschemes/level` lists it (with `isDefault` and its scheme) or as
+    /// a scheme and `securitylevel` embed it (`default: None`).
+    fn level_json(&self, s: &Scheme, l: &Level, default: Option<bool>) -> Value {
+        let mut level = json!({
+            "id": l.id.to_string(), "name": l.name, "description": "",
+            "self": self.link(&format!("/securitylevel/{}", l.id)),
+        });
+        if let Some(default) = default {
+            level["isDefault"] = json!(default);
+            level["issueSecuritySchemeId"] = json!(s.id.to_string());
+        }
+        level
+    }
+
+    /// A Jira offset page of `values`, with the `self` and `nextPage` links Jira sends.
+    fn page(
+        &self,
+        path: &str,
+        query: &BTreeMap<String, Vec<String>>,
+        values: &[Value],
+        start: Option<&str>,
+        max: Option<&str>,
+        cap: usize,
+    ) -> Value {
+        let paging = self.behaviour.paging;
+        let start: usize = match paging {
+            Paging::IgnoreStartAt => 0,
+            _ => start.and_then(|s| s.parse().ok()).unwrap_or(0),
+        };
+        let max: usize = max.and_then(|s| s.parse().ok()).unwrap_or(50).clamp(1, cap);
+        if paging == Paging::NotAPage {
+            return json!({"self": self.link(path)});
+        }
+        if paging == Paging::Endless && start >= values.len() {
+            let mut made_up = values.first().cloned().unwrap_or_else(|| json!({}));
+            made_up["id"] = json!(format!("{}", 900_000_000 + start));
+            made_up["key"] = json!(format!("X{start}"));
+            return json!({"startAt": start, "maxResults": 1, "isLast": false, "values": [made_up]});
+        }
+        let end = start.saturating_add(max).min(values.len());
+        let slice = if start < values.len() {
+            &values[start..end]
+        } else {
+            &[]
+        };
+        let link = |at: usize| {
+            let mut url = url::Url::parse(&self.link(path)).unwrap_or_else(|_| {
+                url::Url::parse("http://127.0.0.1/").unwrap_or_else(|e| panic!("{e}"))
+            });
+            {
+                let mut pairs = url.query_pairs_mut();
+                for (k, vs) in query {
+                    if k != "startAt" && k != "maxResults" {
+                        for v in vs {
+                            pairs.append_pair(k, v);
+                        }
+                    }
+                }
+                pairs.append_pair("startAt", &at.to_string());
+                pairs.append_pair("maxResults", &max.to_string());
+            }
+            url.to_string()
+        };
+        let last = end >= values.len() && paging != Paging::Endless;
+        let mut page = json!({
+            "self": link(start), "startAt": start, "maxResults": max, "total": values.len(),
+            "isLast": last, "values": slice,
+        });
+        match paging {
+            Paging::IgnoreStartAt => {
+                page["isLast"] = json!(false);
+                if let Value::Object(map) = &mut page {
+                    map.remove("total");
+                }
+            }
+            Paging::HugeTotal => page["total"] = json!(10_000_000_000_u64),
+            _ => {}
+        }
+        if !last {
+            page["nextPage"] = json!(link(end));
+        }
+        page
+    }
 }
 
-/// The members of every level of `schemes` (all schemes when `only` is empty), as
-/// `level/member` lists them.
-fn level_members(schemes: &[Scheme], only: &[String]) -> Vec<Value> {
+/// The members of the levels of `schemes` (all when empty) limited to `levels` (all when
+/// empty), as `level/member` lists them.
+fn level_members(schemes: &[Scheme], only: &[String], levels: &[String]) -> Vec<Value> {
     let mut values = Vec::new();
     for s in schemes {
         if !only.is_empty() && !only.contains(&s.id.to_string()) {
             continue;
         }
         for l in &s.levels {
+            if !levels.is_empty() && !levels.contains(&l.id.to_string()) {
+                continue;
+            }
             for (i, m) in l.members.iter().enumerate() {
                 values.push(json!({
                     "id": format!("{}{}", l.id, i),
@@ -753,33 +1022,6 @@ fn level_members(schemes: &[Scheme], only: &[String]) -> Vec<Value> {
         }
     }
     values
-}
-
-fn project_json(p: &Project) -> Value {
-    json!({"id": p.id.to_string(), "key": p.key, "name": p.name, "self": ""})
-}
-
-fn scheme_json(s: &Scheme) -> Value {
-    json!({
-        "id": s.id, "name": s.name, "self": "", "description": "",
-        "levels": s.levels.iter().map(|l| json!({"id": l.id.to_string(), "name": l.name, "description": "", "issueSecuritySchemeId": s.id.to_string()})).collect::<Vec<_>>()
-    })
-}
-
-/// A Jira offset page of `values`.
-fn page(values: &[Value], start: Option<&str>, max: Option<&str>, cap: usize) -> Value {
-    let start: usize = start.and_then(|s| s.parse().ok()).unwrap_or(0);
-    let max: usize = max.and_then(|s| s.parse().ok()).unwrap_or(50).clamp(1, cap);
-    let end = (start + max).min(values.len());
-    let slice = if start < values.len() {
-        &values[start..end]
-    } else {
-        &[]
-    };
-    json!({
-        "self": "", "startAt": start, "maxResults": max, "total": values.len(),
-        "isLast": end >= values.len(), "values": slice,
-    })
 }
 
 /// Now plus `skew` seconds, as Jira writes it: `2026-11-25T08:49:00.000+0000`.
@@ -826,16 +1068,6 @@ mod tests {
     fn civil_dates_round_trip() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_782), (2026, 11, 25));
-    }
-
-    #[test]
-    fn pages_are_capped_and_flag_the_last() {
-        let values: Vec<Value> = (0..120).map(|i| json!(i)).collect();
-        let p = page(&values, Some("100"), Some("500"), 100);
-        assert_eq!(p["maxResults"], 100);
-        assert_eq!(p["values"].as_array().unwrap().len(), 20);
-        assert_eq!(p["isLast"], true);
-        assert_eq!(p["total"], 120);
     }
 
     #[tokio::test]

@@ -6,26 +6,46 @@ use jira_auth_core::jira::Deployment;
 
 pub(crate) fn administer(ctx: &Ctx<'_>) -> CheckResult {
     let id = CheckId::GlobalAdminister;
-    let evidence = format!("GET {}/mypermissions?permissions=ADMINISTER", ctx.rest());
+    let evidence = match ctx.deployment {
+        Deployment::Cloud => format!("GET {}/mypermissions?permissions=ADMINISTER", ctx.rest()),
+        Deployment::DataCenter => format!("GET {}/mypermissions", ctx.rest()),
+    };
     match &ctx.facts.global {
         None => CheckResult::new(id, Status::Skipped, "not read"),
         Some(Err(e)) => errored(id, "the user's global permissions", e),
+        Some(Ok(perms)) if !perms.permissions.contains_key("ADMINISTER") => {
+            unanswered(id, &evidence, "ADMINISTER")
+        }
         Some(Ok(perms)) if perms.has("ADMINISTER") => CheckResult::new(
             id,
             Status::Pass,
             "the user holds the Jira Administrators global permission (ADMINISTER)",
         )
-        .evidence(format!("{evidence}: havePermission true")),
+        .evidence(format!("{evidence}: havePermission true"))
+        .covered(1, 1, "global permission"),
         Some(Ok(_)) => CheckResult::new(
             id,
             Status::Fail,
             "the user does not hold the Jira Administrators global permission (ADMINISTER); it cannot read users, groups, all projects and project roles",
         )
         .evidence(format!("{evidence}: havePermission false"))
+        .covered(0, 1, "global permission")
         .fix(
             "add the user to a group that holds Jira Administrators (Jira settings → System → Global permissions)",
         ),
     }
+}
+
+/// Jira answered without the permission asked for: nothing was verified.
+fn unanswered(id: CheckId, evidence: &str, key: &str) -> CheckResult {
+    CheckResult::new(
+        id,
+        Status::Error,
+        format!("Jira's answer does not mention {key}, so it was not verified"),
+    )
+    .evidence(format!("{evidence}: no `{key}` in `permissions`"))
+    .covered(0, 1, "global permission")
+    .fix("run the audit again with `-vv` to see the answer; a proxy may be rewriting it")
 }
 
 pub(crate) fn product(ctx: &Ctx<'_>) -> CheckResult {
@@ -54,6 +74,7 @@ pub(crate) fn product(ctx: &Ctx<'_>) -> CheckResult {
                 )
                 .evidence(evidence)
                 .evidence(roles_line)
+                .covered(0, 1, "Jira application role")
                 .fix("give one of the user's groups Jira product access (admin.atlassian.com → Products → Jira → Product access)")
             } else {
                 CheckResult::new(
@@ -69,23 +90,25 @@ pub(crate) fn product(ctx: &Ctx<'_>) -> CheckResult {
                 )
                 .evidence(evidence)
                 .evidence(roles_line)
+                .covered(1, 1, "Jira application role")
             }
         }
         Deployment::DataCenter => {
-            let evidence = format!(
-                "GET {}/mypermissions?permissions=ADMINISTER,USE",
-                ctx.rest()
-            );
+            let evidence = format!("GET {}/mypermissions", ctx.rest());
             match &ctx.facts.global {
                 None => CheckResult::new(id, Status::Skipped, "not read"),
                 Some(Err(e)) => errored(id, "the user's global permissions", e),
+                Some(Ok(perms)) if !perms.permissions.contains_key("USE") => {
+                    unanswered(id, &evidence, "USE")
+                }
                 Some(Ok(perms)) if perms.has("USE") => CheckResult::new(
                     id,
                     Status::Pass,
                     "the user holds Jira Users (USE): it has application access",
                 )
                 .evidence(format!("{evidence}: USE havePermission true"))
-                .evidence(roles_line),
+                .evidence(roles_line)
+                .covered(1, 1, "global permission"),
                 Some(Ok(_)) => CheckResult::new(
                     id,
                     Status::Fail,
@@ -93,6 +116,7 @@ pub(crate) fn product(ctx: &Ctx<'_>) -> CheckResult {
                 )
                 .evidence(format!("{evidence}: USE havePermission false"))
                 .evidence(roles_line)
+                .covered(0, 1, "global permission")
                 .fix("give one of the user's groups access to a Jira application (Administration → Applications → Application access)"),
             }
         }

@@ -12,6 +12,8 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
         Some(Err(e)) => return errored(id, "the project list", e),
         Some(Ok(p)) => p,
     };
+    let incomplete = projects.incomplete.clone();
+    let projects = &projects.items;
     let total = projects.len();
     let mut denied = Vec::new();
     let mut failed = Vec::new();
@@ -39,8 +41,18 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
             ctx.rest(),
         ),
     };
+    let browsable = total - denied.len() - failed.len();
+    let finish = |r: CheckResult| {
+        let r = r
+            .evidence(listed.clone())
+            .covered(browsable, total, "project");
+        match &incomplete {
+            Some(why) => r.evidence(why.clone()),
+            None => r,
+        }
+    };
     if !denied.is_empty() {
-        return CheckResult::new(
+        return finish(CheckResult::new(
             id,
             Status::Fail,
             format!(
@@ -50,9 +62,8 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
                 short_list(&denied, 10)
             ),
         )
-        .evidence(listed)
         .findings(denied)
-        .fix("grant Browse Projects to one of the user's groups in the permission scheme of each listed project (Project settings → Permissions)");
+        .fix("grant Browse Projects to one of the user's groups in the permission scheme of each listed project (Project settings → Permissions)"));
     }
     if let Some((key, e)) = failed.first() {
         let mut result = errored(id, &format!("the permissions of project {key}"), e);
@@ -60,13 +71,34 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
             "could not read Browse Projects for {}",
             count(failed.len(), "project")
         );
-        return result
-            .evidence(listed)
-            .findings(failed.iter().map(|(k, _)| k.clone()).collect());
+        return finish(result.findings(failed.iter().map(|(k, _)| k.clone()).collect()));
+    }
+    if incomplete.is_some() {
+        return finish(
+            CheckResult::new(
+                id,
+                Status::Warn,
+                format!(
+                    "the user can browse all {} listed, but Jira stopped the project list short, so some projects were not checked",
+                    count(total, "project")
+                ),
+            )
+            .fix("run the audit again; if it persists, a proxy or Jira is repeating pages (see the evidence)"),
+        );
+    }
+    if total == 0 {
+        return finish(
+            CheckResult::new(
+                id,
+                Status::Warn,
+                "Jira listed no project for the user, so nothing was verified",
+            )
+            .fix("grant Browse Projects (or Jira Administrators, see `global.administer`) and run the audit again; a site with no project has nothing to index"),
+        );
     }
     let admin_known_missing = matches!(&ctx.facts.global, Some(Ok(p)) if !p.has("ADMINISTER"));
     if admin_known_missing {
-        return CheckResult::new(
+        return finish(CheckResult::new(
             id,
             Status::Warn,
             format!(
@@ -74,13 +106,11 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
                 count(total, "project")
             ),
         )
-        .evidence(listed)
-        .fix("grant the Jira Administrators global permission (see `global.administer`) and run the audit again");
+        .fix("grant the Jira Administrators global permission (see `global.administer`) and run the audit again"));
     }
-    CheckResult::new(
+    finish(CheckResult::new(
         id,
         Status::Pass,
         format!("the user can browse all {}", count(total, "project")),
-    )
-    .evidence(listed)
+    ))
 }

@@ -16,7 +16,10 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
         Some(Err(e)) => return errored(id, "the project list", e),
         Some(Ok(p)) => p,
     };
+    let incomplete = projects.incomplete.clone();
+    let projects = &projects.items;
     let mut missing = Vec::new();
+    let mut pairs = 0;
     let mut short_projects = BTreeSet::new();
     let mut failed = Vec::new();
     let mut roles_seen = BTreeSet::new();
@@ -25,6 +28,7 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
             Some(Ok(roles)) => {
                 for (role_id, name) in roles.available.iter() {
                     roles_seen.insert(*role_id);
+                    pairs += 1;
                     if !roles.member.contains(role_id) {
                         missing.push(format!("{}: {name}", p.key));
                         short_projects.insert(p.key.clone());
@@ -97,7 +101,14 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
             ));
         }
     }
+    let judged = projects.len() - failed.len();
     let add_deep = |mut r: CheckResult| {
+        r = r
+            .covered(pairs - missing.len(), pairs, "project role membership")
+            .covered(judged, projects.len(), "project");
+        if let Some(why) = &incomplete {
+            r = r.evidence(why.clone());
+        }
         if let Some(e) = &deep_evidence {
             r = r.evidence(e.clone());
         }
@@ -125,7 +136,7 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
                 count(projects.len(), "project"),
             )
         };
-        let mut findings = missing;
+        let mut findings = missing.clone();
         findings.extend(hidden_groups);
         return add_deep(
             CheckResult::new(id, Status::Fail, summary)
@@ -147,6 +158,34 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
     }
     if let Some(e) = deep_failed {
         return errored(id, "the worklogs (`--deep`)", e).evidence(how);
+    }
+    if projects.is_empty() || roles_seen.is_empty() {
+        let what = if projects.is_empty() {
+            "Jira listed no project"
+        } else {
+            "Jira listed no project role in any project"
+        };
+        return add_deep(
+            CheckResult::new(id, Status::Warn, format!("{what}, so no role membership was verified"))
+                .evidence(how)
+                .evidence(GROUPS_NOTE)
+                .fix("check that the user can browse projects (see `projects.browse`) and may read project roles, then run the audit again"),
+        );
+    }
+    if incomplete.is_some() {
+        return add_deep(
+            CheckResult::new(
+                id,
+                Status::Warn,
+                format!(
+                    "the user holds all {} in the {} listed, but Jira stopped the project list short, so some projects were not checked",
+                    count(roles_seen.len(), "project role"),
+                    count(projects.len(), "project")
+                ),
+            )
+            .evidence(how)
+            .fix("run the audit again; if it persists, a proxy or Jira is repeating pages (see the evidence)"),
+        );
     }
     add_deep(
         CheckResult::new(

@@ -24,6 +24,13 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
         );
     };
     let required = &ctx.options.required_scopes;
+    if required.is_empty() {
+        return CheckResult::new(
+            id,
+            Status::Skipped,
+            format!("preset `{}` names no scopes", ctx.options.preset),
+        );
+    }
     let missing: Vec<String> = required
         .iter()
         .filter(|s| !granted.contains(s))
@@ -55,7 +62,9 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
             "add the missing scopes to the app in the developer console ({CONSOLE} → your app → Permissions → Jira API), then log in again with `jira-auth cloud login --preset {preset}`"
         ))
     };
+    let held = required.len() - result.findings.len();
     result
+        .covered(held, required.len(), "scope")
         .evidence(format!("granted: {}", count(granted.len(), "scope")))
         .evidence(format!(
             "required by preset `{preset}`: {}",

@@ -1,12 +1,13 @@
 //! `security.levels`: the user is a member of every level of every issue security scheme.
 //!
-//! Cloud reads the members of every level and resolves each holder against the user. Data
-//! Center has no endpoint for level members: it compares the levels of each project's scheme
-//! with the levels the user may set there, and says the check is partial.
+//! Cloud reads the schemes in use, their levels and the members of every level, and resolves
+//! each holder against the user; team-managed projects have no scheme and are reported as not
+//! covered. Data Center has no endpoint for level members: it compares the levels of each
+//! project's scheme with the levels the user may set there, and says the check is partial.
 
 use super::{Ctx, count, errored, short_list};
 use crate::gather::{CloudSecurity, Facts, SECURITY_PAGE};
-use crate::model::Holder;
+use crate::model::{Holder, LevelMember, SchemeWithProjects, SecurityLevel};
 use crate::report::{CheckId, CheckResult, Status};
 use jira_auth_core::jira::Deployment;
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,6 +108,7 @@ fn holder_label(h: &Holder) -> String {
 }
 
 /// What one level needs, Cloud side.
+#[derive(Default)]
 struct LevelNeeds {
     everywhere: bool,
     roles: BTreeSet<i64>,
@@ -114,20 +116,10 @@ struct LevelNeeds {
     others: Vec<String>,
 }
 
-fn level_needs(sec: &CloudSecurity, keys: &UserKeys) -> BTreeMap<String, LevelNeeds> {
+fn level_needs(members: &[LevelMember], keys: &UserKeys) -> BTreeMap<String, LevelNeeds> {
     let mut out: BTreeMap<String, LevelNeeds> = BTreeMap::new();
-    let Ok(members) = &sec.members else {
-        return out;
-    };
     for m in members {
-        let needs = out
-            .entry(m.issue_security_level_id.text())
-            .or_insert_with(|| LevelNeeds {
-                everywhere: false,
-                roles: BTreeSet::new(),
-                per_issue: BTreeSet::new(),
-                others: Vec::new(),
-            });
+        let needs = out.entry(m.issue_security_level_id.text()).or_default();
         match classify(&m.holder, keys) {
             Grant::Everywhere => needs.everywhere = true,
             Grant::Role(r) => {
@@ -142,48 +134,37 @@ fn level_needs(sec: &CloudSecurity, keys: &UserKeys) -> BTreeMap<String, LevelNe
     out
 }
 
-/// The ids of projects whose role membership the Cloud decision needs.
+/// The ids of projects whose role membership the Cloud decision needs: those using a scheme
+/// with a level held by a project role.
 pub(crate) fn projects_needing_roles(facts: &Facts) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let Some(sec) = &facts.cloud_security else {
+    let Some(CloudSecurity {
+        schemes: Ok(schemes),
+        levels: Ok(levels),
+        members: Ok(members),
+    }) = &facts.cloud_security
+    else {
         return out;
     };
-    // The user is not known here; a level needs roles when any of its holders is a role.
-    let Ok(members) = &sec.members else {
-        return out;
-    };
-    let level_to_scheme = level_schemes(sec);
-    let mut schemes_with_roles = BTreeSet::new();
-    for m in members {
-        if m.holder.kind == "projectRole" {
-            let level = m.issue_security_level_id.text();
-            if let Some(s) = m
-                .issue_security_scheme_id
+    let scheme_of: BTreeMap<String, String> = levels
+        .items
+        .iter()
+        .filter_map(|l| Some((l.id.text(), l.issue_security_scheme_id.as_ref()?.text())))
+        .collect();
+    let schemes_with_roles: BTreeSet<String> = members
+        .items
+        .iter()
+        .filter(|m| m.holder.kind == "projectRole")
+        .filter_map(|m| {
+            m.issue_security_scheme_id
                 .as_ref()
                 .map(|s| s.text())
-                .or_else(|| level_to_scheme.get(&level).cloned())
-            {
-                schemes_with_roles.insert(s);
-            }
-        }
-    }
-    if let Ok(mappings) = &sec.mappings {
-        for m in mappings {
-            if schemes_with_roles.contains(&m.id.text()) {
-                out.extend(m.project_ids.iter().map(|id| id.to_string()));
-            }
-        }
-    }
-    out
-}
-
-fn level_schemes(sec: &CloudSecurity) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    if let Ok(schemes) = &sec.schemes {
-        for s in schemes {
-            for l in &s.levels {
-                out.insert(l.id.text(), s.id.text());
-            }
+                .or_else(|| scheme_of.get(&m.issue_security_level_id.text()).cloned())
+        })
+        .collect();
+    for s in &schemes.items {
+        if schemes_with_roles.contains(&s.id.text()) {
+            out.extend(s.project_ids.iter().map(|id| id.to_string()));
         }
     }
     out
@@ -196,6 +177,9 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
     }
 }
 
+/// Why a team-managed project is not covered.
+const TEAM_MANAGED: &str = "team-managed: it has no issue security scheme, and its issue restrictions are not exposed by the REST API";
+
 fn cloud(ctx: &Ctx<'_>) -> CheckResult {
     let id = CheckId::SecurityLevels;
     let Some(sec) = &ctx.facts.cloud_security else {
@@ -203,117 +187,162 @@ fn cloud(ctx: &Ctx<'_>) -> CheckResult {
     };
     let schemes = match &sec.schemes {
         Ok(s) => s,
-        Err(e) => return errored(id, "the issue security schemes", e),
+        Err(e) => {
+            return errored(
+                id,
+                "the issue security schemes and the projects using them",
+                e,
+            );
+        }
     };
-    let mappings = match &sec.mappings {
+    let levels = match &sec.levels {
+        Ok(l) => l,
+        Err(e) => return errored(id, "the issue security levels", e),
+    };
+    let members = match &sec.members {
         Ok(m) => m,
-        Err(e) => return errored(id, "which projects use each issue security scheme", e),
+        Err(e) => return errored(id, "the members of the issue security levels", e),
     };
-    if let Err(e) = &sec.members {
-        return errored(id, "the members of the issue security levels", e);
-    }
     let how = format!(
-        "GET {0}/issuesecurityschemes, GET {0}/issuesecurityschemes/search and GET {0}/issuesecurityschemes/level/member (pages of {SECURITY_PAGE})",
+        "GET {0}/issuesecurityschemes/search (schemes and their projects), then GET {0}/issuesecurityschemes/level and GET {0}/issuesecurityschemes/level/member for the schemes in use (pages of {SECURITY_PAGE})",
         ctx.rest()
     );
-    if schemes.is_empty() {
-        return CheckResult::new(
-            id,
-            Status::Pass,
-            "the site has no issue security schemes, so no level hides issues",
-        )
-        .evidence(how);
-    }
-    let keys = UserKeys::of(ctx.user);
-    let needs = level_needs(sec, &keys);
-    let key_of: BTreeMap<String, String> = match &ctx.facts.projects {
-        Some(Ok(p)) => p.iter().map(|p| (p.id.text(), p.key.clone())).collect(),
-        _ => BTreeMap::new(),
+    let listed = match &ctx.facts.projects {
+        Some(Ok(p)) => Some(p),
+        _ => None,
     };
-    let projects_of: BTreeMap<String, Vec<String>> = mappings
-        .iter()
-        .map(|m| {
-            (
-                m.id.text(),
-                m.project_ids
-                    .iter()
-                    .map(|id| {
-                        key_of
-                            .get(&id.to_string())
-                            .cloned()
-                            .unwrap_or_else(|| id.to_string())
-                    })
-                    .collect(),
-            )
+    let key_of: BTreeMap<String, String> = listed
+        .map(|p| {
+            p.items
+                .iter()
+                .map(|p| (p.id.text(), p.key.clone()))
+                .collect()
         })
+        .unwrap_or_default();
+    let team_managed: Vec<String> = listed
+        .map(|p| {
+            p.items
+                .iter()
+                .filter(|p| p.team_managed())
+                .map(|p| format!("{} ({TEAM_MANAGED})", p.key))
+                .collect()
+        })
+        .unwrap_or_default();
+    let used: Vec<&SchemeWithProjects> = schemes
+        .items
+        .iter()
+        .filter(|s| !s.project_ids.is_empty())
         .collect();
+    let unused = schemes.items.len() - used.len();
 
-    let mut levels = 0;
+    let keys = UserKeys::of(ctx.user);
+    let needs = level_needs(&members.items, &keys);
+    let mut levels_of: BTreeMap<String, Vec<&SecurityLevel>> = BTreeMap::new();
+    let mut unattributed = Vec::new();
+    for level in &levels.items {
+        match &level.issue_security_scheme_id {
+            Some(s) => levels_of.entry(s.text()).or_default().push(level),
+            None => unattributed.push(level),
+        }
+    }
+
+    let mut total_levels = 0;
     let mut findings = Vec::new();
     let mut per_issue_seen = BTreeSet::new();
     let mut role_errors = BTreeSet::new();
-    for scheme in schemes {
-        let projects = projects_of
-            .get(&scheme.id.text())
-            .cloned()
-            .unwrap_or_default();
-        for level in &scheme.levels {
-            levels += 1;
-            let name = format!("{} / {}", scheme.name, level.name);
-            let Some(n) = needs.get(&level.id.text()) else {
-                findings.push(format!("{name}: the level has no members"));
-                continue;
-            };
-            per_issue_seen.extend(n.per_issue.iter().cloned());
-            if n.everywhere {
-                continue;
-            }
-            if !n.roles.is_empty() && !projects.is_empty() {
-                let mut lacking = Vec::new();
-                for key in &projects {
-                    match ctx.facts.roles.get(key) {
-                        Some(Ok(r)) if r.member.iter().any(|id| n.roles.contains(id)) => {}
-                        Some(Err(_)) | None => {
-                            role_errors.insert(key.clone());
-                        }
-                        Some(Ok(_)) => lacking.push(key.clone()),
+    let mut judge = |name: String, level: &SecurityLevel, projects: &[String]| {
+        total_levels += 1;
+        let Some(n) = needs.get(&level.id.text()) else {
+            findings.push(format!("{name}: the level has no members"));
+            return;
+        };
+        per_issue_seen.extend(n.per_issue.iter().cloned());
+        if n.everywhere {
+            return;
+        }
+        if !n.roles.is_empty() && !projects.is_empty() {
+            let mut lacking = Vec::new();
+            for key in projects {
+                match ctx.facts.roles.get(key) {
+                    Some(Ok(r)) if r.member.iter().any(|id| n.roles.contains(id)) => {}
+                    Some(Err(_)) | None => {
+                        role_errors.insert(key.clone());
                     }
+                    Some(Ok(_)) => lacking.push(key.clone()),
                 }
-                if !lacking.is_empty() {
-                    findings.push(format!(
-                        "{name}: not in the level's project roles in {}",
-                        short_list(&lacking, 10)
-                    ));
-                }
-                continue;
             }
-            let mut held_by: Vec<String> = n.per_issue.iter().cloned().collect();
-            held_by.extend(n.others.iter().cloned());
-            if !n.roles.is_empty() {
-                held_by.push("project roles (the scheme is used by no project)".to_owned());
-            }
-            if n.others.is_empty() && !n.per_issue.is_empty() && n.roles.is_empty() {
+            if !lacking.is_empty() {
                 findings.push(format!(
-                    "{name}: held only by {} (per-issue holders give no blanket access)",
-                    held_by.join(", ")
-                ));
-            } else {
-                findings.push(format!(
-                    "{name}: the user is not among its holders ({})",
-                    held_by.join(", ")
+                    "{name}: not in the level's project roles in {}",
+                    short_list(&lacking, 10)
                 ));
             }
+            return;
+        }
+        let mut held_by: Vec<String> = n.per_issue.iter().cloned().collect();
+        held_by.extend(n.others.iter().cloned());
+        if !n.roles.is_empty() {
+            held_by.push("project roles (no project of the scheme could be named)".to_owned());
+        }
+        if n.others.is_empty() && !n.per_issue.is_empty() && n.roles.is_empty() {
+            findings.push(format!(
+                "{name}: held only by {} (per-issue holders give no blanket access)",
+                held_by.join(", ")
+            ));
+        } else {
+            findings.push(format!(
+                "{name}: the user is not among its holders ({})",
+                held_by.join(", ")
+            ));
+        }
+    };
+    for scheme in &used {
+        let projects: Vec<String> = scheme
+            .project_ids
+            .iter()
+            .map(|id| {
+                key_of
+                    .get(&id.to_string())
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string())
+            })
+            .collect();
+        for level in levels_of.get(&scheme.id.text()).into_iter().flatten() {
+            judge(
+                format!("{} / {}", scheme.name, level.name),
+                level,
+                &projects,
+            );
         }
     }
+    // A level the server did not attribute to a scheme is judged without project roles.
+    for level in unattributed {
+        judge(format!("(unknown scheme) / {}", level.name), level, &[]);
+    }
+
+    let incomplete: Vec<String> = [
+        listed.and_then(|p| p.incomplete.clone()),
+        schemes.incomplete.clone(),
+        levels.incomplete.clone(),
+        members.incomplete.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let verified_levels = total_levels - findings.len().min(total_levels);
+    let project_total = listed.map_or(0, |p| p.items.len());
+    let scope = format!(
+        "{} in {} in use",
+        count(total_levels, "security level"),
+        count(used.len(), "scheme")
+    );
     let mut result = if !findings.is_empty() {
         CheckResult::new(
             id,
             Status::Fail,
             format!(
-                "the user is missing from {} of {} in {}; issues at those levels stay hidden",
+                "the user is missing from {} of {scope}; issues at those levels stay hidden",
                 findings.len(),
-                count(levels, "security level"),
-                count(schemes.len(), "scheme")
             ),
         )
         .findings(findings)
@@ -330,18 +359,62 @@ fn cloud(ctx: &Ctx<'_>) -> CheckResult {
         )
         .findings(keys)
         .fix("see `visibility.roles` for why the project roles could not be read")
-    } else {
+    } else if !incomplete.is_empty() {
+        CheckResult::new(
+            id,
+            Status::Warn,
+            format!(
+                "the user is a member of all {scope} that were listed, but Jira stopped a list short, so some levels may not have been checked"
+            ),
+        )
+        .fix("run the audit again; if it persists, a proxy or Jira is repeating pages (see the evidence)")
+    } else if !used.is_empty() && total_levels == 0 {
+        CheckResult::new(
+            id,
+            Status::Warn,
+            format!(
+                "Jira listed no security level in the {} in use, so nothing was verified",
+                count(used.len(), "issue security scheme")
+            ),
+        )
+        .fix("check that the user may read the issue security schemes (Jira Administrators, see `global.administer`), then run the audit again")
+    } else if schemes.items.is_empty() {
+        CheckResult::new(
+            id,
+            Status::Pass,
+            "the site has no issue security schemes, so no level hides issues",
+        )
+    } else if used.is_empty() {
         CheckResult::new(
             id,
             Status::Pass,
             format!(
-                "the user is a member of all {} in {}",
-                count(levels, "security level"),
-                count(schemes.len(), "scheme")
+                "no project uses any of the {}, so no level hides issues",
+                count(schemes.items.len(), "issue security scheme")
             ),
         )
+    } else {
+        CheckResult::new(
+            id,
+            Status::Pass,
+            format!("the user is a member of all {scope}"),
+        )
     };
-    result = result.evidence(how);
+    result = result
+        .evidence(how)
+        .covered(verified_levels, total_levels, "security level");
+    if listed.is_some() {
+        result = result.covered(project_total - team_managed.len(), project_total, "project");
+    }
+    for reason in incomplete {
+        result = result.evidence(reason);
+    }
+    if unused > 0 {
+        result = result.evidence(format!(
+            "not checked: {} used by no project (no issue can carry their levels)",
+            count(unused, "scheme")
+        ));
+    }
     if !per_issue_seen.is_empty() {
         let why: Vec<String> = PER_ISSUE
             .iter()
@@ -353,7 +426,7 @@ fn cloud(ctx: &Ctx<'_>) -> CheckResult {
             why.join(", ")
         ));
     }
-    result
+    result.not_covered(team_managed)
 }
 
 fn data_center(ctx: &Ctx<'_>) -> CheckResult {
@@ -361,7 +434,7 @@ fn data_center(ctx: &Ctx<'_>) -> CheckResult {
     let projects = match &ctx.facts.projects {
         None => return CheckResult::new(id, Status::Skipped, "not read"),
         Some(Err(e)) => return errored(id, "the project list", e),
-        Some(Ok(p)) => p,
+        Some(Ok(p)) => &p.items,
     };
     let how = format!(
         "GET {0}/project/KEY/issuesecuritylevelscheme (all levels) vs GET {0}/project/KEY/securitylevel (levels the user may set) per project",
@@ -399,6 +472,8 @@ fn data_center(ctx: &Ctx<'_>) -> CheckResult {
             Err(_) => unreadable.push(p.key.clone()),
         }
     }
+    let missing_count = missing.len();
+    let judged = projects.len() - failed.len() - unreadable.len();
     let result = if !missing.is_empty() {
         CheckResult::new(
             id,
@@ -435,6 +510,23 @@ fn data_center(ctx: &Ctx<'_>) -> CheckResult {
         )
         .findings(unreadable)
         .fix("grant the Jira Administrators global permission (see `global.administer`) and run the audit again")
+    } else if projects.is_empty() {
+        CheckResult::new(
+            id,
+            Status::Warn,
+            "Jira listed no project, so no security level was verified",
+        )
+        .fix("check that the user can browse projects (see `projects.browse`) and run the audit again")
+    } else if secured > 0 && levels == 0 {
+        CheckResult::new(
+            id,
+            Status::Warn,
+            format!(
+                "the issue security schemes of {} list no level, so nothing was verified",
+                count(secured, "project")
+            ),
+        )
+        .fix("check that the user may read the issue security schemes (Jira Administrators, see `global.administer`), then run the audit again")
     } else {
         CheckResult::new(
             id,
@@ -446,7 +538,12 @@ fn data_center(ctx: &Ctx<'_>) -> CheckResult {
             ),
         )
     };
-    result.partial().evidence(how).evidence(partial_note)
+    result
+        .partial()
+        .evidence(how)
+        .evidence(partial_note)
+        .covered(levels - missing_count, levels, "security level")
+        .covered(judged, projects.len(), "project")
 }
 
 #[cfg(test)]

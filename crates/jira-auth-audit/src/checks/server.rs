@@ -95,7 +95,7 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
     );
     result.evidence = evidence;
     result.fix = fix;
-    result
+    result.covered(usize::from(skew.is_some()), 1, "server clock reading")
 }
 
 /// Milliseconds since the epoch of a Jira timestamp: `2026-11-25T08:49:00.000+0000`,

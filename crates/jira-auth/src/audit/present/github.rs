@@ -28,6 +28,12 @@ pub fn render(report: &Report, fail_on: FailOn) -> String {
             _ => "warning",
         };
         let mut message = c.summary.clone();
+        if let Some(coverage) = c.coverage_line() {
+            message.push_str(&format!(" ({coverage})"));
+        }
+        for item in c.not_covered.iter().take(20) {
+            message.push_str(&format!("\nnot covered: {item}"));
+        }
         if !c.findings.is_empty() {
             let shown: Vec<&str> = c.findings.iter().take(20).map(String::as_str).collect();
             message.push_str(&format!("\n{}", shown.join("\n")));

@@ -33,8 +33,14 @@ fn escape_text(s: &str) -> String {
 
 fn details(check: &CheckResult) -> String {
     let mut out = String::new();
+    if let Some(coverage) = check.coverage_line() {
+        let _ = writeln!(out, "coverage: {coverage}");
+    }
     for e in &check.evidence {
         let _ = writeln!(out, "evidence: {e}");
+    }
+    for item in &check.not_covered {
+        let _ = writeln!(out, "not covered: {item}");
     }
     for f in &check.findings {
         let _ = writeln!(out, "finding: {f}");

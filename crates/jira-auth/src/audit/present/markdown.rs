@@ -44,17 +44,18 @@ pub fn render(report: &Report, fail_on: FailOn) -> String {
         report.target.user.id,
         cell(&report.target.credential)
     );
-    let _ = writeln!(out, "| Check | Status | Summary |");
-    let _ = writeln!(out, "|---|---|---|");
+    let _ = writeln!(out, "| Check | Status | Summary | Coverage |");
+    let _ = writeln!(out, "|---|---|---|---|");
     for c in &report.checks {
         let partial = if c.partial { " (partial)" } else { "" };
         let _ = writeln!(
             out,
-            "| `{}` | {} {}{partial} | {} |",
+            "| `{}` | {} {}{partial} | {} | {} |",
             c.id.as_str(),
             icon(c.status),
             word(c.status).to_lowercase(),
-            cell(&c.summary)
+            cell(&c.summary),
+            cell(&c.coverage_line().unwrap_or_default())
         );
     }
     for c in report
@@ -72,6 +73,9 @@ pub fn render(report: &Report, fail_on: FailOn) -> String {
         let _ = writeln!(out, "{}\n", cell(&c.summary));
         for e in &c.evidence {
             let _ = writeln!(out, "- {}", cell(e));
+        }
+        for item in c.not_covered.iter().take(MAX_FINDINGS) {
+            let _ = writeln!(out, "- not covered: {}", cell(item));
         }
         if !c.findings.is_empty() {
             let _ = writeln!(

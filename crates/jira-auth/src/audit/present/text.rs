@@ -57,8 +57,21 @@ pub fn render(report: &Report, color: bool, fail_on: FailOn) -> String {
         );
         let detailed = check.status != Status::Pass && check.status != Status::Skipped
             || fails(check.status, fail_on);
+        if let Some(coverage) = check.coverage_line() {
+            let _ = writeln!(out, "        {}", paint("2", &format!("· {coverage}")));
+        }
         for e in &check.evidence {
             let _ = writeln!(out, "        {}", paint("2", &format!("· {e}")));
+        }
+        for item in check.not_covered.iter().take(MAX_FINDINGS) {
+            let _ = writeln!(out, "        not covered: {item}");
+        }
+        if check.not_covered.len() > MAX_FINDINGS {
+            let _ = writeln!(
+                out,
+                "        not covered: … and {} more (`--format json` lists them all)",
+                check.not_covered.len() - MAX_FINDINGS
+            );
         }
         if detailed && !check.findings.is_empty() {
             for f in check.findings.iter().take(MAX_FINDINGS) {

@@ -1,0 +1,49 @@
+//! The Jira REST answers of the login fakes fit Atlassian's documents too: `cloud login` and
+//! `cloud status` read `GET /rest/api/3/myself` through the API gateway, `server login` and
+//! `server request` read `GET /rest/api/2/myself` and `serverInfo` from Data Center.
+
+#![allow(clippy::unwrap_used)]
+
+use jira_auth_test::contract::{Contract, Document, Exchange};
+use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
+
+fn get(path: &str, body: serde_json::Value) -> Exchange {
+    Exchange {
+        method: "GET".into(),
+        path: path.into(),
+        query: Vec::new(),
+        request_body: None,
+        status: 200,
+        response_body: Some(body),
+    }
+}
+
+#[test]
+fn the_cloud_fakes_myself_fits_the_cloud_document() {
+    let body = jira_auth_test::fixtures::json("cloud/myself/myself.json");
+    let ex = get("/rest/api/3/myself", body);
+    assert_eq!(
+        Contract::get(Document::CloudPlatformV3).violations(&ex),
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn the_server_fakes_myself_and_server_info_fit_the_data_center_document() {
+    let config = FakeJiraServerConfig::default();
+    let ex = get("/rest/api/2/myself", config.user.clone());
+    let contract = Contract::get(Document::DataCenter10_3);
+    assert_eq!(contract.violations(&ex), Vec::<String>::new());
+
+    let fake = FakeJiraServer::start(config).await;
+    let info: serde_json::Value = reqwest::get(format!("{}/rest/api/2/serverInfo", fake.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        contract.violations(&get("/rest/api/2/serverInfo", info)),
+        Vec::<String>::new()
+    );
+}
