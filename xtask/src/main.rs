@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
+mod contract;
 mod demo;
 mod fakes;
 mod fixtures;
@@ -21,6 +22,7 @@ Chores:
   fake-atlassian [--port N]   run the fake Atlassian (auth server + API gateway + a Cloud site)
   fake-jira-server [--port N] run the fake Jira Server (OAuth 1.0a, PATs) under /jira
   bench audit                 the auditor against a synthetic 10,000-project site, 20 ms a response
+  contract [--bless]          audit Prism's mock of Atlassian's Cloud document (needs `npm ci --prefix xtask/contract`)
   fuzz [--seconds N] [TARGET] mutate the parsers' seed corpora (fuzz/corpus/) looking for panics
   fixtures                    validate every file under fixtures/ against the types that read it
   man [--out DIR]             write the jira-auth man pages (default: target/man)
@@ -51,6 +53,7 @@ fn run(args: &[String]) -> Result<()> {
             Some("audit") => bench::bench_audit(),
             _ => bail!("usage: cargo xtask bench audit"),
         },
+        "contract" => contract::run(rest),
         "fuzz" => fuzz::run(rest),
         "fixtures" => {
             let report = fixtures::check(&workspace_root().join("fixtures"))?;
