@@ -404,8 +404,14 @@ fn server_hint(headers: &reqwest::header::HeaderMap, now: SystemTime) -> Option<
             return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
         }
         if let Ok(epoch) = value.parse::<u64>() {
-            let at = std::time::UNIX_EPOCH + Duration::from_secs(epoch);
-            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+            // A reset past what the clock can hold is "not soon"; the policy caps the wait.
+            return Some(
+                std::time::UNIX_EPOCH
+                    .checked_add(Duration::from_secs(epoch))
+                    .map_or(Duration::MAX, |at| {
+                        at.duration_since(now).unwrap_or(Duration::ZERO)
+                    }),
+            );
         }
     }
     None
@@ -517,6 +523,17 @@ mod tests {
 
         h.insert("x-ratelimit-reset", "1700000020".parse().unwrap());
         assert_eq!(server_hint(&h, now), Some(Duration::from_secs(20)));
+
+        // Past what SystemTime can hold: no panic, and the policy caps the wait it implies.
+        h.insert("x-ratelimit-reset", u64::MAX.to_string().parse().unwrap());
+        let hint = server_hint(&h, now);
+        assert_eq!(hint, Some(Duration::MAX));
+        let p = RetryPolicy::default();
+        assert!(
+            p.delay(1, hint, 0.5) <= p.max_delay,
+            "{:?}",
+            p.delay(1, hint, 0.5)
+        );
     }
 
     #[test]
