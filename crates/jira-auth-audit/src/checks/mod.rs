@@ -43,6 +43,10 @@ pub(crate) fn decide(id: CheckId, ctx: &Ctx<'_>) -> CheckResult {
     }
 }
 
+/// What to do when Jira stopped a list short (a page that added nothing new).
+pub(crate) const INCOMPLETE_FIX: &str =
+    "run the audit again; if it persists, a proxy or Jira is repeating pages (see the evidence)";
+
 /// The `error` result for a check whose input could not be read.
 pub(crate) fn errored(id: CheckId, what: &str, failed: &Failed) -> CheckResult {
     let fix = match (failed.status, failed.category) {

@@ -1,6 +1,6 @@
 //! `projects.browse`: Browse Projects in every project.
 
-use super::{Ctx, count, errored, short_list};
+use super::{Ctx, INCOMPLETE_FIX, count, errored, short_list};
 use crate::gather::{BULK_PROJECTS, PROJECT_PAGE};
 use crate::report::{CheckId, CheckResult, Status};
 use jira_auth_core::jira::Deployment;
@@ -83,7 +83,7 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
                     count(total, "project")
                 ),
             )
-            .fix("run the audit again; if it persists, a proxy or Jira is repeating pages (see the evidence)"),
+            .fix(INCOMPLETE_FIX),
         );
     }
     if total == 0 {

@@ -1,7 +1,7 @@
 //! `visibility.roles`: every project role in every project, so comments and worklogs
 //! restricted to a role are visible.
 
-use super::{Ctx, count, errored, short_list};
+use super::{Ctx, INCOMPLETE_FIX, count, errored, short_list};
 use crate::report::{CheckId, CheckResult, Status};
 use jira_auth_core::jira::Deployment;
 use std::collections::{BTreeMap, BTreeSet};
@@ -184,7 +184,7 @@ pub(crate) fn decide(ctx: &Ctx<'_>) -> CheckResult {
                 ),
             )
             .evidence(how)
-            .fix("run the audit again; if it persists, a proxy or Jira is repeating pages (see the evidence)"),
+            .fix(INCOMPLETE_FIX),
         );
     }
     add_deep(

@@ -5,7 +5,7 @@
 //! covered. Data Center has no endpoint for level members: it compares the levels of each
 //! project's scheme with the levels the user may set there, and says the check is partial.
 
-use super::{Ctx, count, errored, short_list};
+use super::{Ctx, INCOMPLETE_FIX, count, errored, short_list};
 use crate::gather::{CloudSecurity, Facts, SECURITY_PAGE};
 use crate::model::{Holder, LevelMember, SchemeWithProjects, SecurityLevel};
 use crate::report::{CheckId, CheckResult, Status};
@@ -367,7 +367,7 @@ fn cloud(ctx: &Ctx<'_>) -> CheckResult {
                 "the user is a member of all {scope} that were listed, but Jira stopped a list short, so some levels may not have been checked"
             ),
         )
-        .fix("run the audit again; if it persists, a proxy or Jira is repeating pages (see the evidence)")
+        .fix(INCOMPLETE_FIX)
     } else if !used.is_empty() && total_levels == 0 {
         CheckResult::new(
             id,
