@@ -83,11 +83,12 @@ impl Api {
         &self.client
     }
 
-    /// The paging limit an endpoint ran into, if any.
+    /// Pages one list may take.
     pub(crate) fn max_pages(&self) -> usize {
         self.max_pages
     }
 
+    /// The paging limit an endpoint ran into, if any.
     pub(crate) fn limit_hit(&self) -> Option<String> {
         self.limit_hit
             .lock()

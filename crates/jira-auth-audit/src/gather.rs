@@ -7,7 +7,7 @@
 //! membership is read only for projects whose security levels name a project role (wave 3).
 //! Every request goes through [`Api`], which bounds requests in flight.
 
-use crate::api::{Api, Listed};
+use crate::api::{Api, Keyed, Listed};
 use crate::model::*;
 use crate::report::CheckId;
 use futures::future::join_all;
@@ -139,7 +139,7 @@ pub(crate) async fn gather(
             Deployment::DataCenter => api
                 .get::<Vec<Project>>("/project")
                 .await
-                .map(|items| unique(items, |p| p.id.text()))
+                .map(unique)
                 .map_err(Failed::from),
         })
     };
@@ -478,7 +478,7 @@ async fn worklog_restrictions(api: &Api) -> Result<(usize, Vec<Visibility>), Fai
 /// at a time; no request when there are none.
 async fn per_scheme<T>(api: &Api, path: &str, scheme_ids: &[String]) -> Fetched<Listed<T>>
 where
-    T: serde::de::DeserializeOwned + crate::api::Keyed,
+    T: serde::de::DeserializeOwned + Keyed,
 {
     let chunks: Vec<String> = scheme_ids
         .chunks(SCHEMES_PER_REQUEST)
@@ -500,11 +500,11 @@ where
     Ok(all)
 }
 
-/// `items` without repeats (by `key`), as a complete listing.
-fn unique<T>(items: Vec<T>, key: impl Fn(&T) -> String) -> Listed<T> {
+/// `items` without repeats (by [`Keyed::key`], as paged lists are), as a complete listing.
+fn unique<T: Keyed>(items: Vec<T>) -> Listed<T> {
     let mut seen = BTreeSet::new();
     Listed {
-        items: items.into_iter().filter(|i| seen.insert(key(i))).collect(),
+        items: items.into_iter().filter(|i| seen.insert(i.key())).collect(),
         incomplete: None,
     }
 }

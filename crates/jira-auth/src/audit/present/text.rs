@@ -63,27 +63,14 @@ pub fn render(report: &Report, color: bool, fail_on: FailOn) -> String {
         for e in &check.evidence {
             let _ = writeln!(out, "        {}", paint("2", &format!("· {e}")));
         }
-        for item in check.not_covered.iter().take(MAX_FINDINGS) {
-            let _ = writeln!(out, "        not covered: {item}");
-        }
-        if check.not_covered.len() > MAX_FINDINGS {
-            let _ = writeln!(
-                out,
-                "        not covered: … and {} more (`--format json` lists them all)",
-                check.not_covered.len() - MAX_FINDINGS
-            );
-        }
-        if detailed && !check.findings.is_empty() {
-            for f in check.findings.iter().take(MAX_FINDINGS) {
-                let _ = writeln!(out, "        - {f}");
-            }
-            if check.findings.len() > MAX_FINDINGS {
-                let _ = writeln!(
-                    out,
-                    "        … and {} more (`--format json` lists them all)",
-                    check.findings.len() - MAX_FINDINGS
-                );
-            }
+        capped(
+            &mut out,
+            &check.not_covered,
+            "        not covered: ",
+            "        not covered: ",
+        );
+        if detailed {
+            capped(&mut out, &check.findings, "        - ", "        ");
         }
         if let Some(fix) = &check.fix {
             let _ = writeln!(out, "        {} {fix}", paint("36", "fix:"));
@@ -99,4 +86,18 @@ pub fn render(report: &Report, color: bool, fail_on: FailOn) -> String {
     };
     let _ = writeln!(out, "\n{}", paint(code, &line));
     out
+}
+
+/// At most [`MAX_FINDINGS`] of `items`, one a line after `prefix`, then how many more there are.
+fn capped(out: &mut String, items: &[String], prefix: &str, more_prefix: &str) {
+    for item in items.iter().take(MAX_FINDINGS) {
+        let _ = writeln!(out, "{prefix}{item}");
+    }
+    if items.len() > MAX_FINDINGS {
+        let _ = writeln!(
+            out,
+            "{more_prefix}… and {} more (`--format json` lists them all)",
+            items.len() - MAX_FINDINGS
+        );
+    }
 }
