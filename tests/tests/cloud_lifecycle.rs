@@ -229,6 +229,48 @@ async fn export_psoxy_and_env_print_secrets_to_stdout_only() {
 }
 
 #[tokio::test]
+async fn export_output_writes_a_private_file_atomically_and_nothing_to_stdout() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = logged_in(FakeConfig::default()).await;
+    let printed = env.run(&["cloud", "export", "--format", "env"], "");
+    assert_eq!(printed.code, 0);
+    let path = env.dir.path().join("out/creds.env");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    // An older file with loose permissions is replaced, not rewritten in place.
+    std::fs::write(&path, "old").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let path_arg = path.to_str().unwrap();
+    let run = env.run(
+        &["cloud", "export", "--format", "env", "--output", path_arg],
+        "",
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!("Wrote the env export of profile `default` to `{path_arg}` (mode 0600)\n")
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), printed.stdout);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let temp_files = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
+    assert_eq!(temp_files, 1, "no temporary file left");
+}
+
+#[tokio::test]
+async fn logout_removes_a_write_ahead_record_too() {
+    let env = logged_in(FakeConfig::default()).await;
+    let record = env.config_dir().join("profiles/default.pending");
+    // A record a newer jira-auth left: logging out forgets it with the login.
+    std::fs::write(&record, "{\"version\": 9}\n").unwrap();
+    std::fs::set_permissions(&record, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let run = env.run(&["cloud", "logout"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(!record.exists());
+    assert!(!env.config_dir().join("profiles/default.json").exists());
+}
+
+#[tokio::test]
 async fn logout_forgets_and_then_commands_say_how_to_log_in() {
     let env = logged_in(FakeConfig::default()).await;
     let run = env.run(&["cloud", "logout"], "");

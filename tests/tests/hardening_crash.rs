@@ -306,3 +306,269 @@ async fn a_half_written_profile_temp_file_is_ignored_then_removed() {
     );
     assert_eq!(leftovers(&env), Vec::<String>::new());
 }
+
+/// The config dir on a small filesystem that a test can fill: a real 512 KiB tmpfs when this
+/// process may mount one (root on Linux), else the binary's simulated full disk
+/// (`JIRA_AUTH_TEST_DISK_FULL_AT`, debug builds), which fails every write needing new space.
+enum Disk {
+    Tmpfs { dir: std::path::PathBuf },
+    Simulated,
+}
+
+impl Disk {
+    /// Both kinds where this machine allows a tmpfs, else the simulated one alone.
+    fn kinds() -> Vec<bool> {
+        vec![true, false]
+    }
+
+    fn under(env: &CloudEnv, real: bool) -> Self {
+        let dir = env.config_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let mounted = real
+            && std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs"])
+                .arg(&dir)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+        if mounted {
+            Disk::Tmpfs { dir }
+        } else {
+            if real {
+                println!("cannot mount a tmpfs here: using the simulated full disk");
+            }
+            Disk::Simulated
+        }
+    }
+
+    /// Fills the filesystem (tmpfs) or asks the binary to behave as on a full disk from `step`.
+    fn fill_from(&self, cmd: &mut std::process::Command, step: &str) {
+        match self {
+            Disk::Tmpfs { .. } if step == "start" => self.fill(),
+            Disk::Tmpfs { .. } => {}
+            Disk::Simulated => {
+                cmd.env("JIRA_AUTH_TEST_DISK_FULL_AT", step);
+            }
+        }
+    }
+
+    fn fill(&self) {
+        use std::io::Write;
+        let Disk::Tmpfs { dir } = self else { return };
+        let mut f = std::fs::File::create(dir.join("filler")).unwrap();
+        let chunk = [0u8; 4096];
+        // Bounded by the filesystem's 512 KiB.
+        while f.write_all(&chunk).and_then(|()| f.sync_all()).is_ok() {}
+        // What is left is smaller than one block.
+        while f
+            .write_all(&chunk[..64])
+            .and_then(|()| f.sync_all())
+            .is_ok()
+        {}
+    }
+
+    fn free(&self) {
+        if let Disk::Tmpfs { dir } = self {
+            std::fs::remove_file(dir.join("filler")).unwrap();
+        }
+    }
+}
+
+impl Drop for Disk {
+    fn drop(&mut self) {
+        if let Disk::Tmpfs { dir } = self {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(dir)
+                .status();
+        }
+    }
+}
+
+/// Runs `cmd` to its end, pausing at `step` first when given (then filling the disk), and returns
+/// the exit code and stderr.
+fn run_filling_at(disk: &Disk, mut cmd: std::process::Command, step: &str) -> (i32, String) {
+    use std::io::Read;
+    disk.fill_from(&mut cmd, step);
+    if step == "start" {
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        return (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        );
+    }
+    cmd.env("JIRA_AUTH_TEST_PAUSE_AT", step)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut marker = String::new();
+    stderr.read_line(&mut marker).unwrap();
+    assert_eq!(marker, format!("jira-auth: paused at {step}\n"));
+    disk.fill();
+    drop(stdin); // the run goes on
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    (child.wait().unwrap().code().unwrap(), rest)
+}
+
+/// The profile's refresh token and the whole file.
+fn stored_refresh_token(env: &CloudEnv) -> (String, String) {
+    let text = std::fs::read_to_string(env.config_dir().join("profiles/default.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    (
+        v["cloud"]["refresh_token"].as_str().unwrap().to_owned(),
+        text,
+    )
+}
+
+#[tokio::test]
+async fn on_a_full_disk_refresh_spends_no_token_and_says_the_login_is_still_good() {
+    for real in Disk::kinds() {
+        on_a_full_disk_refresh_spends_no_token_and_says_the_login_is_still_good_on(real).await;
+    }
+}
+
+async fn on_a_full_disk_refresh_spends_no_token_and_says_the_login_is_still_good_on(real: bool) {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let disk = Disk::under(&env, real);
+    env.logged_in(&["--preset", "psoxy"]).await;
+    let (rt, before) = stored_refresh_token(&env);
+    let requests = env.fake.token_requests().await.len();
+
+    let (code, stderr) = run_filling_at(&disk, env.command(&["cloud", "refresh"]), "start");
+    assert_eq!(code, 2, "{stderr}");
+    let mut lines = stderr.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "error: jira-auth cannot reserve the disk space to keep a rotated refresh token, so none was requested: the stored login of profile `default` is unchanged and still good; free disk space under `{}` and run the command again",
+            env.config_dir().display()
+        )
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        format!(
+            "  caused by: reserving space for `{}/profiles/default.pending` failed: No space left on device (os error 28)",
+            env.config_dir().display()
+        )
+    );
+    assert_eq!(lines.next(), None, "{stderr}");
+    assert_eq!(
+        env.fake.token_requests().await.len(),
+        requests,
+        "no token request"
+    );
+    assert_eq!(stored_refresh_token(&env).1, before);
+    assert!(env.fake.refresh_token_is_live(&rt));
+
+    // `cloud token` with an expired access token takes the same path.
+    disk.free();
+    env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
+    let (code, stderr) = run_filling_at(&disk, env.command(&["cloud", "token"]), "start");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.starts_with("error: jira-auth cannot reserve the disk space to keep a rotated refresh token, so none was requested"),
+        "{stderr}"
+    );
+    assert_eq!(
+        env.fake.token_requests().await.len(),
+        requests,
+        "no token request"
+    );
+    assert!(env.fake.refresh_token_is_live(&rt));
+
+    disk.free();
+    let run = env.run(&["cloud", "refresh"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        env.fake
+            .refresh_token_is_live(&stored_refresh_token(&env).0)
+    );
+    assert_eq!(leftovers(&env), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_disk_that_fills_after_the_response_still_keeps_the_rotated_token() {
+    for real in Disk::kinds() {
+        a_disk_that_fills_after_the_response_still_keeps_the_rotated_token_on(real).await;
+    }
+}
+
+async fn a_disk_that_fills_after_the_response_still_keeps_the_rotated_token_on(real: bool) {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let disk = Disk::under(&env, real);
+    env.logged_in(&["--preset", "psoxy"]).await;
+    let (rt, _) = stored_refresh_token(&env);
+
+    let (code, stderr) =
+        run_filling_at(&disk, env.command(&["cloud", "refresh"]), "after-response");
+    assert_eq!(code, 0, "{stderr}");
+    let (new_rt, _) = stored_refresh_token(&env);
+    assert_ne!(new_rt, rt);
+    assert!(env.fake.refresh_token_is_live(&new_rt));
+    disk.free();
+    assert_eq!(leftovers(&env), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_rotated_token_that_cannot_be_saved_is_an_error_naming_the_reuse_window() {
+    for real in Disk::kinds() {
+        a_rotated_token_that_cannot_be_saved_is_an_error_naming_the_reuse_window_on(real).await;
+    }
+}
+
+async fn a_rotated_token_that_cannot_be_saved_is_an_error_naming_the_reuse_window_on(real: bool) {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let disk = Disk::under(&env, real);
+    env.logged_in(&["--preset", "psoxy"]).await;
+    let (rt, before) = stored_refresh_token(&env);
+    // Tokens far larger than the ones stored: the space held for them is not enough.
+    env.fake.pad_tokens(64 * 1024);
+
+    let started = now();
+    let (code, stderr) =
+        run_filling_at(&disk, env.command(&["cloud", "refresh"]), "after-response");
+    let ended = now();
+    assert_eq!(code, 2, "{stderr}");
+    let first = stderr.lines().next().unwrap();
+    let (head, tail) = first
+        .split_once("usable until about ")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(
+        head,
+        "error: Atlassian rotated the refresh token but jira-auth could not save the new one (4 attempts): the stored refresh token stays "
+    );
+    let (until, advice) = tail.split_once(' ').unwrap();
+    let until = humantime::parse_rfc3339(until).unwrap();
+    let until = until
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((started + 600..=ended + 600).contains(&until), "{stderr}");
+    assert_eq!(
+        advice,
+        format!(
+            "(Atlassian's 10-minute reuse window); free disk space under `{}` and run `jira-auth cloud refresh` before then, else `jira-auth cloud login` again",
+            env.config_dir().display()
+        )
+    );
+    assert!(
+        stderr.contains("No space left on device (os error 28)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("rt-"), "no token in the message: {stderr}");
+    assert_eq!(stored_refresh_token(&env).1, before, "the old login stays");
+
+    // Inside the window the old token still works once space is free.
+    disk.free();
+    assert!(env.fake.refresh_token_is_live(&rt));
+    let run = env.run(&["cloud", "refresh"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        env.fake
+            .refresh_token_is_live(&stored_refresh_token(&env).0)
+    );
+}

@@ -47,6 +47,22 @@ fn an_unknown_backend_exits_2() {
     );
     assert_eq!(
         stderr,
-        "error: `JIRA_AUTH_STORE` is `vault`: set it to `file` (the default) or `keyring`\n"
+        "error: `JIRA_AUTH_STORE` is `vault`: set it to `file` (the default), `keyring` or `auto`\n"
+    );
+}
+
+#[test]
+fn auto_without_a_keyring_warns_once_and_keeps_profiles_in_files() {
+    let config = tempfile::tempdir().unwrap();
+    let stderr = stderr_of(
+        jira_auth(config.path(), "auto").args(["cloud", "status"]),
+        2,
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            " WARN `JIRA_AUTH_STORE=auto` found no OS keyring (this jira-auth was built without the `keyring` feature); keeping profiles in files under `{}/profiles`: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this\nerror: profile `default` has no Jira Cloud login: run `jira-auth cloud login`\n",
+            config.path().display()
+        )
     );
 }

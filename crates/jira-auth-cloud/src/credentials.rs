@@ -136,7 +136,7 @@ impl CloudCredentials {
 /// write-ahead record: then it is recovered first, under the lock, so that nothing (an export
 /// above all) ever hands out a refresh token that was already spent.
 pub fn load(store: &Store, profile: &ProfileName) -> Result<CloudCredentials, CloudError> {
-    if crate::pending::exists(store, profile) {
+    if crate::pending::exists(store, profile)? {
         let guard = store.lock(profile)?;
         crate::pending::recover(&guard, profile)?;
     }
@@ -148,6 +148,22 @@ pub fn load(store: &Store, profile: &ProfileName) -> Result<CloudCredentials, Cl
     loaded.ok_or_else(|| CloudError::NotLoggedIn {
         profile: profile.to_string(),
     })
+}
+
+/// The stored credentials of `profile`, read under the lock after recovering an interrupted
+/// refresh: what an export hands out is never a refresh token that a concurrent refresh is
+/// about to spend.
+pub fn load_locked(store: &Store, profile: &ProfileName) -> Result<CloudCredentials, CloudError> {
+    let guard = store.lock(profile)?;
+    crate::pending::recover(&guard, profile)?;
+    guard
+        .load()?
+        .map(|p| p.section::<CloudCredentials>(profile, SECTION))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| CloudError::NotLoggedIn {
+            profile: profile.to_string(),
+        })
 }
 
 /// Writes the credentials into the profile (keeping other sections), under the lock.
@@ -172,12 +188,31 @@ fn save_locked(
     Ok(())
 }
 
-/// Forgets the profile's cloud section (the file goes when nothing else is in it).
-/// Returns whether there was one.
+/// Checks, under the lock, that the disk has room for a new login's profile, so that a full disk
+/// is found before an authorization code is spent rather than after.
+pub fn check_room_for_login(store: &Store, profile: &ProfileName) -> Result<(), CloudError> {
+    let no_room = |source| CloudError::NoRoomForLogin {
+        profile: profile.to_string(),
+        dir: store.dir().display().to_string(),
+        source,
+    };
+    let guard = store.lock(profile).map_err(no_room)?;
+    let stored = guard.load().ok().flatten().unwrap_or_else(Profile::new);
+    let len = serde_json::to_vec_pretty(&stored).map_or(0, |b| b.len());
+    guard
+        .reserve(0, crate::pending::headroom(len))
+        .map(drop)
+        .map_err(no_room)
+}
+
+/// Forgets the profile's cloud section (the file goes when nothing else is in it) and any
+/// write-ahead record of it. Returns whether there was a section.
 pub fn forget(store: &Store, profile: &ProfileName) -> Result<bool, CloudError> {
     let guard = store.lock(profile)?;
+    guard.sweep_temp_files();
+    let had_record = guard.remove_write_ahead()?;
     let Some(mut p) = guard.load()? else {
-        return Ok(false);
+        return Ok(had_record);
     };
     let had = p.remove_section(SECTION);
     if p.is_empty() {
@@ -247,6 +282,15 @@ pub async fn ensure_fresh(
         return Err(CloudError::NoRefreshToken);
     };
     let endpoints = credentials.endpoints()?;
+    // Spending the refresh token cannot be undone: first make sure its successor can be kept.
+    let stored = guard.load()?.unwrap_or_else(Profile::new);
+    let mut reserved = crate::pending::reserve(&guard, &stored, &credentials).map_err(|e| {
+        CloudError::NoRoomToRotate {
+            profile: profile.to_string(),
+            dir: store.dir().display().to_string(),
+            source: store_error(e),
+        }
+    })?;
     let client = TokenClient {
         http,
         endpoints: &endpoints,
@@ -255,21 +299,78 @@ pub async fn ensure_fresh(
     };
     fault::pause_at("before-request");
     let tokens = client.refresh(&refresh_token).await?;
+    let now = unix_seconds(http.clock().now());
     fault::pause_at("after-response");
-    credentials.apply_refresh(tokens, unix_seconds(http.clock().now()));
+    credentials.apply_refresh(tokens, now);
     // The old refresh token is spent from now on: the new set goes to disk first, in the
     // write-ahead record, then into the profile (see `pending`).
-    if let Err(e) = crate::pending::write(&guard, Some(&refresh_token), &credentials) {
-        tracing::warn!("cannot write the refresh's write-ahead record: {e}");
+    let mut last_error = None;
+    let mut durable = false;
+    for _ in 0..PERSIST_ATTEMPTS {
+        match crate::pending::write(&guard, Some(&refresh_token), &credentials, &mut reserved) {
+            Ok(()) => {
+                durable = true;
+                break;
+            }
+            Err(e) => last_error = Some(e),
+        }
     }
     fault::pause_at("pending-written");
-    save_locked(&guard, &credentials)?;
-    fault::pause_at("profile-saved");
-    crate::pending::remove(&guard)?;
+    let saved = save_reserved(&guard, &stored, &credentials, &mut reserved);
+    match (durable, saved) {
+        (_, Ok(())) => {
+            fault::pause_at("profile-saved");
+            crate::pending::remove(&guard)?;
+        }
+        (true, Err(e)) => {
+            // The new set is durable in the record; the next command under the lock applies it.
+            tracing::warn!(
+                "the refreshed token set is kept in the write-ahead record {} but the profile could not be updated ({e}); the next `jira-auth cloud` command for profile `{profile}` applies it",
+                guard.write_ahead_location()
+            );
+        }
+        (false, Err(e)) => {
+            return Err(CloudError::RotationNotSaved {
+                profile: profile.to_string(),
+                dir: store.dir().display().to_string(),
+                attempts: PERSIST_ATTEMPTS + 1,
+                reuse_until: rfc3339(now.saturating_add(crate::pending::REUSE_WINDOW_SECONDS)),
+                source: last_error.map_or_else(|| store_error(e), store_error),
+            });
+        }
+    }
     Ok(Fresh {
         credentials,
         refreshed: true,
     })
+}
+
+/// How many times the write-ahead record is attempted before the profile itself is tried.
+const PERSIST_ATTEMPTS: usize = 3;
+
+/// [`save_locked`] over the profile read before the refresh, into the reserved space.
+fn save_reserved(
+    guard: &jira_auth_core::store::ProfileGuard,
+    stored: &Profile,
+    credentials: &CloudCredentials,
+    reserved: &mut jira_auth_core::store::Reserved,
+) -> Result<(), CloudError> {
+    let mut p = stored.clone();
+    p.set_section(SECTION, credentials)?;
+    guard.save_reserved(&p, reserved)?;
+    Ok(())
+}
+
+/// The store error inside a cloud error (for `#[source]`), or the cloud error's text as one.
+fn store_error(e: CloudError) -> jira_auth_core::store::StoreError {
+    match e {
+        CloudError::Store(e) => e,
+        other => jira_auth_core::store::StoreError::Section {
+            profile: String::new(),
+            section: SECTION.to_owned(),
+            message: other.to_string(),
+        },
+    }
 }
 
 /// The `cloud status` report: computed from the store alone, no request.

@@ -88,6 +88,46 @@ pub enum CloudError {
     NoRefreshToken,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "jira-auth cannot reserve the disk space to keep a rotated refresh token, so none was requested: the stored login of profile `{profile}` is unchanged and still good; free disk space under `{dir}` and run the command again"
+    )]
+    NoRoomToRotate {
+        profile: String,
+        dir: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error(
+        "jira-auth cannot reserve the disk space to save a login, so the consent was not used: free disk space under `{dir}` and run `jira-auth cloud login{}` again",
+        profile_flag(profile)
+    )]
+    NoRoomForLogin {
+        profile: String,
+        dir: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error(
+        "Atlassian rotated the refresh token but jira-auth could not save the new one ({attempts} attempts): the stored refresh token stays usable until about {reuse_until} (Atlassian's 10-minute reuse window); free disk space under `{dir}` and run `jira-auth cloud refresh{}` before then, else `jira-auth cloud login{}` again",
+        profile_flag(profile),
+        profile_flag(profile)
+    )]
+    RotationNotSaved {
+        profile: String,
+        dir: String,
+        attempts: usize,
+        reuse_until: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error(
+        "profile `{profile}` has a write-ahead record at {location} written by a newer jira-auth (format {found}, this build reads 1); it was left untouched: run the newer jira-auth, which applies it"
+    )]
+    WriteAheadTooNew {
+        profile: String,
+        location: String,
+        found: u32,
+    },
 }
 
 /// A URL (or what was meant to be one) as it may appear in a message: user info and
@@ -146,7 +186,11 @@ impl Categorize for CloudError {
             | CloudError::NoScopes
             | CloudError::SiteNotFound { .. }
             | CloudError::SiteAmbiguous { .. }
-            | CloudError::NotLoggedIn { .. } => Category::Usage,
+            | CloudError::NotLoggedIn { .. }
+            | CloudError::NoRoomToRotate { .. }
+            | CloudError::NoRoomForLogin { .. }
+            | CloudError::RotationNotSaved { .. }
+            | CloudError::WriteAheadTooNew { .. } => Category::Usage,
             CloudError::Preset(e) => e.category(),
             CloudError::Callback(e) => e.category(),
             CloudError::Store(e) => e.category(),

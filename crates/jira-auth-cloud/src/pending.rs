@@ -1,37 +1,41 @@
-//! The write-ahead record of a refresh: `<profile>.pending` beside `<profile>.json`.
+//! The write-ahead record of a refresh (the store keeps its bytes: `<profile>.pending` beside
+//! `<profile>.json`, or a keyring entry with the keyring backend).
 //!
 //! Atlassian rotates the refresh token on every refresh and accepts the old one for only
 //! 10 minutes more; after that a reuse revokes the whole family. So the new token set must reach
-//! the disk before anything else can fail. The sequence, all under the profile lock:
+//! the disk before anything else can fail, and there must be room for it before the old token is
+//! spent. The sequence, all under the profile lock:
 //!
-//! 1. the token response arrives;
-//! 2. the new credentials, with the refresh token they replace, are written to
-//!    `<profile>.pending` (0600, temporary file, fsync, rename, fsync of the directory);
-//! 3. the profile is replaced (the store's own atomic write);
-//! 4. the record is removed.
+//! 1. the space for the record and for the new profile is reserved ([`reserve`]); if that fails
+//!    (a full disk), the token endpoint is not called;
+//! 2. the token response arrives;
+//! 3. the new credentials, with the refresh token they replace, are written as the record into
+//!    the reserved space (0600, temporary file, fsync, rename, fsync of the directory), retried
+//!    when that fails;
+//! 4. the profile is replaced (the store's own atomic write, into its reserved space);
+//! 5. the record is removed.
 //!
 //! [`recover`] runs first under the lock on every refresh: a record whose `replaces` is still the
-//! profile's refresh token is applied (the process died between 2 and 3); a record whose new token
-//! is already in the profile, or that belongs to an older login, is removed. Stray temporary
-//! files of this profile (a process killed in the middle of a write) are removed too.
+//! profile's refresh token is applied (the process died between 3 and 4); a record whose new token
+//! is already in the profile, or that belongs to an older login, is removed; a record written by
+//! a newer jira-auth is left untouched and refreshing stops. Stray temporary files of this
+//! profile (a process killed in the middle of a write) are removed too.
 //!
-//! What stays exposed: a crash between the arrival of the response and the end of step 2 (the
+//! What stays exposed: a crash between the arrival of the response and the end of step 3 (the
 //! time of one small fsync'd write). Then the old refresh token is still stored and works again
 //! if the next run comes within Atlassian's 10-minute reuse window.
 
 use crate::credentials::{CloudCredentials, SECTION};
 use crate::{CloudError, fault};
 use jira_auth_core::RefreshToken;
-use jira_auth_core::store::{
-    Profile, ProfileGuard, ProfileName, Store, StoreError, write_atomically_with,
-};
+use jira_auth_core::store::{Profile, ProfileGuard, ProfileName, Reserved, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, File};
-use std::io;
-use std::path::{Path, PathBuf};
 
 /// The format version of the record.
 const VERSION: u32 = 1;
+
+/// How long Atlassian still accepts a refresh token after rotating it.
+pub const REUSE_WINDOW_SECONDS: i64 = 10 * 60;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
@@ -53,35 +57,15 @@ pub enum Recovery {
     Discarded,
 }
 
-/// `<profiles>/<name>.pending` for the guard's `<profiles>/<name>.json`.
-pub fn path(guard: &ProfileGuard) -> PathBuf {
-    guard.path().with_extension("pending")
+/// Whether `profile` has a write-ahead record (no lock).
+pub fn exists(store: &Store, profile: &ProfileName) -> Result<bool, CloudError> {
+    Ok(store.has_write_ahead(profile)?)
 }
 
-/// Whether `profile` has a write-ahead record (one `stat`, no lock).
-pub fn exists(store: &Store, profile: &ProfileName) -> bool {
-    store
-        .profile_path(profile)
-        .with_extension("pending")
-        .exists()
-}
-
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> CloudError + 'a {
-    move |source| {
-        CloudError::Store(StoreError::Io {
-            action,
-            path: path.to_owned(),
-            source,
-        })
-    }
-}
-
-/// Step 2: makes the new credentials durable before the profile is touched.
-pub fn write(
-    guard: &ProfileGuard,
+fn encode(
     replaces: Option<&RefreshToken>,
     cloud: &CloudCredentials,
-) -> Result<(), CloudError> {
+) -> Result<Vec<u8>, CloudError> {
     let record = Record {
         version: VERSION,
         replaces: replaces.cloned(),
@@ -95,38 +79,72 @@ pub fn write(
         })
     })?;
     bytes.push(b'\n');
-    Ok(write_atomically_with(&path(guard), &bytes, || {
-        fault::pause_at("mid-pending-write")
-    })?)
+    Ok(bytes)
 }
 
-/// Step 4: the profile holds the new credentials; the record can go.
+/// Room for a document of about `len` bytes once its tokens rotate: the new tokens are of the
+/// same kind as the old ones, so twice the size and 4 KiB more is a generous bound.
+pub(crate) fn headroom(len: usize) -> usize {
+    len.saturating_mul(2).saturating_add(4096)
+}
+
+/// Step 1: holds the space the record and the new profile need, before the refresh token that
+/// `cloud` holds is spent.
+pub fn reserve(
+    guard: &ProfileGuard,
+    stored: &Profile,
+    cloud: &CloudCredentials,
+) -> Result<Reserved, CloudError> {
+    let record = encode(cloud.refresh_token.as_ref(), cloud)?.len();
+    let profile = serde_json::to_vec_pretty(stored).map_or(0, |b| b.len());
+    Ok(guard.reserve(headroom(record), headroom(profile))?)
+}
+
+/// Step 3: makes the new credentials durable before the profile is touched.
+pub fn write(
+    guard: &ProfileGuard,
+    replaces: Option<&RefreshToken>,
+    cloud: &CloudCredentials,
+    reserved: &mut Reserved,
+) -> Result<(), CloudError> {
+    let bytes = encode(replaces, cloud)?;
+    Ok(guard.write_ahead(&bytes, reserved, || fault::pause_at("mid-pending-write"))?)
+}
+
+/// Step 5: the profile holds the new credentials; the record can go.
 pub fn remove(guard: &ProfileGuard) -> Result<(), CloudError> {
-    let path = path(guard);
-    match fs::remove_file(&path) {
-        Ok(()) => sync_dir(&path),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_err("removing", &path)(e)),
-    }
+    guard.remove_write_ahead()?;
+    Ok(())
 }
 
 /// Applies or discards a record left by a process that died mid-refresh, and removes stray
 /// temporary files of this profile. Call with the lock held, before reading the profile.
 pub fn recover(guard: &ProfileGuard, profile: &ProfileName) -> Result<Recovery, CloudError> {
-    remove_stray_temp_files(guard);
-    let path = path(guard);
-    let bytes = match fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Recovery::Nothing),
-        Err(e) => return Err(io_err("reading", &path)(e)),
+    guard.sweep_temp_files();
+    let Some(bytes) = guard.read_write_ahead()? else {
+        return Ok(Recovery::Nothing);
     };
+    // The version first: a newer build's record may hold the only live refresh token.
+    #[derive(Deserialize)]
+    struct Version {
+        version: u32,
+    }
+    if let Ok(Version { version }) = serde_json::from_slice::<Version>(&bytes)
+        && version > VERSION
+    {
+        return Err(CloudError::WriteAheadTooNew {
+            profile: profile.to_string(),
+            location: guard.write_ahead_location(),
+            found: version,
+        });
+    }
     let record: Record = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => {
             // Written by rename, so never half; someone else's file: leave it for a human.
             tracing::warn!(
-                "ignoring `{}`: not a jira-auth write-ahead record ({})",
-                path.display(),
+                "ignoring {}: not a jira-auth write-ahead record ({})",
+                guard.write_ahead_location(),
                 e.classify_name()
             );
             return Ok(Recovery::Nothing);
@@ -140,12 +158,15 @@ pub fn recover(guard: &ProfileGuard, profile: &ProfileName) -> Result<Recovery, 
         stored.set_section(SECTION, &record.cloud)?;
         guard.save(&stored)?;
         tracing::info!(
-            "recovered the token set of an interrupted refresh from `{}`",
-            path.display()
+            "recovered the token set of an interrupted refresh from {}",
+            guard.write_ahead_location()
         );
         Recovery::Applied
     } else {
-        tracing::debug!("discarding `{}`: already applied or stale", path.display());
+        tracing::debug!(
+            "discarding {}: already applied or stale",
+            guard.write_ahead_location()
+        );
         Recovery::Discarded
     };
     remove(guard)?;
@@ -168,56 +189,25 @@ impl Classify for serde_json::Error {
     }
 }
 
-/// Temporary files are `.<file>.<12 hex>.tmp` (the store's scheme and ours); under the lock
-/// nobody is writing this profile's, so any that exist were left by a killed process.
-fn remove_stray_temp_files(guard: &ProfileGuard) {
-    let Some(dir) = guard.path().parent() else {
-        return;
-    };
-    let Some(json) = guard.path().file_name().and_then(|n| n.to_str()) else {
-        return;
-    };
-    let pending = path(guard);
-    let Some(pending) = pending.file_name().and_then(|n| n.to_str()) else {
-        return;
-    };
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if is_temp_of(name, json) || is_temp_of(name, pending) {
-            match fs::remove_file(entry.path()) {
-                Ok(()) => tracing::debug!("removed the stray temporary file `{name}`"),
-                Err(e) => tracing::debug!("cannot remove `{name}`: {e}"),
-            }
-        }
-    }
-}
-
-/// Whether `name` is `.{file}.{12 hex}.tmp`.
-pub fn is_temp_of(name: &str, file: &str) -> bool {
-    name.strip_prefix('.')
-        .and_then(|n| n.strip_prefix(file))
-        .and_then(|n| n.strip_prefix('.'))
-        .and_then(|n| n.strip_suffix(".tmp"))
-        .is_some_and(|hex| hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-fn sync_dir(path: &Path) -> Result<(), CloudError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("syncing", dir))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::credentials::tests::sample;
+    use std::fs;
+    use std::path::PathBuf;
+
+    fn path(guard: &ProfileGuard) -> PathBuf {
+        guard.path().with_extension("pending")
+    }
+
+    /// A record file as someone else would leave it: private, any content.
+    fn put_record(guard: &ProfileGuard, text: &str) {
+        jira_auth_core::store::write_atomically(&path(guard), text.as_bytes()).unwrap();
+    }
+
+    fn write(guard: &ProfileGuard, replaces: Option<&RefreshToken>, cloud: &CloudCredentials) {
+        super::write(guard, replaces, cloud, &mut Reserved::default()).unwrap();
+    }
 
     const NOW: i64 = 1_800_000_000;
 
@@ -243,7 +233,7 @@ mod tests {
         let (_d, store, p) = store_with(&old);
         let new = rotated(&old);
         let guard = store.lock(&p).unwrap();
-        write(&guard, old.refresh_token.as_ref(), &new).unwrap();
+        write(&guard, old.refresh_token.as_ref(), &new);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -253,9 +243,9 @@ mod tests {
         let text = fs::read_to_string(path(&guard)).unwrap();
         assert!(text.contains("\"replaces\": \"rt-1\""), "{text}");
         assert!(text.contains("\"refresh_token\": \"rt-2\""), "{text}");
-        assert!(exists(&store, &p));
+        assert!(exists(&store, &p).unwrap());
         assert_eq!(recover(&guard, &p).unwrap(), Recovery::Applied);
-        assert!(!exists(&store, &p));
+        assert!(!exists(&store, &p).unwrap());
         assert!(!path(&guard).exists());
         drop(guard);
         assert_eq!(crate::credentials::load(&store, &p).unwrap(), new);
@@ -268,7 +258,7 @@ mod tests {
         // Already applied: the profile holds the new token.
         let (_d, store, p) = store_with(&new);
         let guard = store.lock(&p).unwrap();
-        write(&guard, old.refresh_token.as_ref(), &new).unwrap();
+        write(&guard, old.refresh_token.as_ref(), &new);
         assert_eq!(recover(&guard, &p).unwrap(), Recovery::Discarded);
         assert!(!path(&guard).exists());
         // Stale: a new login replaced the family since.
@@ -277,7 +267,7 @@ mod tests {
         let mut prof = guard.load().unwrap().unwrap();
         prof.set_section(SECTION, &relogin).unwrap();
         guard.save(&prof).unwrap();
-        write(&guard, old.refresh_token.as_ref(), &new).unwrap();
+        write(&guard, old.refresh_token.as_ref(), &new);
         assert_eq!(recover(&guard, &p).unwrap(), Recovery::Discarded);
         drop(guard);
         assert_eq!(crate::credentials::load(&store, &p).unwrap(), relogin);
@@ -317,17 +307,40 @@ mod tests {
     fn a_foreign_file_in_place_of_the_record_is_left_alone() {
         let (_d, store, p) = store_with(&sample(NOW));
         let guard = store.lock(&p).unwrap();
-        fs::write(path(&guard), "not json").unwrap();
+        put_record(&guard, "not json");
         assert_eq!(recover(&guard, &p).unwrap(), Recovery::Nothing);
         assert_eq!(fs::read_to_string(path(&guard)).unwrap(), "not json");
     }
 
     #[test]
-    fn temp_names_are_matched_exactly() {
-        assert!(is_temp_of(".a.json.0123456789ab.tmp", "a.json"));
-        assert!(!is_temp_of(".a.json.json.0123456789ab.tmp", "a.json"));
-        assert!(!is_temp_of(".a.json.0123456789a.tmp", "a.json"));
-        assert!(!is_temp_of("a.json.0123456789ab.tmp", "a.json"));
-        assert!(!is_temp_of(".a.json.0123456789ag.tmp", "a.json"));
+    fn a_record_of_a_newer_version_is_left_untouched_and_stops_the_refresh() {
+        let (_d, store, p) = store_with(&sample(NOW));
+        let guard = store.lock(&p).unwrap();
+        let newer = "{\"version\": 2, \"future\": true}\n";
+        put_record(&guard, newer);
+        let err = recover(&guard, &p).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "profile `default` has a write-ahead record at `{}` written by a newer jira-auth (format 2, this build reads 1); it was left untouched: run the newer jira-auth, which applies it",
+                path(&guard).display()
+            )
+        );
+        assert_eq!(fs::read_to_string(path(&guard)).unwrap(), newer);
+    }
+
+    #[test]
+    fn a_reserved_write_lands_exactly_the_record() {
+        let old = sample(NOW);
+        let (_d, store, p) = store_with(&old);
+        let guard = store.lock(&p).unwrap();
+        let stored = guard.load().unwrap().unwrap();
+        let mut reserved = reserve(&guard, &stored, &old).unwrap();
+        let new = rotated(&old);
+        super::write(&guard, old.refresh_token.as_ref(), &new, &mut reserved).unwrap();
+        assert_eq!(
+            fs::read(path(&guard)).unwrap(),
+            encode(old.refresh_token.as_ref(), &new).unwrap()
+        );
     }
 }

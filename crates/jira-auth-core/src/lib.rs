@@ -9,12 +9,15 @@
 //! - [`jira`]: a small Jira REST client over an authorizer.
 //! - [`presets`]: named scope and check sets shared by `cloud login` and `audit`.
 //! - [`random`]: OS-RNG values for OAuth `state` and nonces.
+//! - [`fault`]: pause and full-disk points for the crash tests (debug builds only).
 //!
-//! Architecture invariant: nothing in this crate prints; it returns data and typed errors.
+//! Architecture invariant: nothing in this crate prints (but the debug-only pause point of
+//! [`fault`]); it returns data and typed errors.
 
 pub mod api_error;
 pub mod auth;
 pub mod category;
+pub mod fault;
 pub mod http;
 pub mod jira;
 pub mod presets;

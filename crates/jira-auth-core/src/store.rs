@@ -26,9 +26,20 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+mod backend;
+mod fs;
+#[cfg(feature = "keyring")]
+mod os_keyring;
+
+use backend::{Backend, Place};
+pub use fs::{
+    Reservation, create_private_dir, is_temp_of, write_atomically, write_atomically_with,
+};
 
 /// The profile file format version written by this build.
 pub const PROFILE_VERSION: u32 = 1;
@@ -36,13 +47,15 @@ pub const PROFILE_VERSION: u32 = 1;
 /// The environment variable that overrides the config directory.
 pub const CONFIG_DIR_ENV: &str = "JIRA_AUTH_CONFIG_DIR";
 
-/// The environment variable that chooses where profile documents live: `file` or `keyring`.
+/// The environment variable that chooses where profile documents live: `file`, `keyring` or
+/// `auto`.
 pub const BACKEND_ENV: &str = "JIRA_AUTH_STORE";
 
-#[cfg(feature = "keyring")]
-mod os_keyring;
-#[cfg(feature = "keyring")]
-pub use os_keyring::SERVICE as KEYRING_SERVICE;
+/// The keyring service of every profile entry (`JIRA_AUTH_STORE=keyring`).
+pub const KEYRING_SERVICE: &str = "jira-auth";
+/// The keyring service of write-ahead records: a service of their own, so that no profile name
+/// can collide with one.
+pub const WRITE_AHEAD_SERVICE: &str = "jira-auth.write-ahead";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -78,12 +91,16 @@ pub enum StoreError {
         section: String,
         message: String,
     },
-    #[error("`JIRA_AUTH_STORE` is `{0}`: set it to `file` (the default) or `keyring`")]
+    #[error("`JIRA_AUTH_STORE` is `{0}`: set it to `file` (the default), `keyring` or `auto`")]
     UnknownBackend(String),
     #[error(
         "`JIRA_AUTH_STORE=keyring` asks for the OS keyring, but this jira-auth was built without it: rebuild with `--features keyring` (`cargo install --path crates/jira-auth --features keyring`) or unset `JIRA_AUTH_STORE`"
     )]
     KeyringNotCompiled,
+    #[error(
+        "`JIRA_AUTH_STORE=keyring` asks for the OS keyring, but none is reachable ({reason}): start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=auto` to keep profiles in files under `{}` when there is no keyring", dir.display()
+    )]
+    KeyringUnavailable { reason: String, dir: PathBuf },
     #[error("{action} profile `{profile}` in the OS keyring failed: {message}: {hint}")]
     Keyring {
         action: &'static str,
@@ -108,14 +125,6 @@ impl Categorize for StoreError {
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io {
-        action,
-        path: path.to_owned(),
-        source,
-    }
-}
 
 /// A validated profile name (`default` unless the user says otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -242,15 +251,15 @@ impl Profile {
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
-    backend: Backend,
+    backend: Arc<dyn Backend>,
 }
 
-/// Where profile documents live.
-#[derive(Debug, Clone)]
-enum Backend {
+/// The values of `JIRA_AUTH_STORE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
     File,
-    #[cfg(feature = "keyring")]
-    Keyring(os_keyring::Keyring),
+    Keyring,
+    Auto,
 }
 
 impl Store {
@@ -258,39 +267,31 @@ impl Store {
     pub fn at(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
-            backend: Backend::File,
+            backend: Arc::new(backend::Files),
         }
     }
 
     /// The same store with its documents in `keyring` (a keyring-core credential store: the
     /// platform's, or a test double), its locks and markers still under [`Store::dir`].
     #[cfg(feature = "keyring")]
-    pub fn with_keyring(self, keyring: std::sync::Arc<keyring_core::CredentialStore>) -> Self {
+    pub fn with_keyring(self, keyring: Arc<keyring_core::CredentialStore>) -> Self {
         Self {
-            backend: Backend::Keyring(os_keyring::Keyring::new(keyring)),
+            backend: Arc::new(os_keyring::Keyring::new(keyring)),
             ..self
         }
     }
 
     /// The store at `$JIRA_AUTH_CONFIG_DIR`, `$XDG_CONFIG_HOME/jira-auth` or `~/.config/jira-auth`,
-    /// with the backend named by `$JIRA_AUTH_STORE` (`file` unless it says `keyring`).
-    ///
-    /// With `keyring` and no reachable keyring (no D-Bus session bus, as on CI machines), logs one
-    /// warning and falls back to files.
+    /// with the backend named by `$JIRA_AUTH_STORE`: `file` (the default), `keyring` (the OS
+    /// keyring or an error), `auto` (the OS keyring when there is one, else files with one
+    /// warning).
     pub fn from_env() -> Result<Self> {
-        Self::from_vars(
-            |k| std::env::var_os(k),
-            #[cfg(feature = "keyring")]
-            os_keyring::open_platform,
-        )
+        Self::from_vars(|k| std::env::var_os(k), open_keyring)
     }
 
     fn from_vars(
         var: impl Fn(&str) -> Option<OsString>,
-        #[cfg(feature = "keyring")] open_keyring: impl FnOnce() -> std::result::Result<
-            os_keyring::Keyring,
-            String,
-        >,
+        open_keyring: impl FnOnce() -> std::result::Result<Arc<dyn Backend>, String>,
     ) -> Result<Self> {
         let var = |k: &str| var(k).filter(|v| !v.is_empty());
         let store = if let Some(dir) = var(CONFIG_DIR_ENV) {
@@ -302,32 +303,34 @@ impl Store {
         } else {
             return Err(StoreError::NoConfigDir);
         };
-        let Some(backend) = var(BACKEND_ENV) else {
-            return Ok(store);
+        let choice = match var(BACKEND_ENV).as_deref().map(|v| v.to_string_lossy()) {
+            None => Choice::File,
+            Some(v) if v == "file" => Choice::File,
+            Some(v) if v == "keyring" => Choice::Keyring,
+            Some(v) if v == "auto" => Choice::Auto,
+            Some(other) => return Err(StoreError::UnknownBackend(other.into_owned())),
         };
-        match backend.to_string_lossy().as_ref() {
-            "file" => Ok(store),
-            "keyring" => {
-                #[cfg(feature = "keyring")]
-                match open_keyring() {
-                    Ok(keyring) => Ok(Self {
-                        backend: Backend::Keyring(keyring),
-                        ..store
-                    }),
-                    Err(reason) => {
-                        // Once per process: `cloud serve` and others open the store twice.
-                        static WARNED: std::sync::atomic::AtomicBool =
-                            std::sync::atomic::AtomicBool::new(false);
-                        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                            tracing::warn!("{}", keyring_fallback_warning(&reason, &store));
-                        }
-                        Ok(store)
-                    }
-                }
-                #[cfg(not(feature = "keyring"))]
+        if choice == Choice::File {
+            return Ok(store);
+        }
+        match open_keyring() {
+            Ok(backend) => Ok(Self { backend, ..store }),
+            Err(_) if choice == Choice::Keyring && !cfg!(feature = "keyring") => {
                 Err(StoreError::KeyringNotCompiled)
             }
-            other => Err(StoreError::UnknownBackend(other.to_owned())),
+            Err(reason) if choice == Choice::Keyring => Err(StoreError::KeyringUnavailable {
+                reason,
+                dir: store.profiles_dir(),
+            }),
+            Err(reason) => {
+                // Once per process: `cloud serve` and others open the store twice.
+                static WARNED: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!("{}", keyring_fallback_warning(&reason, &store));
+                }
+                Ok(store)
+            }
         }
     }
 
@@ -346,11 +349,7 @@ impl Store {
 
     /// Whether profile documents live in the OS keyring (else in `profiles/<name>.json`).
     pub fn uses_keyring(&self) -> bool {
-        match self.backend {
-            Backend::File => false,
-            #[cfg(feature = "keyring")]
-            Backend::Keyring(_) => true,
-        }
+        self.backend.is_keyring()
     }
 
     fn profiles_dir(&self) -> PathBuf {
@@ -361,24 +360,33 @@ impl Store {
         self.profiles_dir().join(format!("{name}.json"))
     }
 
+    fn place(&self, name: &ProfileName) -> Place {
+        Place {
+            name: name.clone(),
+            json: self.profile_path(name),
+        }
+    }
+
     /// Reads a profile without taking the lock (a file is always whole, thanks to rename; a
     /// keyring entry is replaced whole).
     pub fn load(&self, name: &ProfileName) -> Result<Option<Profile>> {
-        load_from(&self.backend, name, &self.profile_path(name))
+        self.backend.load(&self.place(name))
+    }
+
+    /// Whether profile `name` has a write-ahead record (read without the lock; take the lock
+    /// before acting on it).
+    pub fn has_write_ahead(&self, name: &ProfileName) -> Result<bool> {
+        Ok(self.backend.read_write_ahead(&self.place(name))?.is_some())
     }
 
     /// The names of all stored profiles, sorted.
     pub fn list(&self) -> Result<Vec<ProfileName>> {
-        let suffixes: &[&str] = match self.backend {
-            Backend::File => &[".json"],
-            #[cfg(feature = "keyring")]
-            Backend::Keyring(_) => &[".json", ".keyring"],
-        };
+        let suffixes = self.backend.listed_suffixes();
         let dir = self.profiles_dir();
-        let entries = match fs::read_dir(&dir) {
+        let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err("listing", &dir)(e)),
+            Err(e) => return Err(fs::io_err("listing", &dir)(e)),
         };
         let mut names: Vec<ProfileName> = entries
             .filter_map(|e| e.ok())
@@ -399,119 +407,137 @@ impl Store {
         create_private_dir(&self.dir)?;
         create_private_dir(&dir)?;
         let lock_path = dir.join(format!("{name}.lock"));
-        let lock_file = open_private(&lock_path, false)?;
-        lock_file.lock().map_err(io_err("locking", &lock_path))?;
+        let lock_file = fs::open_private(&lock_path, false)?;
+        lock_file
+            .lock()
+            .map_err(fs::io_err("locking", &lock_path))?;
         Ok(ProfileGuard {
-            path: self.profile_path(name),
-            dir,
-            name: name.clone(),
+            place: self.place(name),
             backend: self.backend.clone(),
             _lock: lock_file,
         })
     }
 }
 
+#[cfg(feature = "keyring")]
+fn open_keyring() -> std::result::Result<Arc<dyn Backend>, String> {
+    os_keyring::open_platform().map(|k| Arc::new(k) as Arc<dyn Backend>)
+}
+
+#[cfg(not(feature = "keyring"))]
+fn open_keyring() -> std::result::Result<Arc<dyn Backend>, String> {
+    Err("this jira-auth was built without the `keyring` feature".to_owned())
+}
+
 /// Exclusive access to one profile until dropped.
 #[derive(Debug)]
 pub struct ProfileGuard {
-    path: PathBuf,
-    dir: PathBuf,
-    name: ProfileName,
-    backend: Backend,
+    place: Place,
+    backend: Arc<dyn Backend>,
     _lock: File, // the advisory lock is released when the file is closed
+}
+
+/// Disk space held, under the lock, for writing a write-ahead record and then the profile,
+/// before an action that cannot be taken back (spending a refresh token). Empty when the
+/// documents do not live on this disk (the keyring).
+#[derive(Debug, Default)]
+pub struct Reserved {
+    write_ahead: Option<Reservation>,
+    profile: Option<Reservation>,
 }
 
 impl ProfileGuard {
     pub fn load(&self) -> Result<Option<Profile>> {
-        load_from(&self.backend, &self.name, &self.path)
+        self.backend.load(&self.place)
     }
 
     /// Replaces the profile atomically: with files, temp file, fsync, rename, fsync dir; with the
     /// keyring, one entry write (then the profile's old file, if any, is removed).
     pub fn save(&self, profile: &Profile) -> Result<()> {
+        self.backend
+            .save(&self.place, &self.document(profile)?, None)
+    }
+
+    /// [`ProfileGuard::save`] into the space held by [`ProfileGuard::reserve`] (a new write when
+    /// it was used already).
+    pub fn save_reserved(&self, profile: &Profile, reserved: &mut Reserved) -> Result<()> {
+        self.backend.save(
+            &self.place,
+            &self.document(profile)?,
+            reserved.profile.take(),
+        )
+    }
+
+    fn document(&self, profile: &Profile) -> Result<Vec<u8>> {
         let mut bytes = serde_json::to_vec_pretty(profile).map_err(|e| StoreError::Corrupt {
-            path: self.path.clone(),
+            path: self.place.json.clone(),
             message: e.to_string(),
         })?;
         bytes.push(b'\n');
-        let marker = marker_path(&self.path);
-        match &self.backend {
-            Backend::File => {
-                write_atomically(&self.path, &bytes)?;
-                // The file is now the newest document: the keyring backend must read it, not an
-                // older keyring entry.
-                remove_if_present(&marker, &self.dir)?;
-                Ok(())
-            }
-            #[cfg(feature = "keyring")]
-            Backend::Keyring(keyring) => {
-                if !marker.exists() {
-                    // A leftover entry is older than the file (see `Backend::File` above).
-                    keyring.delete(&self.name)?;
-                    write_atomically(&marker, &os_keyring::marker(&self.name))?;
-                }
-                // A crash from here on leaves the marker and the old entry or none: readers then
-                // fall back to the old file, if any. Never a mix.
-                keyring.write(&self.name, &bytes)?;
-                remove_if_present(&self.path, &self.dir)?;
-                Ok(())
-            }
-        }
+        Ok(bytes)
     }
 
     /// Removes the profile (its file; with the keyring, its entry and marker too). Returns
     /// whether there was one.
     pub fn delete(&self) -> Result<bool> {
-        match &self.backend {
-            Backend::File => remove_if_present(&self.path, &self.dir),
-            #[cfg(feature = "keyring")]
-            Backend::Keyring(keyring) => {
-                let entry = keyring.delete(&self.name)?;
-                let marker = remove_if_present(&marker_path(&self.path), &self.dir)?;
-                let file = remove_if_present(&self.path, &self.dir)?;
-                Ok(entry || marker || file)
-            }
-        }
+        self.backend.delete(&self.place)
+    }
+
+    /// The profile this guard holds.
+    pub fn name(&self) -> &ProfileName {
+        &self.place.name
     }
 
     /// `<profiles>/<name>.json`, the profile's file (absent while it lives in the keyring).
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.place.json
     }
-}
 
-/// `<profiles>/<name>.keyring` for `<profiles>/<name>.json`.
-fn marker_path(json: &Path) -> PathBuf {
-    json.with_extension("keyring")
-}
-
-fn load_from(backend: &Backend, name: &ProfileName, path: &Path) -> Result<Option<Profile>> {
-    match backend {
-        Backend::File => {
-            let _ = name;
-            read_profile(path)
+    /// Holds, on disk, the space to write a write-ahead record of up to `write_ahead` bytes and
+    /// then a profile of up to `profile` bytes: temporary files written to that size and synced.
+    /// Fails (on a full disk, say) before anything irreversible is done.
+    pub fn reserve(&self, write_ahead: usize, profile: usize) -> Result<Reserved> {
+        if !self.backend.writes_documents_to_disk() {
+            return Ok(Reserved::default());
         }
-        #[cfg(feature = "keyring")]
-        Backend::Keyring(keyring) => {
-            if marker_path(path).exists()
-                && let Some(bytes) = keyring.read(name)?
-            {
-                return os_keyring::Keyring::parse(name, &bytes).map(Some);
-            }
-            read_profile(path)
-        }
+        Ok(Reserved {
+            write_ahead: Some(Reservation::new(&self.place.pending(), write_ahead)?),
+            profile: Some(Reservation::new(&self.place.json, profile)?),
+        })
     }
-}
 
-/// Removes `path` and syncs `dir`. Returns whether there was a file.
-fn remove_if_present(path: &Path, dir: &Path) -> Result<bool> {
-    match fs::remove_file(path) {
-        Ok(()) => {
-            sync_dir(dir)?;
-            Ok(true)
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(io_err("removing", path)(e)),
+    /// Makes `bytes` the profile's write-ahead record, durably (file: 0600, atomic, into the
+    /// reserved space when there is some; keyring: an entry of service
+    /// [`WRITE_AHEAD_SERVICE`]). Calls `midway` once half of a file is written.
+    pub fn write_ahead(
+        &self,
+        bytes: &[u8],
+        reserved: &mut Reserved,
+        mut midway: impl FnMut(),
+    ) -> Result<()> {
+        self.backend
+            .write_write_ahead(&self.place, bytes, reserved.write_ahead.take(), &mut midway)
+    }
+
+    /// The write-ahead record's bytes, if there is one.
+    pub fn read_write_ahead(&self) -> Result<Option<Vec<u8>>> {
+        self.backend.read_write_ahead(&self.place)
+    }
+
+    /// Removes the write-ahead record. Returns whether there was one.
+    pub fn remove_write_ahead(&self) -> Result<bool> {
+        self.backend.remove_write_ahead(&self.place)
+    }
+
+    /// Where the write-ahead record is, for messages.
+    pub fn write_ahead_location(&self) -> String {
+        self.backend.write_ahead_location(&self.place)
+    }
+
+    /// Removes the temporary files of this profile's documents: under the lock nobody is
+    /// writing them, so any that exist were left by a killed process.
+    pub fn sweep_temp_files(&self) {
+        fs::sweep_temp_files(self.place.dir(), &[&self.place.json, &self.place.pending()]);
     }
 }
 
@@ -533,126 +559,18 @@ fn parse_profile(text: &str) -> std::result::Result<Profile, Problem> {
     Ok(profile)
 }
 
-fn read_profile(path: &Path) -> Result<Option<Profile>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err("reading", path)(e)),
-    };
-    check_private(&file, path)?;
-    let text = io::read_to_string(file).map_err(io_err("reading", path))?;
-    let profile = parse_profile(&text).map_err(|problem| match problem {
-        Problem::Invalid(message) => StoreError::Corrupt {
-            path: path.to_owned(),
-            message,
-        },
-        Problem::TooNew(found) => StoreError::TooNew {
-            path: path.to_owned(),
-            found,
-        },
-    })?;
-    Ok(Some(profile))
-}
-
-/// The warning logged when `JIRA_AUTH_STORE=keyring` finds no keyring.
-#[cfg(feature = "keyring")]
+/// The warning logged when `JIRA_AUTH_STORE=auto` finds no keyring.
 fn keyring_fallback_warning(reason: &str, store: &Store) -> String {
     format!(
-        "`JIRA_AUTH_STORE=keyring` but the OS keyring is unavailable ({reason}); keeping profiles in files under `{}` instead: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this",
+        "`JIRA_AUTH_STORE=auto` found no OS keyring ({reason}); keeping profiles in files under `{}`: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this",
         store.profiles_dir().display()
     )
-}
-
-/// Writes `bytes` to `path` so that readers see the old or the new content, never a mix,
-/// and a crash at any point leaves one of the two. The file is 0600.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically_with(path, bytes, || {})
-}
-
-/// [`write_atomically`], calling `midway` once half the bytes are in the temporary file (crash
-/// tests use it to stop the process inside a write).
-pub fn write_atomically_with(path: &Path, bytes: &[u8], midway: impl FnOnce()) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", crate::random::hex_token(6)));
-    let result = (|| {
-        let mut file = open_private(&tmp, true)?;
-        let (first, rest) = bytes.split_at(bytes.len() / 2);
-        file.write_all(first).map_err(io_err("writing", &tmp))?;
-        file.flush().map_err(io_err("writing", &tmp))?;
-        midway();
-        file.write_all(rest).map_err(io_err("writing", &tmp))?;
-        file.sync_all().map_err(io_err("syncing", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io_err("renaming into place", path))?;
-        sync_dir(dir)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Creates `dir` (and parents) with mode 0700 where it creates it.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(io_err("creating directory", dir))
-}
-
-fn open_private(path: &Path, create_new: bool) -> Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true);
-    if create_new {
-        options.create_new(true);
-    } else {
-        options.create(true).truncate(false);
-    }
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map_err(io_err("opening", path))
-}
-
-#[cfg(unix)]
-fn check_private(file: &File, path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = file
-        .metadata()
-        .map_err(io_err("inspecting", path))?
-        .permissions()
-        .mode()
-        & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(StoreError::InsecurePermissions {
-            path: path.to_owned(),
-            mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_file: &File, _path: &Path) -> Result<()> {
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("syncing directory", dir))?;
-    let _ = dir;
-    Ok(())
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     fn mode(path: &Path) -> u32 {
@@ -822,11 +740,7 @@ pub(crate) mod tests {
                 .find(|(key, _)| *key == k)
                 .map(|(_, v)| OsString::from(v))
         };
-        Store::from_vars(
-            var,
-            #[cfg(feature = "keyring")]
-            || Err("no keyring in this test".to_owned()),
-        )
+        Store::from_vars(var, || Err("no keyring in this test".to_owned()))
     }
 
     #[test]
@@ -852,7 +766,7 @@ pub(crate) mod tests {
         let err = from_vars(&[("HOME", "/home/u"), ("JIRA_AUTH_STORE", "vault")]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "`JIRA_AUTH_STORE` is `vault`: set it to `file` (the default) or `keyring`"
+            "`JIRA_AUTH_STORE` is `vault`: set it to `file` (the default), `keyring` or `auto`"
         );
         assert_eq!(err.category(), Category::Usage);
     }
@@ -884,6 +798,76 @@ pub(crate) mod tests {
         // The file backend lists files only.
         write_atomically(&tmp.path().join("profiles/other.keyring"), b"{}").unwrap();
         assert_eq!(store.list().unwrap(), vec![n]);
+    }
+
+    #[test]
+    fn the_write_ahead_record_is_a_0600_file_written_into_reserved_space() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::at(tmp.path());
+        let n = name("default");
+        let guard = store.lock(&n).unwrap();
+        assert!(!store.has_write_ahead(&n).unwrap());
+        let mut reserved = guard.reserve(4096, 8192).unwrap();
+        let sizes: Vec<u64> = {
+            let mut v: Vec<u64> = fs::read_dir(tmp.path().join("profiles"))
+                .unwrap()
+                .map(|e| e.unwrap())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                .map(|e| e.metadata().unwrap().len())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sizes, [4096, 8192], "the space is held on disk");
+        let mut halves = 0;
+        guard
+            .write_ahead(b"{\"record\":1}\n", &mut reserved, || halves += 1)
+            .unwrap();
+        assert_eq!(halves, 1);
+        let pending = tmp.path().join("profiles/default.pending");
+        assert_eq!(fs::read(&pending).unwrap(), b"{\"record\":1}\n");
+        assert_eq!(mode(&pending), 0o600);
+        assert!(store.has_write_ahead(&n).unwrap());
+        assert_eq!(
+            guard.write_ahead_location(),
+            format!("`{}`", pending.display())
+        );
+        guard.save_reserved(&Profile::new(), &mut reserved).unwrap();
+        assert_eq!(
+            fs::read_to_string(guard.path()).unwrap(),
+            "{\n  \"version\": 1\n}\n"
+        );
+        // Both slots are used: a further write is an ordinary one.
+        guard.save_reserved(&Profile::new(), &mut reserved).unwrap();
+        assert!(guard.remove_write_ahead().unwrap());
+        assert!(!guard.remove_write_ahead().unwrap());
+        let mut names: Vec<String> = fs::read_dir(tmp.path().join("profiles"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["default.json", "default.lock"]);
+    }
+
+    #[test]
+    fn an_unused_reservation_leaves_no_file_and_a_sweep_removes_a_killed_writers_temp_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::at(tmp.path());
+        let n = name("default");
+        let guard = store.lock(&n).unwrap();
+        drop(guard.reserve(100, 100).unwrap());
+        let dir = tmp.path().join("profiles");
+        let count = || fs::read_dir(&dir).unwrap().count();
+        assert_eq!(count(), 1, "only the lock");
+        for stray in [
+            ".default.json.0123456789ab.tmp",
+            ".default.pending.0123456789ab.tmp",
+        ] {
+            fs::write(dir.join(stray), "{\"half").unwrap();
+        }
+        fs::write(dir.join(".other.json.0123456789ab.tmp"), "x").unwrap();
+        guard.sweep_temp_files();
+        assert_eq!(count(), 2, "the lock and the other profile's file");
     }
 
     #[test]

@@ -107,6 +107,8 @@ struct State {
     access: HashMap<String, Access>,
     sites: Value,
     refresh_error: Option<(u16, Value)>,
+    /// Extra hex characters in every token minted from now on.
+    token_padding: usize,
 }
 
 impl State {
@@ -120,7 +122,8 @@ impl State {
     fn next(&mut self, prefix: &str) -> String {
         self.counter += 1;
         // Token-shaped but recognisable in a failing test.
-        format!("{prefix}-{:04}-{}", self.counter, random_hex(8))
+        let padding = "0".repeat(self.token_padding);
+        format!("{prefix}-{:04}-{}{padding}", self.counter, random_hex(8))
     }
 }
 
@@ -256,6 +259,12 @@ impl FakeAtlassian {
     /// Moves the fake's clock forward.
     pub fn advance(&self, by: Duration) {
         self.shared.lock().offset += by;
+    }
+
+    /// Makes every token minted from now on `extra` characters longer (Atlassian's are JWTs of a
+    /// few KiB; a test can make them outgrow what a client expected).
+    pub fn pad_tokens(&self, extra: usize) {
+        self.shared.lock().token_padding = extra;
     }
 
     /// Replaces the sites served by accessible-resources with another fixture scenario.

@@ -1,8 +1,10 @@
 //! The OS keyring as the home of profile documents (cargo feature `keyring`).
 //!
 //! With `JIRA_AUTH_STORE=keyring` the whole profile JSON document is the secret of the keyring
-//! entry (service [`SERVICE`], user `<profile name>`): the Secret Service over D-Bus (zbus, no C
-//! library) on Linux and the BSDs, the Keychain on macOS, the Credential Manager on Windows.
+//! entry (service [`SERVICE`], user `<profile name>`), and a write-ahead record of a token
+//! rotation is the secret of the entry of service [`WRITE_AHEAD_SERVICE`], same user. The
+//! keyrings: the Secret Service over D-Bus (zbus, no C library) on Linux and the BSDs, the
+//! Keychain on macOS, the Credential Manager on Windows.
 //!
 //! What stays on disk, none of it secret:
 //! - `profiles/<name>.lock`, the advisory lock: read-modify-write is serialised exactly as with
@@ -14,12 +16,14 @@
 //! moves it into the keyring and removes the file. A save by the file backend removes the marker,
 //! so the newest document always wins whichever backend wrote it.
 
-use super::{Profile, ProfileName, Result, StoreError};
+use super::backend::{self, Backend, Place};
+use super::fs::{self, Reservation};
+use super::{Profile, ProfileName, Result, StoreError, WRITE_AHEAD_SERVICE};
 use keyring_core::{CredentialStore, Entry, Error};
 use std::sync::Arc;
 
-/// The keyring service name of every jira-auth entry.
-pub const SERVICE: &str = "jira-auth";
+/// The keyring service name of every jira-auth profile entry.
+pub const SERVICE: &str = super::KEYRING_SERVICE;
 
 /// A handle on a keyring-core credential store (the platform's, or a test double).
 #[derive(Clone)]
@@ -41,29 +45,29 @@ impl Keyring {
         Self { store }
     }
 
-    fn entry(&self, name: &ProfileName) -> Result<Entry> {
-        Entry::new_in_store(&self.store, SERVICE, name.as_str())
+    fn entry(&self, service: &str, name: &ProfileName) -> Result<Entry> {
+        Entry::new_in_store(&self.store, service, name.as_str())
             .map_err(|e| keyring_err("opening", name, &e))
     }
 
-    /// The stored document, `None` when the keyring has no entry for `name`.
-    pub(super) fn read(&self, name: &ProfileName) -> Result<Option<Vec<u8>>> {
-        match self.entry(name)?.get_secret() {
+    /// The stored secret, `None` when the keyring has no entry for `name`.
+    fn read_entry(&self, service: &str, name: &ProfileName) -> Result<Option<Vec<u8>>> {
+        match self.entry(service, name)?.get_secret() {
             Ok(bytes) => Ok(Some(bytes)),
             Err(Error::NoEntry) => Ok(None),
             Err(e) => Err(keyring_err("reading", name, &e)),
         }
     }
 
-    pub(super) fn write(&self, name: &ProfileName, bytes: &[u8]) -> Result<()> {
-        self.entry(name)?
+    fn write_entry(&self, service: &str, name: &ProfileName, bytes: &[u8]) -> Result<()> {
+        self.entry(service, name)?
             .set_secret(bytes)
             .map_err(|e| keyring_err("writing", name, &e))
     }
 
     /// Removes the entry. Returns whether there was one.
-    pub(super) fn delete(&self, name: &ProfileName) -> Result<bool> {
-        match self.entry(name)?.delete_credential() {
+    fn remove_entry(&self, service: &str, name: &ProfileName) -> Result<bool> {
+        match self.entry(service, name)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(Error::NoEntry) => Ok(false),
             Err(e) => Err(keyring_err("removing", name, &e)),
@@ -71,7 +75,7 @@ impl Keyring {
     }
 
     /// Parses a document read from the keyring with the same checks as a profile file.
-    pub(super) fn parse(name: &ProfileName, bytes: &[u8]) -> Result<Profile> {
+    fn parse(name: &ProfileName, bytes: &[u8]) -> Result<Profile> {
         let text = std::str::from_utf8(bytes).map_err(|_| StoreError::KeyringCorrupt {
             profile: name.to_string(),
             message: "not UTF-8".to_owned(),
@@ -89,8 +93,84 @@ impl Keyring {
     }
 }
 
+impl Backend for Keyring {
+    fn is_keyring(&self) -> bool {
+        true
+    }
+
+    fn listed_suffixes(&self) -> &'static [&'static str] {
+        &[".json", ".keyring"]
+    }
+
+    fn load(&self, at: &Place) -> Result<Option<Profile>> {
+        if at.marker().exists()
+            && let Some(bytes) = self.read_entry(SERVICE, &at.name)?
+        {
+            return Self::parse(&at.name, &bytes).map(Some);
+        }
+        backend::read_profile(&at.json)
+    }
+
+    fn save(&self, at: &Place, bytes: &[u8], _slot: Option<Reservation>) -> Result<()> {
+        let marker = at.marker();
+        if !marker.exists() {
+            // A leftover entry is older than the file (a file save removes the marker).
+            self.remove_entry(SERVICE, &at.name)?;
+            fs::write_atomically(&marker, &marker_document(&at.name))?;
+        }
+        // A crash from here on leaves the marker and the old entry or none: readers then fall
+        // back to the old file, if any. Never a mix.
+        self.write_entry(SERVICE, &at.name, bytes)?;
+        fs::remove_if_present(&at.json)?;
+        Ok(())
+    }
+
+    fn delete(&self, at: &Place) -> Result<bool> {
+        let entry = self.remove_entry(SERVICE, &at.name)?;
+        let marker = fs::remove_if_present(&at.marker())?;
+        let file = fs::remove_if_present(&at.json)?;
+        Ok(entry || marker || file)
+    }
+
+    fn writes_documents_to_disk(&self) -> bool {
+        false
+    }
+
+    /// The keyring's record, else one a file-backed run left on disk.
+    fn read_write_ahead(&self, at: &Place) -> Result<Option<Vec<u8>>> {
+        match self.read_entry(WRITE_AHEAD_SERVICE, &at.name)? {
+            Some(bytes) => Ok(Some(bytes)),
+            None => fs::read_private(&at.pending()),
+        }
+    }
+
+    fn write_write_ahead(
+        &self,
+        at: &Place,
+        bytes: &[u8],
+        _slot: Option<Reservation>,
+        midway: &mut dyn FnMut(),
+    ) -> Result<()> {
+        midway();
+        self.write_entry(WRITE_AHEAD_SERVICE, &at.name, bytes)
+    }
+
+    fn remove_write_ahead(&self, at: &Place) -> Result<bool> {
+        let entry = self.remove_entry(WRITE_AHEAD_SERVICE, &at.name)?;
+        let file = fs::remove_if_present(&at.pending())?;
+        Ok(entry || file)
+    }
+
+    fn write_ahead_location(&self, at: &Place) -> String {
+        format!(
+            "the OS keyring, service `{WRITE_AHEAD_SERVICE}`, user `{}`",
+            at.name
+        )
+    }
+}
+
 /// The content of `profiles/<name>.keyring`: where the document is, never the document.
-pub(super) fn marker(name: &ProfileName) -> Vec<u8> {
+pub(super) fn marker_document(name: &ProfileName) -> Vec<u8> {
     format!(
         "{{\"version\":1,\"store\":\"keyring\",\"service\":\"{SERVICE}\",\"user\":\"{name}\"}}\n"
     )
@@ -393,34 +473,67 @@ mod tests {
         }
     }
 
+    fn platform(keyring: Arc<CredentialStore>) -> std::result::Result<Arc<dyn Backend>, String> {
+        Ok(Arc::new(Keyring::new(keyring)))
+    }
+
+    fn no_platform(reason: &str) -> std::result::Result<Arc<dyn Backend>, String> {
+        Err(reason.to_owned())
+    }
+
     #[test]
-    fn no_keyring_warns_once_and_keeps_profiles_in_0600_files() {
+    fn an_unreachable_keyring_asked_for_is_an_error_and_auto_falls_back_with_one_warning() {
         let tmp = tempfile::tempdir().unwrap();
         let cfg = tmp.path().join("cfg");
-        let vars = |k: &str| match k {
-            "JIRA_AUTH_CONFIG_DIR" => Some(cfg.clone().into_os_string()),
-            "JIRA_AUTH_STORE" => Some("keyring".into()),
-            _ => None,
+        let vars = |backend: &'static str| {
+            let cfg = cfg.clone();
+            move |k: &str| match k {
+                "JIRA_AUTH_CONFIG_DIR" => Some(cfg.clone().into_os_string()),
+                "JIRA_AUTH_STORE" => Some(backend.into()),
+                _ => None,
+            }
         };
         let logs = Logs::default();
+        let err = logs
+            .capture(|| {
+                Store::from_vars(vars("keyring"), || {
+                    no_platform("Platform failure: no D-Bus session bus")
+                })
+            })
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`JIRA_AUTH_STORE=keyring` asks for the OS keyring, but none is reachable (Platform failure: no D-Bus session bus): start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=auto` to keep profiles in files under `{}/profiles` when there is no keyring",
+                cfg.display()
+            )
+        );
+        assert_eq!(
+            crate::Categorize::category(&err),
+            crate::Category::Usage,
+            "exit 2"
+        );
+        assert_eq!(logs.text(), "", "an error, not a warning");
+        assert!(!cfg.exists(), "nothing written");
+
         let store = logs
             .capture(|| {
-                Store::from_vars(vars, || {
-                    Err("Platform failure: no D-Bus session bus".to_owned())
+                Store::from_vars(vars("auto"), || {
+                    no_platform("Platform failure: no D-Bus session bus")
                 })
             })
             .unwrap();
         assert_eq!(
             logs.text(),
             format!(
-                " WARN `JIRA_AUTH_STORE=keyring` but the OS keyring is unavailable (Platform failure: no D-Bus session bus); keeping profiles in files under `{}/profiles` instead: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this\n",
+                " WARN `JIRA_AUTH_STORE=auto` found no OS keyring (Platform failure: no D-Bus session bus); keeping profiles in files under `{}/profiles`: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this\n",
                 cfg.display()
             )
         );
         assert!(!store.uses_keyring());
         // Opening the store again (as `cloud serve` does) does not repeat the warning.
         let again = logs
-            .capture(|| Store::from_vars(vars, || Err("still none".to_owned())))
+            .capture(|| Store::from_vars(vars("auto"), || no_platform("still none")))
             .unwrap();
         assert!(!again.uses_keyring());
         let n = name("default");
@@ -435,20 +548,65 @@ mod tests {
     }
 
     #[test]
-    fn a_reachable_keyring_is_selected() {
+    fn a_reachable_keyring_is_selected_by_keyring_and_by_auto() {
         let tmp = tempfile::tempdir().unwrap();
-        let vars = |k: &str| match k {
-            "JIRA_AUTH_CONFIG_DIR" => Some(tmp.path().as_os_str().to_owned()),
-            "JIRA_AUTH_STORE" => Some("keyring".into()),
-            _ => None,
-        };
-        let logs = Logs::default();
-        let store = logs
-            .capture(|| Store::from_vars(vars, || Ok(Keyring::new(mock_store()))))
+        for backend in ["keyring", "auto"] {
+            let vars = |k: &str| match k {
+                "JIRA_AUTH_CONFIG_DIR" => Some(tmp.path().as_os_str().to_owned()),
+                "JIRA_AUTH_STORE" => Some(backend.into()),
+                _ => None,
+            };
+            let logs = Logs::default();
+            let store = logs
+                .capture(|| Store::from_vars(vars, || platform(mock_store())))
+                .unwrap();
+            assert!(store.uses_keyring(), "{backend}");
+            assert_eq!(store.dir(), tmp.path());
+            assert_eq!(logs.text(), "");
+        }
+    }
+
+    #[test]
+    fn the_write_ahead_record_lives_in_the_keyring_and_nothing_of_it_on_disk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let keyring = mock_store();
+        let store = Store::at(tmp.path()).with_keyring(keyring.clone());
+        let n = name("default");
+        let guard = store.lock(&n).unwrap();
+        guard.save(&profile_with_secret()).unwrap();
+        let mut reserved = guard.reserve(10_000, 10_000).unwrap();
+        let record = format!("{{\"replaces\":\"{SECRET}\"}}\n");
+        let mut midway = 0;
+        guard
+            .write_ahead(record.as_bytes(), &mut reserved, || midway += 1)
             .unwrap();
-        assert!(store.uses_keyring());
-        assert_eq!(store.dir(), tmp.path());
-        assert_eq!(logs.text(), "");
+        assert_eq!(midway, 1);
+        assert_eq!(
+            Entry::new_in_store(&keyring, WRITE_AHEAD_SERVICE, "default")
+                .unwrap()
+                .get_secret()
+                .unwrap(),
+            record.as_bytes()
+        );
+        assert!(store.has_write_ahead(&n).unwrap());
+        assert_eq!(
+            guard.read_write_ahead().unwrap().as_deref(),
+            Some(record.as_bytes())
+        );
+        assert_eq!(
+            guard.write_ahead_location(),
+            "the OS keyring, service `jira-auth.write-ahead`, user `default`"
+        );
+        guard.save_reserved(&Profile::new(), &mut reserved).unwrap();
+        let names: Vec<String> = files(tmp.path()).into_iter().map(|(p, _)| p).collect();
+        assert_eq!(names, ["profiles/default.keyring", "profiles/default.lock"]);
+        assert!(guard.remove_write_ahead().unwrap());
+        assert!(!guard.remove_write_ahead().unwrap());
+        assert!(!store.has_write_ahead(&n).unwrap());
+    }
+
+    fn open_keyring_for_test() -> std::result::Result<Arc<dyn Backend>, String> {
+        open_platform().map(|k| Arc::new(k) as Arc<dyn Backend>)
     }
 
     /// Set in the child process of the test below.
@@ -459,8 +617,17 @@ mod tests {
     /// process and this crate may not change its own environment.
     #[cfg(target_os = "linux")]
     #[test]
-    fn without_a_session_bus_the_platform_keyring_falls_back_to_files() {
+    fn without_a_session_bus_the_platform_keyring_is_an_error_and_auto_falls_back_to_files() {
         if let Some(cfg) = std::env::var_os(CHILD_ENV) {
+            assert!(matches!(
+                Store::from_vars(
+                    |k| (k == "JIRA_AUTH_STORE")
+                        .then(|| "keyring".into())
+                        .or_else(|| std::env::var_os(k)),
+                    open_keyring_for_test
+                ),
+                Err(StoreError::KeyringUnavailable { .. })
+            ));
             let logs = Logs::default();
             let store = logs.capture(Store::from_env).unwrap();
             assert!(!store.uses_keyring());
@@ -480,13 +647,13 @@ mod tests {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "store::os_keyring::tests::without_a_session_bus_the_platform_keyring_falls_back_to_files",
+                "store::os_keyring::tests::without_a_session_bus_the_platform_keyring_is_an_error_and_auto_falls_back_to_files",
                 "--nocapture",
                 "--test-threads=1",
             ])
             .env(CHILD_ENV, &cfg)
             .env("JIRA_AUTH_CONFIG_DIR", &cfg)
-            .env("JIRA_AUTH_STORE", "keyring")
+            .env("JIRA_AUTH_STORE", "auto")
             .env(
                 "DBUS_SESSION_BUS_ADDRESS",
                 format!("unix:path={}/no-bus", tmp.path().display()),
@@ -509,7 +676,7 @@ mod tests {
         assert_eq!(
             log,
             format!(
-                " WARN `JIRA_AUTH_STORE=keyring` but the OS keyring is unavailable (Platform failure: zbus error: Failed to connect to address `unix:path={tmp}/no-bus`: No such file or directory (os error 2)); keeping profiles in files under `{tmp}/cfg/profiles` instead: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this"
+                " WARN `JIRA_AUTH_STORE=auto` found no OS keyring (Platform failure: zbus error: Failed to connect to address `unix:path={tmp}/no-bus`: No such file or directory (os error 2)); keeping profiles in files under `{tmp}/cfg/profiles`: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this"
             )
         );
         let path = cfg.join("profiles/default.json");

@@ -144,6 +144,10 @@ pub struct ExportArgs {
     /// `psoxy`: the four `PSOXY_JIRA_CLOUD_*` secrets and `jira_cloud_id`.
     #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
     pub format: ExportFormat,
+
+    /// Write the export to this file (created 0600, replaced atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -102,6 +102,7 @@ pub async fn login(
         }
     };
 
+    credentials::check_room_for_login(store, profile)?;
     let http = super::run::http()?;
     let client = TokenClient {
         http: &http,

@@ -129,8 +129,19 @@ async fn export(
     store: &Store,
     a: ExportArgs,
 ) -> anyhow::Result<u8> {
-    // Export a token that is still valid for a while: refresh first if it is about to expire.
-    let c = usable_credentials(profile, store).await?;
+    // Read under the lock, so a refresh running now finishes first; then export a token that
+    // is still valid for a while, refreshing first if it is about to expire.
+    let stored = credentials::load_locked(store, profile)?;
+    let c = if stored.access_remaining(unix_seconds(SystemTime::now()))
+        >= REFRESH_MARGIN.as_secs() as i64
+    {
+        stored
+    } else {
+        let mode = RefreshMode::IfExpiring(REFRESH_MARGIN);
+        credentials::ensure_fresh(store, profile, &http()?, mode)
+            .await?
+            .credentials
+    };
     let format = match a.format {
         ExportFormat::Env => export::Format::Env,
         ExportFormat::Json => export::Format::Json,
@@ -138,10 +149,20 @@ async fn export(
         ExportFormat::Psoxy => export::Format::Psoxy,
     };
     let text = export::render(&c, format)?;
-    if std::io::stdout().is_terminal() && !global.quiet {
+    if let Some(path) = &a.output {
+        jira_auth_core::store::write_atomically(path, text.as_bytes())?;
+        if !global.quiet {
+            eprintln!(
+                "Wrote the {} export of profile `{profile}` to `{}` (mode 0600)",
+                format_name(a.format),
+                path.display()
+            );
+        }
+    } else if std::io::stdout().is_terminal() && !global.quiet {
         eprintln!(
-            "warning: these are live secrets and stdout is a terminal: redirect them into a file or a secret store, e.g. `jira-auth cloud export --format {} > creds`",
-            format_name(a.format)
+            "warning: these are live secrets and stdout is a terminal: write them to a private file with `jira-auth cloud export --format {}{} --output FILE`, or pipe them into a secret store",
+            format_name(a.format),
+            jira_auth_cloud::error::profile_flag(profile.as_str())
         );
     }
     if matches!(a.format, ExportFormat::Psoxy) && !global.quiet {
@@ -149,10 +170,12 @@ async fn export(
             "note: once psoxy uses this refresh token it rotates it; stop using profile `{profile}` for this token family (or log in again for jira-auth's own use)"
         );
     }
-    std::io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .context("cannot write to stdout")?;
+    if a.output.is_none() {
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("cannot write to stdout")?;
+    }
     Ok(exit::OK)
 }
 
