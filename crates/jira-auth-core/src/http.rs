@@ -91,6 +91,10 @@ pub enum HttpError {
     Tls { url: String, message: String },
     #[error("{url} did not answer within {seconds} s")]
     Timeout { url: String, seconds: u64 },
+    #[error(
+        "gave up on {url}: the command's deadline of {seconds} s passed (raise it with `--deadline SECONDS` or `JIRA_AUTH_DEADLINE`); the server is answering too slowly"
+    )]
+    Deadline { url: String, seconds: u64 },
     #[error("request to {url} failed: {message}")]
     Transport { url: String, message: String },
     #[error("{url} sent a body larger than {MAX_BODY_BYTES} bytes")]
@@ -134,6 +138,7 @@ pub struct Response {
 pub struct HttpClientBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
+    deadline: Option<Duration>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
 }
@@ -143,6 +148,7 @@ impl Default for HttpClientBuilder {
         Self {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            deadline: None,
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
         }
@@ -156,6 +162,12 @@ impl HttpClientBuilder {
     }
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+    /// An overall deadline, counted from [`HttpClientBuilder::build`]: past it no request is
+    /// sent, none is retried, and one in flight is cut off. `None`: only the per-request timeout.
+    pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
         self
     }
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
@@ -180,6 +192,10 @@ impl HttpClientBuilder {
             retry: self.retry,
             clock: self.clock,
             request_timeout: self.request_timeout,
+            deadline: self.deadline.map(|d| Deadline {
+                at: std::time::Instant::now().checked_add(d),
+                seconds: d.as_secs(),
+            }),
         })
     }
 }
@@ -191,6 +207,28 @@ pub struct HttpClient {
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     request_timeout: Duration,
+    deadline: Option<Deadline>,
+}
+
+/// When the whole command must be done talking (real time: a deadline protects a user from a
+/// slow server, so it is not the test clock's).
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    /// `None`: too far in the future to represent, so never.
+    at: Option<std::time::Instant>,
+    seconds: u64,
+}
+
+impl Deadline {
+    /// Time left, `None` when it has passed.
+    fn left(&self) -> Option<Duration> {
+        match self.at {
+            None => Some(Duration::MAX),
+            Some(at) => at
+                .checked_duration_since(std::time::Instant::now())
+                .filter(|d| !d.is_zero()),
+        }
+    }
 }
 
 impl HttpClient {
@@ -257,7 +295,16 @@ impl HttpClient {
                     .map_err(|e| HttpError::InvalidRequest(e.to_string()))?;
             }
             let (attempt_parts, attempt_body) = attempt_request.into_parts();
-            let req = self.to_reqwest(&attempt_parts, attempt_body, &url)?;
+            let mut req = self.to_reqwest(&attempt_parts, attempt_body, &url)?;
+            if let Some(deadline) = self.deadline {
+                let Some(left) = deadline.left() else {
+                    return Err(HttpError::Deadline {
+                        url,
+                        seconds: deadline.seconds,
+                    });
+                };
+                *req.timeout_mut() = Some(left.min(self.request_timeout));
+            }
             let outcome = self.client.execute(req).await;
             let retry_hint = match &outcome {
                 Ok(resp) => retryable_status(resp.status(), idempotency)
@@ -271,7 +318,10 @@ impl HttpClient {
                 && attempt < self.retry.max_attempts
             {
                 let delay = self.retry.delay(attempt, hint, jitter());
-                if waited + delay <= self.retry.max_total_wait {
+                let before_deadline = self
+                    .deadline
+                    .is_none_or(|d| d.left().is_some_and(|left| delay < left));
+                if waited + delay <= self.retry.max_total_wait && before_deadline {
                     tracing::debug!(%url, attempt, ?delay, "retrying");
                     self.clock.sleep(delay).await;
                     waited += delay;
@@ -280,9 +330,18 @@ impl HttpClient {
                 }
                 tracing::debug!(%url, attempt, ?delay, "not retrying: total wait budget spent");
             }
-            return match outcome {
-                Ok(resp) => read_response(resp, &url, attempt).await,
+            let result = match outcome {
+                Ok(resp) => read_response(resp, &url, attempt, self.request_timeout).await,
                 Err(e) => Err(self.classify(e, &url)),
+            };
+            return match (result, self.deadline) {
+                (Err(HttpError::Timeout { url, .. }), Some(d)) if d.left().is_none() => {
+                    Err(HttpError::Deadline {
+                        url,
+                        seconds: d.seconds,
+                    })
+                }
+                (result, _) => result,
             };
         }
     }
@@ -429,6 +488,7 @@ async fn read_response(
     mut resp: reqwest::Response,
     url: &str,
     attempts: u32,
+    timeout: Duration,
 ) -> Result<Response, HttpError> {
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -444,6 +504,13 @@ async fn read_response(
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
+            // A body that drips slower than the timeout allows.
+            Err(e) if e.is_timeout() => {
+                return Err(HttpError::Timeout {
+                    url: url.to_owned(),
+                    seconds: timeout.as_secs(),
+                });
+            }
             Err(e) => {
                 return Err(HttpError::Transport {
                     url: url.to_owned(),

@@ -348,3 +348,65 @@ async fn credentials_are_applied_afresh_on_every_attempt() {
         .collect();
     assert_eq!(seen, ["Test nonce=1", "Test nonce=2", "Test nonce=3"]);
 }
+
+#[tokio::test]
+async fn a_slow_server_is_cut_off_at_the_commands_deadline_and_never_retried_past_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/busy"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "5"))
+        .mount(&server)
+        .await;
+    let http = HttpClient::builder()
+        .request_timeout(Duration::from_secs(60))
+        .deadline(Some(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = http
+        .send(get(format!("{}/slow", server.uri())))
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "cut off");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "gave up on {}/slow: the command's deadline of 1 s passed (raise it with `--deadline SECONDS` or `JIRA_AUTH_DEADLINE`); the server is answering too slowly",
+            server.uri()
+        )
+    );
+    assert_eq!(err.category(), jira_auth_core::Category::Network);
+    // Past the deadline nothing more is sent.
+    let err = http
+        .send(get(format!("{}/busy", server.uri())))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HttpError::Deadline { .. }), "{err}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_retry_that_would_end_past_the_deadline_is_not_waited_for() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
+        .mount(&server)
+        .await;
+    let http = HttpClient::builder()
+        .deadline(Some(Duration::from_secs(20)))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = http.send_checked(get(server.uri())).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        matches!(err, HttpError::Api(ref e) if e.status == 429),
+        "{err}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}

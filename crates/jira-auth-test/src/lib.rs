@@ -19,6 +19,7 @@ pub mod cloud;
 pub mod contract;
 pub mod filters;
 pub mod fixtures;
+pub mod hostile;
 pub mod jira_site;
 pub mod journal;
 pub mod journey;

@@ -50,6 +50,29 @@ pub struct GlobalArgs {
     /// When to colour output; `NO_COLOR` set means never unless `always` is given.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    /// Give up on one HTTP request (connect, answer and body) after this many seconds.
+    #[arg(
+        long,
+        global = true,
+        env = "JIRA_AUTH_REQUEST_TIMEOUT",
+        default_value_t = 60,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub request_timeout: u64,
+
+    /// Give up on all of a command's HTTP requests after this many seconds, retries and
+    /// slow answers included (0: no limit). Waiting for a browser does not count.
+    #[arg(
+        long,
+        global = true,
+        env = "JIRA_AUTH_DEADLINE",
+        default_value_t = 900,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(0..=604_800)
+    )]
+    pub deadline: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod browser;
 pub mod cloud;
 pub mod exit;
+pub mod net;
 pub mod output;
 pub mod run;
 pub mod server;

@@ -27,6 +27,7 @@ pub fn main() -> ExitCode {
 /// Runs one command and returns its exit code (0 or 1); errors carry their own code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let global = &cli.global;
+    crate::net::configure(global);
     match cli.command {
         Command::Cloud(args) => crate::cloud::run::run(global, args).await,
         Command::Server(args) => crate::server::run::run(global, args).await,

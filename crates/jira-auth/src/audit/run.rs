@@ -24,7 +24,7 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<u8> {
     options.concurrency = usize::from(args.concurrency);
     options.deep = args.deep;
 
-    let http = HttpClient::builder().build()?;
+    let http = crate::net::client()?;
     let target = resolve_target(global, &args, &http).await?;
     options.granted_scopes = target.granted_scopes.clone();
     options.credential = target.auth.describe();

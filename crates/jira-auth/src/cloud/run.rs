@@ -47,7 +47,7 @@ async fn usable_credentials(
 }
 
 pub(crate) fn http() -> anyhow::Result<HttpClient> {
-    Ok(HttpClient::builder().build()?)
+    Ok(crate::net::client()?)
 }
 
 /// `cloud token`: a valid access token on stdout.

@@ -5,7 +5,6 @@ use crate::args::GlobalArgs;
 use crate::exit;
 use anyhow::Context as _;
 use jira_auth_core::Categorize as _;
-use jira_auth_core::http::HttpClient;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_server::ServerError;
 use jira_auth_server::dance::{JiraServer, parse_site_url};
@@ -54,7 +53,7 @@ impl Ctx {
 
     pub fn jira(&self, url: &str) -> anyhow::Result<JiraServer> {
         let base = parse_site_url(url)?;
-        Ok(JiraServer::new(HttpClient::builder().build()?, base))
+        Ok(JiraServer::new(crate::net::client()?, base))
     }
 }
 
