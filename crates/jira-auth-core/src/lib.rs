@@ -9,6 +9,7 @@
 //! - [`jira`]: a small Jira REST client over an authorizer.
 //! - [`presets`]: named scope and check sets shared by `cloud login` and `audit`.
 //! - [`random`]: OS-RNG values for OAuth `state` and nonces.
+//! - [`redact`]: the secret values this process holds, masked in whatever it prints.
 //! - [`fault`]: pause and full-disk points for the crash tests (debug builds only).
 //!
 //! Architecture invariant: nothing in this crate prints (but the debug-only pause point of
@@ -22,6 +23,7 @@ pub mod http;
 pub mod jira;
 pub mod presets;
 pub mod random;
+pub mod redact;
 pub mod secret;
 pub mod store;
 pub mod time;

@@ -4,6 +4,8 @@
 //! `Display` prints `[redacted]`, so a secret in a log line, an error or a `{:?}` dump shows
 //! nothing. Reading the value is an explicit [`expose_secret`](ClientSecret::expose_secret) call,
 //! easy to grep for. Serde (de)serialises the plain value: the store and the exports need it.
+//! Every value made is also registered with [`crate::redact`], so the binary's error printer can
+//! mask it wherever a server echoed it back.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -11,13 +13,15 @@ use std::fmt;
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
         impl $name {
             pub fn new(value: impl Into<String>) -> Self {
-                Self(value.into())
+                let value = value.into();
+                crate::redact::hold(&value);
+                Self(value)
             }
 
             /// The secret value. Call it only where the value must leave the process: a request
@@ -36,6 +40,12 @@ macro_rules! secret_type {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("[redacted]")
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map(Self::new)
             }
         }
     };

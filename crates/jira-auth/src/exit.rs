@@ -100,7 +100,8 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         }
         last = c;
     }
-    eprintln!("{text}");
+    // A server may echo a credential inside its error text: never print one this process holds.
+    eprintln!("{}", jira_auth_core::redact::mask_held(&text));
     ExitCode::from(code_for(error))
 }
 
