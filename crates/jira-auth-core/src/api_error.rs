@@ -149,7 +149,10 @@ impl ErrorBody {
                 .errors
                 .into_iter()
                 .map(|(k, v)| {
-                    let value = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+                    let value = v
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string());
                     (shown(&k), shown(&value))
                 })
                 .collect();
@@ -158,15 +161,12 @@ impl ErrorBody {
                 errors,
             };
         }
-        let problem = oauth1_problem(trimmed)
-            .or_else(|| www_authenticate.and_then(oauth1_problem_in_header));
+        let problem =
+            oauth1_problem(trimmed).or_else(|| www_authenticate.and_then(oauth1_problem_in_header));
         if let Some(ErrorBody::OAuth1 { problem, params }) = problem {
             return ErrorBody::OAuth1 {
                 problem: shown(&problem),
-                params: params
-                    .iter()
-                    .map(|(k, v)| (shown(k), shown(v)))
-                    .collect(),
+                params: params.iter().map(|(k, v)| (shown(k), shown(v))).collect(),
             };
         }
         let lower = trimmed
@@ -391,7 +391,10 @@ mod tests {
             "74 bytes of `application/x-www-form-urlencoded`"
         );
         assert_eq!(describe_unshown(None, 1), "1 byte with no Content-Type");
-        assert_eq!(describe_unshown(Some(" ; x"), 5), "5 bytes with no Content-Type");
+        assert_eq!(
+            describe_unshown(Some(" ; x"), 5),
+            "5 bytes with no Content-Type"
+        );
         assert_eq!(describe_unshown(Some("text/html"), 0), "an empty body");
         assert_eq!(
             describe_unshown(Some("text/x-at-0001-0123456789abcdef\n"), 3),

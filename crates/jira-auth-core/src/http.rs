@@ -535,7 +535,11 @@ mod tests {
         };
         let shown = |r: Result<Response, HttpError>| r.map(|_| ()).unwrap_err().to_string();
         assert_eq!(
-            shown(check_token_status("POST", "https://h/oauth/token", response())),
+            shown(check_token_status(
+                "POST",
+                "https://h/oauth/token",
+                response()
+            )),
             "POST https://h/oauth/token answered 400: refresh_token=**** was refused"
         );
         assert_eq!(

@@ -241,9 +241,8 @@ fn value_span(bytes: &[u8], start: usize, end: usize) -> Option<(usize, usize)> 
             to = to.min(bytes.len());
         }
         None => {
-            while at(to).is_some_and(|b| {
-                !b.is_ascii_whitespace() && !b"&\"'<>,;#)]}".contains(&b)
-            }) {
+            while at(to).is_some_and(|b| !b.is_ascii_whitespace() && !b"&\"'<>,;#)]}".contains(&b))
+            {
                 to += 1;
             }
         }
@@ -418,7 +417,8 @@ mod tests {
 
     #[test]
     fn long_opaque_values_are_masked_whatever_their_name() {
-        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let jwt =
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let cases = [
             (format!("unknown grant {jwt}"), "unknown grant ****".to_owned()),
             (
