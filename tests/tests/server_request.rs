@@ -222,3 +222,35 @@ async fn paths_beside_the_context_path_are_not_the_site() {
     let run = home.run(&["server", "request", &inside], None);
     assert_eq!(run.code, 0, "{}", run.render());
 }
+
+/// The key a stored OAuth 1.0a profile signs with is checked on every use: made readable by
+/// others after the login, it is refused before anything is signed.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stored_profiles_key_readable_by_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::logged_in(&fake).await;
+    let key = home.dir.path().join("test-key.pkcs8.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = jira_auth_test::journal::requests(fake.mock_server())
+        .await
+        .len();
+    let run = home.run(&["server", "request", "/rest/api/2/myself"], None);
+    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: the private key `{key}` is accessible to group or others (mode 640); refusing to use it, as ssh does: run `chmod 600 {key}` (and if someone else may have copied it, make a new pair with `jira-auth server keygen`)\n",
+            key = key.display()
+        )
+    );
+    assert_eq!(
+        jira_auth_test::journal::requests(fake.mock_server())
+            .await
+            .len(),
+        before,
+        "nothing was signed or sent"
+    );
+}

@@ -44,7 +44,8 @@ impl Home {
         self.dir.path().join("cfg")
     }
 
-    /// Copies `fixtures/server/<name>` into the temp dir and returns its path.
+    /// Copies `fixtures/server/<name>` into the temp dir with mode 0600, as a private key file
+    /// must be (the checkout's copy is 0644, which jira-auth refuses), and returns its path.
     pub fn key(&self, name: &str) -> PathBuf {
         let target = self.dir.path().join(name);
         std::fs::copy(
@@ -52,6 +53,11 @@ impl Home {
             &target,
         )
         .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         target
     }
 
