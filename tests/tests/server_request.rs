@@ -254,3 +254,24 @@ async fn a_stored_profiles_key_readable_by_others_is_refused() {
         "nothing was signed or sent"
     );
 }
+
+/// Like curl, `-d` takes a body that starts with `-` as the body, not as a flag; the fake
+/// checks the signature over the form body it received.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_starting_with_a_dash_is_sent_as_given() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::logged_in(&fake).await;
+    fake.mount_rest("POST", "/rest/api/2/dash", ResponseTemplate::new(204))
+        .await;
+    for (flag, body) in [("-d", "-x=1"), ("--data", "-foo"), ("-d", "-42")] {
+        let run = home.run(&["server", "request", "/rest/api/2/dash", flag, body], None);
+        assert_eq!(run.code, 0, "{flag} {body}: {}", run.render());
+        let requests = jira_auth_test::journal::requests(fake.mock_server()).await;
+        let last = requests.last().unwrap();
+        assert_eq!(
+            (last.method.as_str(), last.url.path()),
+            ("POST", "/rest/api/2/dash")
+        );
+        assert_eq!(String::from_utf8_lossy(&last.body), body, "{flag}");
+    }
+}
