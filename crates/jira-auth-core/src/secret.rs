@@ -206,7 +206,7 @@ fn value_span(bytes: &[u8], start: usize, end: usize) -> Option<(usize, usize)> 
     };
     let quote = start
         .checked_sub(1)
-        .and_then(|i| at(i))
+        .and_then(&at)
         .filter(|q| matches!(q, b'"' | b'\'') && at(end) == Some(*q));
     let (from, quoted) = match quote {
         // `"name": "value"` (JSON, or a quoted repr): only a string value is a secret.
