@@ -251,17 +251,7 @@ mod tests {
     /// files out 0644). The directory lives as long as the returned guard.
     fn fixture(name: &str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(name);
-        std::fs::copy(
-            jira_auth_test::fixtures::dir().join("server").join(name),
-            &path,
-        )
-        .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
+        let path = jira_auth_test::fixtures::private_key(name, dir.path());
         Fixture { _dir: dir, path }
     }
 

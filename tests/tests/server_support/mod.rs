@@ -45,20 +45,9 @@ impl Home {
     }
 
     /// Copies `fixtures/server/<name>` into the temp dir with mode 0600, as a private key file
-    /// must be (the checkout's copy is 0644, which jira-auth refuses), and returns its path.
+    /// must be, and returns its path.
     pub fn key(&self, name: &str) -> PathBuf {
-        let target = self.dir.path().join(name);
-        std::fs::copy(
-            jira_auth_test::fixtures::dir().join("server").join(name),
-            &target,
-        )
-        .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        target
+        jira_auth_test::fixtures::private_key(name, self.dir.path())
     }
 
     pub fn profile_path(&self, name: &str) -> PathBuf {
