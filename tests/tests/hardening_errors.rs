@@ -9,7 +9,7 @@
 mod cloud_support;
 
 use cloud_support::{CloudEnv, Run, filters, now};
-use jira_auth_test::cloud::FakeConfig;
+use jira_auth_test::cloud::{FakeConfig, TokenAnswer};
 use jira_auth_test::wiremock::matchers::{method, path};
 use jira_auth_test::wiremock::{Mock, MockServer, ResponseTemplate};
 use serde_json::json;
@@ -151,4 +151,81 @@ async fn a_tls_failure_is_named_with_exit_4() {
     let run = env.run(&["cloud", "refresh"], "");
     assert_eq!(run.code, 4, "{}", run.transcript());
     snapshot("tls_failure", &env, &run);
+}
+
+/// What `cloud refresh` and `cloud login` say when the token endpoint answers 200 with
+/// form-encoded tokens: the size and type of the body, never the body.
+fn form_answer_error(env: &CloudEnv) -> String {
+    format!(
+        "error: request to {}/oauth/token failed: answered 200 with 240 bytes of `application/x-www-form-urlencoded` instead of an `application/json` token response (not shown: it may hold credentials); is a proxy, a login page or a server other than Atlassian's in the way?\n",
+        env.fake.auth_url()
+    )
+}
+
+fn assert_no_issued_token(env: &CloudEnv, run: &Run) {
+    let issued = env.fake.issued_tokens();
+    assert!(!issued.is_empty());
+    for token in issued {
+        assert!(
+            !run.stderr.contains(&token) && !run.stdout.contains(&token),
+            "{token} shown:\n{}",
+            run.transcript()
+        );
+    }
+}
+
+#[tokio::test]
+async fn form_encoded_tokens_on_refresh_and_login_are_never_shown() {
+    let env = logged_in().await;
+    env.fake.set_token_answer(TokenAnswer::Form);
+
+    let refresh = env.run(&["cloud", "refresh", "-vv"], "");
+    assert_eq!(refresh.code, 4, "{}", refresh.transcript());
+    assert_eq!(refresh.stdout, "");
+    assert_eq!(
+        refresh.stderr.lines().last().map(|l| format!("{l}\n")),
+        Some(form_answer_error(&env)),
+    );
+    assert_no_issued_token(&env, &refresh);
+    // Without `-v`, the error is all there is.
+    let quiet = env.run(&["cloud", "refresh"], "");
+    assert_eq!(
+        (quiet.code, quiet.stderr.as_str()),
+        (4, form_answer_error(&env).as_str())
+    );
+
+    let port = cloud_support::free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let fake = &env.fake;
+    let login = env
+        .login(
+            &["--redirect-uri", &redirect, "--preset", "psoxy"],
+            |url, _stdin| async move {
+                fake.browse(&url, true).await.unwrap();
+            },
+        )
+        .await;
+    assert_eq!(login.code, 4, "{}", login.transcript());
+    assert_eq!(login.stdout, "");
+    assert!(
+        login.stderr.ends_with(&form_answer_error(&env)),
+        "{}",
+        login.transcript()
+    );
+    assert_no_issued_token(&env, &login);
+}
+
+#[tokio::test]
+async fn a_byte_order_mark_before_the_token_json_is_accepted() {
+    let env = logged_in().await;
+    env.fake.set_token_answer(TokenAnswer::JsonAfterBom);
+    let refresh = env.run(&["cloud", "refresh"], "");
+    assert_eq!(refresh.code, 0, "{}", refresh.transcript());
+    let stored = env.profile("default");
+    let rt = stored["cloud"]["refresh_token"].as_str().unwrap();
+    assert!(env.fake.refresh_token_is_live(rt));
+    assert_eq!(
+        env.fake.issued_tokens().last().map(String::as_str),
+        Some(rt)
+    );
 }

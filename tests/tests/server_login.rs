@@ -211,6 +211,79 @@ async fn wrong_url_and_sso_page_are_explained() {
     });
 }
 
+/// A request-token answer without `oauth_callback_confirmed=true` (OAuth 1.0, RFC 5849 §2.1)
+/// ends the login before any approval page is shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_does_not_confirm_the_callback_is_refused_with_exit_4() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    Mock::given(matchers::path(
+        "/oauth10/plugins/servlet/oauth/request-token",
+    ))
+    .respond_with(ResponseTemplate::new(200).set_body_raw(
+        "oauth_token=request-token-x&oauth_token_secret=request-secret-x",
+        "text/plain",
+    ))
+    .mount(fake.mock_server())
+    .await;
+    let home = Home::new();
+    let key = home.key("test-key.pkcs8.pem");
+    let url = format!("{}/oauth10", fake.url());
+    let run = home.run(
+        &oauth_args(&url, key.to_str().unwrap(), &["--oob", "--no-browser"]),
+        None,
+    );
+    assert_eq!(run.code, 4, "{}", run.render());
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: cannot start the OAuth login\n  caused by: {url}/plugins/servlet/oauth/request-token answered without `oauth_callback_confirmed=true` (RFC 5849 §2.1): that is OAuth 1.0, whose approval can be redirected to someone else, not the OAuth 1.0a Jira speaks; check that `--url` reaches Jira Server or Data Center directly, not a proxy or another service\n"
+        )
+    );
+    assert!(!run.stderr.contains("request-secret-x"));
+    assert!(!home.profile_path("default").exists());
+}
+
+/// Like ssh, a private key that group or others may read is refused before any request.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_key_readable_by_others_is_refused_with_the_chmod_to_run() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::new();
+    let key = home.key("test-key.pkcs8.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let url = fake.url();
+    let run = home.run(
+        &oauth_args(&url, key.to_str().unwrap(), &["--oob", "--no-browser"]),
+        None,
+    );
+    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: the private key `{key}` is accessible to group or others (mode 644); refusing to use it, as ssh does: run `chmod 600 {key}` (and if someone else may have copied it, make a new pair with `jira-auth server keygen`)\n",
+            key = key.display()
+        )
+    );
+    assert!(
+        jira_auth_test::journal::requests(fake.mock_server())
+            .await
+            .is_empty(),
+        "no request was sent"
+    );
+    // The advice works: after the chmod, the same key is accepted.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let after = home
+        .login(
+            &fake,
+            &oauth_args(&url, key.to_str().unwrap(), &["--oob", "--no-browser"]),
+        )
+        .await;
+    assert_eq!(after.code, 0, "{}", after.render());
+}
+
 #[test]
 fn unusable_private_keys_exit_2_before_any_request() {
     let home = Home::new();

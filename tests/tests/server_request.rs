@@ -222,3 +222,56 @@ async fn paths_beside_the_context_path_are_not_the_site() {
     let run = home.run(&["server", "request", &inside], None);
     assert_eq!(run.code, 0, "{}", run.render());
 }
+
+/// The key a stored OAuth 1.0a profile signs with is checked on every use: made readable by
+/// others after the login, it is refused before anything is signed.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stored_profiles_key_readable_by_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::logged_in(&fake).await;
+    let key = home.dir.path().join("test-key.pkcs8.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before = jira_auth_test::journal::requests(fake.mock_server())
+        .await
+        .len();
+    let run = home.run(&["server", "request", "/rest/api/2/myself"], None);
+    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: the private key `{key}` is accessible to group or others (mode 640); refusing to use it, as ssh does: run `chmod 600 {key}` (and if someone else may have copied it, make a new pair with `jira-auth server keygen`)\n",
+            key = key.display()
+        )
+    );
+    assert_eq!(
+        jira_auth_test::journal::requests(fake.mock_server())
+            .await
+            .len(),
+        before,
+        "nothing was signed or sent"
+    );
+}
+
+/// Like curl, `-d` takes a body that starts with `-` as the body, not as a flag; the fake
+/// checks the signature over the form body it received.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_starting_with_a_dash_is_sent_as_given() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::logged_in(&fake).await;
+    fake.mount_rest("POST", "/rest/api/2/dash", ResponseTemplate::new(204))
+        .await;
+    for (flag, body) in [("-d", "-x=1"), ("--data", "-foo"), ("-d", "-42")] {
+        let run = home.run(&["server", "request", "/rest/api/2/dash", flag, body], None);
+        assert_eq!(run.code, 0, "{flag} {body}: {}", run.render());
+        let requests = jira_auth_test::journal::requests(fake.mock_server()).await;
+        let last = requests.last().unwrap();
+        assert_eq!(
+            (last.method.as_str(), last.url.path()),
+            ("POST", "/rest/api/2/dash")
+        );
+        assert_eq!(String::from_utf8_lossy(&last.body), body, "{flag}");
+    }
+}

@@ -545,7 +545,14 @@ pub mod targets {
 
     pub fn oauth1_token(data: &[u8]) {
         let url = "https://jira.example.com/plugins/servlet/oauth/access-token";
-        let _ = dance::parse_token_answer(url, data).map_err(|e| e.to_string());
+        for content_type in [None, Some("text/plain"), Some("text/html")] {
+            let _ =
+                dance::parse_token_answer(url, 200, content_type, data).map_err(|e| e.to_string());
+            let _ = dance::parse_request_token_answer(url, 200, content_type, data)
+                .map_err(|e| e.to_string());
+        }
+        let _ = dance::check_callback(&text(data), &jira_auth_core::AccessToken::new("t"))
+            .map_err(|e| e.to_string());
         let body = ErrorBody::parse(data, None);
         let _ = body.to_string();
         let skew = clock_skew(

@@ -8,7 +8,9 @@
 use crate::callback::RedirectUri;
 use crate::transport::Transport;
 use crate::{CloudError, Endpoints};
+use jira_auth_core::api_error::strip_bom;
 use jira_auth_core::http::HttpClient;
+use jira_auth_core::secret::mask_tokens;
 use jira_auth_core::{AccessToken, ClientSecret, RefreshToken};
 use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{RequestTokenError, TokenResponse};
@@ -90,8 +92,9 @@ impl TokenClient<'_> {
         let url = jira_auth_core::secret::mask_url(&self.endpoints.token());
         match error {
             RequestTokenError::ServerResponse(body) => {
-                let code = body.error().as_ref().to_owned();
-                let description = body.error_description().cloned();
+                // The server's words, but a server may echo the code or token it was sent.
+                let code = mask_tokens(body.error().as_ref());
+                let description = body.error_description().map(|d| mask_tokens(d));
                 match body.error() {
                     BasicErrorResponseType::InvalidGrant
                     | BasicErrorResponseType::UnauthorizedClient
@@ -128,9 +131,15 @@ impl TokenClient<'_> {
             // value (serde's message may quote it).
             RequestTokenError::Parse(e, _) => CloudError::BadTokenResponse {
                 url,
-                message: format!("unexpected JSON at `{}`", e.path()),
+                message: format!(
+                    "unexpected JSON at `{}`",
+                    mask_tokens(&e.path().to_string())
+                ),
             },
-            RequestTokenError::Other(message) => CloudError::BadTokenResponse { url, message },
+            RequestTokenError::Other(message) => CloudError::BadTokenResponse {
+                url,
+                message: mask_tokens(&message),
+            },
         }
     }
 }
@@ -140,7 +149,7 @@ impl TokenClient<'_> {
 /// The message names where parsing failed, never a value: the body holds secrets.
 pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, CloudError> {
     let response: BasicTokenResponse =
-        serde_json::from_slice(body).map_err(|e| CloudError::BadTokenResponse {
+        serde_json::from_slice(strip_bom(body)).map_err(|e| CloudError::BadTokenResponse {
             url: "the token response".to_owned(),
             message: format!("unexpected JSON at line {} column {}", e.line(), e.column()),
         })?;

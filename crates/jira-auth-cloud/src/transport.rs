@@ -5,8 +5,13 @@
 //! use and a refresh token rotates, so a request the server may have processed is never repeated
 //! (only a 429 or a refused connection is). A redirect is never followed; it becomes
 //! [`HttpError::Redirect`] naming where it pointed.
+//!
+//! A token endpoint's body is never shown as it came: a success that is not JSON is described
+//! by its size and `Content-Type`, and an error body that is not RFC 6749 §5.2 JSON is parsed
+//! with [`jira_auth_core::ErrorBody::parse_masked`]. A leading UTF-8 byte order mark is dropped.
 
-use jira_auth_core::http::{HttpClient, HttpError, Idempotency, check_status};
+use jira_auth_core::api_error::{describe_unshown, strip_bom};
+use jira_auth_core::http::{HttpClient, HttpError, Idempotency, check_token_status};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -25,29 +30,41 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport<'_> {
             let url = url::Url::parse(&request.uri().to_string())
                 .map(|u| jira_auth_core::secret::mask_url(&u))
                 .unwrap_or_else(|_| request.uri().to_string());
-            let response = self
+            let mut response = self
                 .0
                 .send_with(request, Idempotency::NotIdempotent)
                 .await?;
+            // A byte order mark before the JSON (some Windows stacks send one) is not JSON to
+            // serde; the JSON after it is what the server meant.
+            let unmarked = strip_bom(&response.body);
+            if unmarked.len() < response.body.len() {
+                response.body = unmarked.to_vec();
+            }
             // oauth2 reads only RFC 6749 §5.2 error bodies; anything else (a redirect, a 5xx, a
             // proxy's HTML page) would become an opaque parse error, so it is reported here
-            // with what actually came back.
+            // with what actually came back, token-shaped values masked.
             let oauth_error_body = response.status.is_client_error()
                 && serde_json::from_slice::<serde_json::Value>(&response.body)
                     .is_ok_and(|v| v.get("error").is_some_and(serde_json::Value::is_string));
             let response = if !response.status.is_success() && !oauth_error_body {
-                check_status(&method, &url, response)?
+                check_token_status(&method, &url, response)?
             } else {
                 response
             };
-            // A 200 that is not JSON is a login page or a proxy's page: say which.
-            if response.status.is_success() && !looks_like_json(&response.body) {
+            // A 2xx that is not JSON is a login page, a proxy's page or a server answering in
+            // another format (form-encoded tokens): it may hold credentials, so it is described
+            // by its size and type, never shown.
+            if response.status.is_success() && !is_json_answer(&response.headers, &response.body) {
+                let content_type = response
+                    .headers
+                    .get(http::header::CONTENT_TYPE)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
                 return Err(HttpError::Transport {
                     url,
                     message: format!(
-                        "answered {} with {} instead of a JSON token response; is a proxy or a login page in the way?",
+                        "answered {} with {} instead of an `application/json` token response (not shown: it may hold credentials); is a proxy, a login page or a server other than Atlassian's in the way?",
                         response.status.as_u16(),
-                        jira_auth_core::ErrorBody::parse(&response.body, None)
+                        describe_unshown(content_type.as_deref(), response.body.len()),
                     ),
                 });
             }
@@ -60,6 +77,17 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport<'_> {
                 .map_err(|e| HttpError::InvalidRequest(e.to_string()))
         })
     }
+}
+
+/// Whether a success answer is JSON the way oauth2 reads it: a `Content-Type` that is absent or
+/// starts with `application/json` (RFC 7231 media types are case-insensitive), and a body that
+/// parses as JSON.
+fn is_json_answer(headers: &http::HeaderMap, body: &[u8]) -> bool {
+    let json_type = headers.get(http::header::CONTENT_TYPE).is_none_or(|v| {
+        v.to_str()
+            .is_ok_and(|t| t.to_ascii_lowercase().starts_with("application/json"))
+    });
+    json_type && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// Whether `body` starts (after white space) like a JSON object or array.

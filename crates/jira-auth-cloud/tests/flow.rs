@@ -638,3 +638,151 @@ async fn token_requests_retry_429_but_not_503_and_never_follow_redirects() {
     assert_eq!(err.category(), Category::Network);
     assert_eq!(fake.token_requests().await.len(), 4);
 }
+
+fn token_client<'a>(
+    http: &'a HttpClient,
+    endpoints: &'a Endpoints,
+    fake: &'a FakeAtlassian,
+    secret: &'a ClientSecret,
+) -> TokenClient<'a> {
+    TokenClient {
+        http,
+        endpoints,
+        client_id: fake.client_id(),
+        client_secret: secret,
+    }
+}
+
+/// Every way `err` can be rendered, for leak checks.
+fn rendered(err: &CloudError) -> String {
+    format!("{err} {err:?} {:?}", std::error::Error::source(err))
+}
+
+#[tokio::test]
+async fn form_encoded_tokens_are_described_by_size_and_type_never_shown() {
+    use jira_auth_test::cloud::TokenAnswer;
+    let fake = FakeAtlassian::start(FakeConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::at(dir.path());
+    let first = logged_in(&fake, &store).await;
+    fake.set_token_answer(TokenAnswer::Form);
+    let (http, e, secret) = (
+        http(),
+        endpoints(&fake),
+        ClientSecret::new(fake.client_secret()),
+    );
+    let client = token_client(&http, &e, &fake, &secret);
+    let redirect = RedirectUri::parse("http://localhost:13131").unwrap();
+    let message = |bytes: usize| {
+        format!(
+            "request to {}/oauth/token failed: answered 200 with {bytes} bytes of `application/x-www-form-urlencoded` instead of an `application/json` token response (not shown: it may hold credentials); is a proxy, a login page or a server other than Atlassian's in the way?",
+            fake.auth_url()
+        )
+    };
+
+    let exchange = client
+        .exchange_code(code_for(&fake, &redirect), &redirect)
+        .await
+        .unwrap_err();
+    assert_eq!(exchange.to_string(), message(148));
+    assert_eq!(exchange.category(), Category::Network);
+    let refresh = client
+        .refresh(first.refresh_token.as_ref().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(refresh.to_string(), message(148));
+    assert_eq!(refresh.category(), Category::Network);
+
+    let issued = fake.issued_tokens();
+    assert_eq!(issued.len(), 6, "two pairs answered as a form: {issued:?}");
+    for token in &issued {
+        for err in [&exchange, &refresh] {
+            assert!(!rendered(err).contains(token.as_str()), "{err:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_byte_order_mark_before_the_json_token_answer_is_accepted() {
+    use jira_auth_test::cloud::TokenAnswer;
+    let fake = FakeAtlassian::start(FakeConfig::default()).await;
+    fake.set_token_answer(TokenAnswer::JsonAfterBom);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::at(dir.path());
+    let p = ProfileName::default();
+    // The code exchange reads the answer after the mark...
+    let first = logged_in(&fake, &store).await;
+    assert!(first.access_token.expose_secret().starts_with("at-"));
+    // ...and so does a refresh, whose rotated token is stored.
+    expire(&store);
+    let fresh =
+        credentials::ensure_fresh(&store, &p, &http(), RefreshMode::IfExpiring(REFRESH_MARGIN))
+            .await
+            .unwrap();
+    assert!(fresh.refreshed);
+    let stored = credentials::load(&store, &p).unwrap();
+    assert!(fake.refresh_token_is_live(stored.refresh_token.unwrap().expose_secret()));
+}
+
+#[tokio::test]
+async fn token_endpoint_error_bodies_are_shown_with_every_token_masked() {
+    use jira_auth_test::wiremock::matchers::{method, path};
+    use jira_auth_test::wiremock::{Mock, ResponseTemplate};
+    let fake = FakeAtlassian::start(FakeConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::at(dir.path());
+    let first = logged_in(&fake, &store).await;
+    let rt = first.refresh_token.clone().unwrap();
+    let (http, e, secret) = (
+        http(),
+        endpoints(&fake),
+        ClientSecret::new(fake.client_secret()),
+    );
+    let client = token_client(&http, &e, &fake, &secret);
+
+    // An unknown body that echoes the request, with a trace id.
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            format!(
+                "bad request: grant_type=refresh_token&refresh_token={}&client_secret={} (trace 0af7651916cd43dd8448eb211c80319c)",
+                rt.expose_secret(),
+                fake.client_secret()
+            ),
+            "text/plain",
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&fake.auth)
+        .await;
+    let err = client.refresh(&rt).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "POST {}/oauth/token answered 400: bad request: grant_type=refresh_token&refresh_token=****&client_secret=**** (trace ****)",
+            fake.auth_url()
+        )
+    );
+    assert_eq!(err.category(), Category::Network);
+
+    // An RFC 6749 error whose description quotes the token.
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({
+            "error": "invalid_grant",
+            "error_description": format!("refresh token {} is unknown", rt.expose_secret()),
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&fake.auth)
+        .await;
+    let family = client.refresh(&rt).await.unwrap_err();
+    assert_eq!(
+        family.to_string(),
+        "the token family is no longer valid (expired, revoked or reused): run `jira-auth cloud login` again (server said invalid_grant: refresh token **** is unknown)"
+    );
+    for err in [&err, &family] {
+        assert!(!rendered(err).contains(rt.expose_secret()), "{err:?}");
+        assert!(!rendered(err).contains(fake.client_secret()), "{err:?}");
+    }
+}

@@ -9,6 +9,7 @@
 //! Anything else (an SSO proxy's HTML login page, a load balancer's 502 page) is kept as
 //! [`ErrorBody::Html`] or [`ErrorBody::Text`] so the message can say what actually came back.
 
+use crate::secret::mask_tokens;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -114,14 +115,31 @@ const MAX_TEXT: usize = 300;
 
 impl ErrorBody {
     /// Parses an error body, looking at the `WWW-Authenticate` header for OAuth 1.0a problems.
+    /// A leading UTF-8 byte order mark is ignored.
     pub fn parse(body: &[u8], www_authenticate: Option<&str>) -> ErrorBody {
-        let text = String::from_utf8_lossy(body);
+        Self::parse_with(body, www_authenticate, |t| t.to_owned())
+    }
+
+    /// Like [`parse`](Self::parse), for the bodies of token endpoints, which may echo the
+    /// credentials of the request or carry new ones: every text kept (description, message,
+    /// title, the start of an unknown body) goes through [`mask_tokens`] first, an unknown body
+    /// before it is shortened, so no part of a token survives the cut.
+    pub fn parse_masked(body: &[u8], www_authenticate: Option<&str>) -> ErrorBody {
+        Self::parse_with(body, www_authenticate, mask_tokens)
+    }
+
+    fn parse_with(
+        body: &[u8],
+        www_authenticate: Option<&str>,
+        shown: fn(&str) -> String,
+    ) -> ErrorBody {
+        let text = String::from_utf8_lossy(strip_bom(body));
         let trimmed = text.trim();
 
         if let Ok(b) = serde_json::from_str::<OAuth2Body>(trimmed) {
             return ErrorBody::OAuth2 {
-                error: b.error,
-                description: b.error_description,
+                error: shown(&b.error),
+                description: b.error_description.as_deref().map(shown),
             };
         }
         if let Ok(b) = serde_json::from_str::<JiraBody>(trimmed)
@@ -131,26 +149,25 @@ impl ErrorBody {
                 .errors
                 .into_iter()
                 .map(|(k, v)| {
-                    (
-                        k,
-                        v.as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
+                    let value = v
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string());
+                    (shown(&k), shown(&value))
                 })
                 .collect();
             return ErrorBody::Jira {
-                messages: b.error_messages,
+                messages: b.error_messages.iter().map(|m| shown(m)).collect(),
                 errors,
             };
         }
-        if let Some(params) = oauth1_problem(trimmed) {
-            return params;
-        }
-        if let Some(header) = www_authenticate
-            && let Some(params) = oauth1_problem_in_header(header)
-        {
-            return params;
+        let problem =
+            oauth1_problem(trimmed).or_else(|| www_authenticate.and_then(oauth1_problem_in_header));
+        if let Some(ErrorBody::OAuth1 { problem, params }) = problem {
+            return ErrorBody::OAuth1 {
+                problem: shown(&problem),
+                params: params.iter().map(|(k, v)| (shown(k), shown(v))).collect(),
+            };
         }
         let lower = trimmed
             .get(..trimmed.len().min(512))
@@ -161,17 +178,52 @@ impl ErrorBody {
             || lower.contains("<body")
         {
             return ErrorBody::Html {
-                title: html_title(trimmed),
+                title: html_title(trimmed).as_deref().map(shown),
             };
         }
         if trimmed.is_empty() {
             return ErrorBody::Empty;
         }
-        let mut short: String = trimmed.chars().take(MAX_TEXT).collect();
-        if short.len() < trimmed.len() {
+        let whole = shown(trimmed);
+        let mut short: String = whole.chars().take(MAX_TEXT).collect();
+        if short.len() < whole.len() {
             short.push('…');
         }
         ErrorBody::Text(short)
+    }
+}
+
+/// `body` without a leading UTF-8 byte order mark (some servers on Windows stacks send one
+/// before JSON, which JSON parsers refuse).
+pub fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
+/// A body described without its content, for answers that may hold credentials:
+/// ``74 bytes of `application/x-www-form-urlencoded` ``, `12 bytes with no Content-Type`,
+/// `an empty body`. Only the media type of the `Content-Type` is shown (no parameters), at most
+/// 64 printable characters, masked like a body.
+pub fn describe_unshown(content_type: Option<&str>, len: usize) -> String {
+    if len == 0 {
+        return "an empty body".to_owned();
+    }
+    let size = match len {
+        1 => "1 byte".to_owned(),
+        n => format!("{n} bytes"),
+    };
+    let media_type = content_type
+        .and_then(|t| t.split(';').next())
+        .map(|t| {
+            t.trim()
+                .chars()
+                .filter(|c| c.is_ascii_graphic())
+                .take(64)
+                .collect::<String>()
+        })
+        .filter(|t| !t.is_empty());
+    match media_type {
+        Some(t) => format!("{size} of `{}`", mask_tokens(&t)),
+        None => format!("{size} with no Content-Type"),
     }
 }
 
@@ -272,6 +324,85 @@ mod tests {
         assert_eq!(
             ErrorBody::parse(body, None).to_string(),
             "an HTML page titled \"Log in - SSO\""
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_json_is_ignored() {
+        let body = b"\xEF\xBB\xBF{\"error\":\"invalid_grant\"}";
+        assert_eq!(ErrorBody::parse(body, None).code(), Some("invalid_grant"));
+        assert_eq!(strip_bom(b"\xEF\xBB\xBFx"), b"x");
+        assert_eq!(strip_bom(b"x\xEF\xBB\xBF"), b"x\xEF\xBB\xBF");
+    }
+
+    #[test]
+    fn masked_parse_hides_tokens_in_every_shape() {
+        let token = "at-0001-0123456789abcdef";
+        let unknown = format!("access_token={token}&refresh_token=rt-1&expires_in=3600");
+        assert_eq!(
+            ErrorBody::parse_masked(unknown.as_bytes(), None).to_string(),
+            "access_token=****&refresh_token=****&expires_in=3600"
+        );
+        // Plain `parse` keeps the words of bodies that hold no credentials.
+        assert_eq!(
+            ErrorBody::parse(unknown.as_bytes(), None).to_string(),
+            unknown
+        );
+        let oauth2 = format!(
+            r#"{{"error":"invalid_grant","error_description":"refresh token {token} was reused"}}"#
+        );
+        assert_eq!(
+            ErrorBody::parse_masked(oauth2.as_bytes(), None).to_string(),
+            "invalid_grant: refresh token **** was reused"
+        );
+        let jira = format!(r#"{{"errorMessages":["bad {token}"],"errors":{{"f":"{token}"}}}}"#);
+        assert_eq!(
+            ErrorBody::parse_masked(jira.as_bytes(), None).to_string(),
+            "bad ****; f: ****"
+        );
+        let html = format!("<html><head><title>Hi {token}</title></head><body></body></html>");
+        assert_eq!(
+            ErrorBody::parse_masked(html.as_bytes(), None).to_string(),
+            "an HTML page titled \"Hi ****\""
+        );
+        let oauth1 = format!("oauth_problem=token_rejected&oauth_problem_advice=token%20{token}");
+        assert_eq!(
+            ErrorBody::parse_masked(oauth1.as_bytes(), None).to_string(),
+            "oauth_problem=token_rejected (token ****)"
+        );
+    }
+
+    #[test]
+    fn masked_parse_masks_before_it_shortens() {
+        // A token across the cut would otherwise leave its first characters on show.
+        let token = "tok0123456789abcdefghijklmnopqrstuvwxyz";
+        let body = format!("{}{token}", "x ".repeat((MAX_TEXT - 10) / 2));
+        let ErrorBody::Text(t) = ErrorBody::parse_masked(body.as_bytes(), None) else {
+            panic!()
+        };
+        assert!(t.ends_with(" x ****"), "{t}");
+        assert!(!t.contains("tok01"), "{t}");
+    }
+
+    #[test]
+    fn unshown_bodies_are_described_by_size_and_media_type() {
+        assert_eq!(
+            describe_unshown(Some("application/x-www-form-urlencoded; charset=UTF-8"), 74),
+            "74 bytes of `application/x-www-form-urlencoded`"
+        );
+        assert_eq!(describe_unshown(None, 1), "1 byte with no Content-Type");
+        assert_eq!(
+            describe_unshown(Some(" ; x"), 5),
+            "5 bytes with no Content-Type"
+        );
+        assert_eq!(describe_unshown(Some("text/html"), 0), "an empty body");
+        assert_eq!(
+            describe_unshown(Some("text/x-at-0001-0123456789abcdef\n"), 3),
+            "3 bytes of `****`"
+        );
+        assert_eq!(
+            describe_unshown(Some(&"a".repeat(100)), 3),
+            format!("3 bytes of `{}`", "a".repeat(64))
         );
     }
 

@@ -392,6 +392,26 @@ impl HttpClient {
 
 /// Turns a non-success response into an error carrying the parsed body.
 pub fn check_status(method: &str, url: &str, response: Response) -> Result<Response, HttpError> {
+    check(method, url, response, ErrorBody::parse)
+}
+
+/// [`check_status`] for a token endpoint (OAuth 2.0 code exchange and refresh, OAuth 1.0a
+/// request and access tokens): the error body may echo the request's credentials or carry
+/// new ones, so it is parsed with [`ErrorBody::parse_masked`].
+pub fn check_token_status(
+    method: &str,
+    url: &str,
+    response: Response,
+) -> Result<Response, HttpError> {
+    check(method, url, response, ErrorBody::parse_masked)
+}
+
+fn check(
+    method: &str,
+    url: &str,
+    response: Response,
+    parse: fn(&[u8], Option<&str>) -> ErrorBody,
+) -> Result<Response, HttpError> {
     if response.status.is_success() {
         return Ok(response);
     }
@@ -420,7 +440,7 @@ pub fn check_status(method: &str, url: &str, response: Response) -> Result<Respo
         method: method.to_owned(),
         url: url.to_owned(),
         status: response.status.as_u16(),
-        body: ErrorBody::parse(&response.body, www_auth),
+        body: parse(&response.body, www_auth),
         server_date: response
             .headers
             .get(http::header::DATE)
@@ -569,6 +589,29 @@ mod tests {
         assert_eq!(
             p.delay(1, Some(Duration::from_secs(400)), 0.0),
             Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn token_endpoint_error_bodies_are_masked_others_are_not() {
+        let response = || Response {
+            status: http::StatusCode::BAD_REQUEST,
+            headers: http::HeaderMap::new(),
+            body: b"refresh_token=rt-0001-0123456789abcdef was refused".to_vec(),
+            attempts: 1,
+        };
+        let shown = |r: Result<Response, HttpError>| r.map(|_| ()).unwrap_err().to_string();
+        assert_eq!(
+            shown(check_token_status(
+                "POST",
+                "https://h/oauth/token",
+                response()
+            )),
+            "POST https://h/oauth/token answered 400: refresh_token=**** was refused"
+        );
+        assert_eq!(
+            shown(check_status("POST", "https://h/x", response())),
+            "POST https://h/x answered 400: refresh_token=rt-0001-0123456789abcdef was refused"
         );
     }
 

@@ -640,3 +640,27 @@ async fn a_wrong_client_secret_is_the_operators_problem() {
     assert!(rig.stored().is_none());
     rig.assert_no_secret_leaked(&["not-the-secret", &code_of(&callback)]);
 }
+
+#[tokio::test]
+async fn form_encoded_tokens_from_atlassian_are_neither_shown_nor_logged() {
+    let rig = Rig::start(Options::default()).await;
+    rig.fake
+        .set_token_answer(jira_auth_test::cloud::TokenAnswer::Form);
+    let (callback, _) = rig.consent(true).await;
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 502);
+    assert_eq!(page.title(), "Atlassian unavailable");
+    assert!(rig.stored().is_none());
+    let logs = rig.logs.text();
+    assert!(
+        logs.contains(&format!(
+            "consent failed: request to {}/oauth/token failed: answered 200 with 165 bytes of `application/x-www-form-urlencoded` instead of an `application/json` token response (not shown: it may hold credentials)",
+            rig.fake.auth_url()
+        )),
+        "{logs}"
+    );
+    let issued = rig.fake.issued_tokens();
+    assert_eq!(issued.len(), 2, "{issued:?}");
+    let issued: Vec<&str> = issued.iter().map(String::as_str).collect();
+    rig.assert_no_secret_leaked(&[&code_of(&callback), issued[0], issued[1]]);
+}

@@ -6,8 +6,9 @@
 
 use crate::error::{ServerError, Step};
 use crate::signer::{Consumer, OAuth1Signer};
+use jira_auth_core::api_error::{describe_unshown, strip_bom};
 use jira_auth_core::auth::Authorizer;
-use jira_auth_core::http::{HttpClient, check_status};
+use jira_auth_core::http::{HttpClient, Response, check_token_status};
 use jira_auth_core::jira::{Deployment, JiraClient};
 use jira_auth_core::random::constant_time_eq;
 use jira_auth_core::secret::mask_url;
@@ -23,13 +24,22 @@ pub const ACCESS_TOKEN_PATH: &str = "/plugins/servlet/oauth/access-token";
 /// `oauth_callback` value for out-of-band: Jira shows the verifier for the user to type.
 pub const OOB: &str = "oob";
 
-/// Temporary credentials from the request-token step.
+/// Temporary credentials from the request-token step. The server confirmed the callback
+/// (`oauth_callback_confirmed=true`, RFC 5849 §2.1): an answer without it is refused.
 #[derive(Debug, Clone)]
 pub struct RequestToken {
     pub token: AccessToken,
     pub secret: TokenSecret,
-    pub callback_confirmed: bool,
 }
+
+/// Parameters an OAuth 1.0a answer or callback may carry once only: with two values the answer
+/// means two things, and which one counts would be up to the reader.
+pub const SINGLE_VALUED: [&str; 4] = [
+    "oauth_token",
+    "oauth_token_secret",
+    "oauth_verifier",
+    "oauth_callback_confirmed",
+];
 
 /// Token credentials: what a login stores.
 #[derive(Debug, Clone)]
@@ -131,17 +141,15 @@ impl JiraServer {
         let signer = OAuth1Signer::new(consumer.clone())
             .with_clock(self.http.clock().clone())
             .with_callback(callback);
-        let form = self
+        let (url, response) = self
             .post_form(REQUEST_TOKEN_PATH, &signer, Step::RequestToken)
             .await?;
-        let url = mask_url(&self.endpoint(REQUEST_TOKEN_PATH));
-        Ok(RequestToken {
-            token: AccessToken::new(required(&form, "oauth_token", &url)?),
-            secret: TokenSecret::new(required(&form, "oauth_token_secret", &url)?),
-            callback_confirmed: form
-                .get("oauth_callback_confirmed")
-                .is_some_and(|v| v == "true"),
-        })
+        parse_request_token_answer(
+            &url,
+            response.status.as_u16(),
+            content_type(&response),
+            &response.body,
+        )
     }
 
     /// Step 2: the page where the user approves (`{base}/plugins/servlet/oauth/authorize?oauth_token=..`).
@@ -163,14 +171,15 @@ impl JiraServer {
             .with_clock(self.http.clock().clone())
             .with_token(request_token.token.clone())
             .with_verifier(verifier);
-        let form = self
+        let (url, response) = self
             .post_form(ACCESS_TOKEN_PATH, &signer, Step::AccessToken)
             .await?;
-        let url = mask_url(&self.endpoint(ACCESS_TOKEN_PATH));
-        Ok(TokenCredentials {
-            token: AccessToken::new(required(&form, "oauth_token", &url)?),
-            secret: TokenSecret::new(required(&form, "oauth_token_secret", &url)?),
-        })
+        parse_token_answer(
+            &url,
+            response.status.as_u16(),
+            content_type(&response),
+            &response.body,
+        )
     }
 
     /// A Jira REST client on this site with `auth`.
@@ -196,12 +205,14 @@ impl JiraServer {
             .map_err(|e| ServerError::from_jira(e, Step::Rest, now()))
     }
 
+    /// POSTs a signed request to a token endpoint; returns the masked URL and the 2xx answer.
+    /// Error bodies are parsed masked: they may echo the token being exchanged.
     async fn post_form(
         &self,
         path: &str,
         signer: &OAuth1Signer,
         step: Step,
-    ) -> Result<BTreeMap<String, String>, ServerError> {
+    ) -> Result<(String, Response), ServerError> {
         let url = self.endpoint(path);
         let masked = mask_url(&url);
         let request = http::Request::post(url.as_str())
@@ -217,52 +228,140 @@ impl JiraServer {
             .send_authorized(request, signer)
             .await
             .map_err(|e| ServerError::classify(e, step, now(), true))?;
-        let response = check_status("POST", &masked, response)
+        let response = check_token_status("POST", &masked, response)
             .map_err(|e| ServerError::classify(e, step, now(), true))?;
-        parse_form(&masked, &response.body)
+        Ok((masked, response))
     }
 }
 
-/// Parses a token endpoint's answer (`oauth_token=..&oauth_token_secret=..`) into the token and
-/// its secret (pure; a fuzz target). An HTML page or a missing field is a [`ServerError`].
-pub fn parse_token_answer(
-    url: &str,
-    body: &[u8],
-) -> Result<(AccessToken, TokenSecret), ServerError> {
-    let form = parse_form(url, body)?;
-    Ok((
-        AccessToken::new(required(&form, "oauth_token", url)?),
-        TokenSecret::new(required(&form, "oauth_token_secret", url)?),
-    ))
+fn content_type(response: &Response) -> Option<&str> {
+    response
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
 }
 
-fn parse_form(url: &str, body: &[u8]) -> Result<BTreeMap<String, String>, ServerError> {
-    let text = String::from_utf8_lossy(body);
-    let trimmed = text.trim();
-    let lower = trimmed.to_ascii_lowercase();
-    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body")
+/// Parses the request-token answer (RFC 5849 §2.1: `oauth_token`, `oauth_token_secret` and
+/// `oauth_callback_confirmed=true`) that `url` answered with `status` (pure).
+pub fn parse_request_token_answer(
+    url: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<RequestToken, ServerError> {
+    let answer = FormAnswer::parse(url, status, content_type, body)?;
+    let token = answer.required("oauth_token")?;
+    let secret = answer.required("oauth_token_secret")?;
+    // Without the confirmation the server speaks OAuth 1.0, whose approval can be sent to a
+    // callback someone else chose (the session fixation that 1.0a closed).
+    if answer
+        .params
+        .get("oauth_callback_confirmed")
+        .map(String::as_str)
+        != Some("true")
     {
-        return Err(ServerError::HtmlPage {
+        return Err(ServerError::CallbackNotConfirmed {
             url: url.to_owned(),
-            page: jira_auth_core::ErrorBody::parse(body, None).to_string(),
-            expected: "OAuth answer",
         });
     }
-    Ok(url::form_urlencoded::parse(trimmed.as_bytes())
-        .into_owned()
-        .collect())
+    Ok(RequestToken {
+        token: AccessToken::new(token),
+        secret: TokenSecret::new(secret),
+    })
 }
 
-fn required(form: &BTreeMap<String, String>, name: &str, url: &str) -> Result<String, ServerError> {
-    form.get(name)
-        .filter(|v| !v.is_empty())
-        .cloned()
-        .ok_or_else(|| ServerError::BadResponse {
+/// Parses a token endpoint's answer (`oauth_token=..&oauth_token_secret=..`, RFC 5849 §2.3)
+/// that `url` answered with `status` into the token and its secret (pure; a fuzz target). An
+/// HTML page, a missing or a repeated field is a [`ServerError`] that describes the body by
+/// size and type, never by its content.
+pub fn parse_token_answer(
+    url: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<TokenCredentials, ServerError> {
+    let answer = FormAnswer::parse(url, status, content_type, body)?;
+    Ok(TokenCredentials {
+        token: AccessToken::new(answer.required("oauth_token")?),
+        secret: TokenSecret::new(answer.required("oauth_token_secret")?),
+    })
+}
+
+/// A token endpoint's form answer: its parameters, each of [`SINGLE_VALUED`] at most once, and
+/// how to name the body in an error without showing it (it holds token secrets).
+struct FormAnswer<'a> {
+    url: &'a str,
+    status: u16,
+    shape: String,
+    params: BTreeMap<String, String>,
+}
+
+impl<'a> FormAnswer<'a> {
+    fn parse(
+        url: &'a str,
+        status: u16,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Self, ServerError> {
+        let shape = describe_unshown(content_type, body.len());
+        let text = String::from_utf8_lossy(strip_bom(body));
+        let trimmed = text.trim();
+        let head = trimmed
+            .get(..trimmed.len().min(512))
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let html_type =
+            content_type.is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("text/html"));
+        if html_type
+            || head.starts_with("<!doctype html")
+            || head.starts_with("<html")
+            || head.contains("<body")
+        {
+            return Err(ServerError::HtmlPage {
+                url: url.to_owned(),
+                page: shape,
+                expected: "OAuth answer",
+            });
+        }
+        let pairs = url::form_urlencoded::parse(trimmed.as_bytes())
+            .into_owned()
+            .collect();
+        let params = single_valued(pairs).map_err(|name| ServerError::RepeatedParameter {
             url: url.to_owned(),
-            status: 200,
-            expected: "an OAuth token answer",
-            start: format!("no `{name}` among {:?}", form.keys().collect::<Vec<_>>()),
+            name,
+        })?;
+        Ok(Self {
+            url,
+            status,
+            shape,
+            params,
         })
+    }
+
+    fn required(&self, name: &str) -> Result<String, ServerError> {
+        self.params
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .cloned()
+            .ok_or_else(|| ServerError::BadResponse {
+                url: self.url.to_owned(),
+                status: self.status,
+                expected: "an OAuth token answer",
+                start: format!("{} without `{name}`", self.shape),
+            })
+    }
+}
+
+/// `pairs` as a map, or the first of [`SINGLE_VALUED`] that appears more than once.
+fn single_valued(pairs: Vec<(String, String)>) -> Result<BTreeMap<String, String>, String> {
+    let mut map = BTreeMap::new();
+    for (name, value) in pairs {
+        if map.contains_key(&name) && SINGLE_VALUED.contains(&name.as_str()) {
+            return Err(name);
+        }
+        map.entry(name).or_insert(value);
+    }
+    Ok(map)
 }
 
 /// Whether the callback `target` carries `expected_token`: a callback for another login (an old
@@ -286,8 +385,13 @@ pub fn check_callback(
             url: target.to_owned(),
             message: e.to_string(),
         })?;
-    let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
     let masked = mask_url(&url);
+    let query = single_valued(url.query_pairs().into_owned().collect()).map_err(|name| {
+        ServerError::BadCallback {
+            url: masked.clone(),
+            message: format!("`{name}` appears more than once"),
+        }
+    })?;
     let get = |name: &str| {
         query
             .get(name)
@@ -312,6 +416,7 @@ pub fn check_callback(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use jira_auth_core::Categorize as _;
 
     #[test]
     fn site_urls_are_normalised_and_endpoints_keep_the_context_path() {
@@ -326,7 +431,6 @@ mod tests {
         let rt = RequestToken {
             token: AccessToken::new("rt 1"),
             secret: TokenSecret::new("s"),
-            callback_confirmed: true,
         };
         assert_eq!(
             server.authorize_url(&rt).as_str(),
@@ -334,6 +438,143 @@ mod tests {
         );
         for bad in ["jira.example.com", "ftp://x", "https://x/?a=1"] {
             assert!(parse_site_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    const URL: &str = "https://jira.test/plugins/servlet/oauth/request-token";
+
+    #[test]
+    fn the_request_token_answer_must_confirm_the_callback() {
+        let ok = parse_request_token_answer(
+            URL,
+            200,
+            Some("text/plain"),
+            b"oauth_token=rt1&oauth_token_secret=s1&oauth_callback_confirmed=true",
+        )
+        .unwrap();
+        assert_eq!(ok.token.expose_secret(), "rt1");
+        assert_eq!(ok.secret.expose_secret(), "s1");
+        for body in [
+            "oauth_token=rt1&oauth_token_secret=s1",
+            "oauth_token=rt1&oauth_token_secret=s1&oauth_callback_confirmed=false",
+            "oauth_token=rt1&oauth_token_secret=s1&oauth_callback_confirmed=TRUE",
+            "oauth_token=rt1&oauth_token_secret=s1&oauth_callback_confirmed=",
+        ] {
+            let err = parse_request_token_answer(URL, 200, None, body.as_bytes()).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "https://jira.test/plugins/servlet/oauth/request-token answered without `oauth_callback_confirmed=true` (RFC 5849 §2.1): that is OAuth 1.0, whose approval can be redirected to someone else, not the OAuth 1.0a Jira speaks; check that `--url` reaches Jira Server or Data Center directly, not a proxy or another service",
+                "{body}"
+            );
+            assert_eq!(err.category(), jira_auth_core::Category::Network);
+        }
+    }
+
+    #[test]
+    fn repeated_token_parameters_are_refused() {
+        let cases = [
+            (
+                "oauth_token=a&oauth_token=b&oauth_token_secret=s&oauth_callback_confirmed=true",
+                "oauth_token",
+            ),
+            (
+                "oauth_token=a&oauth_token_secret=s&oauth_token_secret=t&oauth_callback_confirmed=true",
+                "oauth_token_secret",
+            ),
+            (
+                "oauth_token=a&oauth_token_secret=s&oauth_callback_confirmed=true&oauth_callback_confirmed=false",
+                "oauth_callback_confirmed",
+            ),
+            (
+                "oauth_token=a&oauth_token_secret=s&oauth_verifier=v&oauth_verifier=w&oauth_callback_confirmed=true",
+                "oauth_verifier",
+            ),
+        ];
+        for (body, name) in cases {
+            let message = format!(
+                "{URL} answered with `{name}` more than once, so its answer could be read two ways; jira-auth refuses it: check that `--url` reaches Jira directly (a proxy or another service may be adding parameters), then run `jira-auth server login` again"
+            );
+            let request = parse_request_token_answer(URL, 200, None, body.as_bytes()).unwrap_err();
+            assert_eq!(request.to_string(), message);
+            assert_eq!(request.category(), jira_auth_core::Category::Network);
+            let access = parse_token_answer(URL, 200, None, body.as_bytes()).unwrap_err();
+            assert_eq!(access.to_string(), message);
+        }
+        // Other parameters may repeat (RFC 5849 §3.4.1.3.1 sorts repeated names).
+        let extra = parse_token_answer(
+            URL,
+            200,
+            None,
+            b"oauth_token=a&oauth_token_secret=s&x=1&x=2",
+        );
+        assert!(extra.is_ok());
+    }
+
+    #[test]
+    fn unreadable_token_answers_are_described_never_shown() {
+        let json = br#"{"oauth_token":"tok-secret-1","oauth_token_secret":"sec-2"}"#;
+        let err = parse_token_answer(URL, 200, Some("application/json"), json).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{URL} answered 200 with a body jira-auth cannot read as an OAuth token answer: 59 bytes of `application/json` without `oauth_token`"
+            )
+        );
+        let html = b"<html><head><title>tok-secret-1</title></head><body></body></html>";
+        let err = parse_token_answer(URL, 200, Some("text/html; charset=utf-8"), html).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{URL} answered with 66 bytes of `text/html` where Jira's OAuth answer was expected: a single sign-on proxy is probably in front of Jira; use a URL that reaches Jira directly (ask your Jira administrator) or a personal access token with `jira-auth server login --pat`"
+            )
+        );
+        let secret_only =
+            parse_token_answer(URL, 201, None, b"oauth_token_secret=sec-2").unwrap_err();
+        assert_eq!(
+            secret_only.to_string(),
+            format!(
+                "{URL} answered 201 with a body jira-auth cannot read as an OAuth token answer: 24 bytes with no Content-Type without `oauth_token`"
+            )
+        );
+        for err in [err, secret_only] {
+            assert!(!format!("{err} {err:?}").contains("sec-2"));
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_answer_is_ignored() {
+        let tokens = parse_token_answer(
+            URL,
+            200,
+            None,
+            b"\xEF\xBB\xBFoauth_token=a&oauth_token_secret=s",
+        )
+        .unwrap();
+        assert_eq!(tokens.token.expose_secret(), "a");
+    }
+
+    #[test]
+    fn callback_with_a_repeated_parameter_is_refused() {
+        let expected = AccessToken::new("rt1");
+        for (target, name) in [
+            (
+                "/callback?oauth_token=rt1&oauth_verifier=v1&oauth_verifier=v2",
+                "oauth_verifier",
+            ),
+            (
+                "/callback?oauth_token=rt1&oauth_token=rt2&oauth_verifier=v1",
+                "oauth_token",
+            ),
+        ] {
+            let err = check_callback(target, &expected).unwrap_err();
+            assert!(matches!(err, ServerError::BadCallback { .. }), "{err}");
+            assert!(
+                err.to_string().ends_with(&format!(
+                    "is not a valid OAuth callback: `{name}` appears more than once"
+                )),
+                "{err}"
+            );
+            assert!(!err.to_string().contains("rt1"), "{err}");
         }
     }
 

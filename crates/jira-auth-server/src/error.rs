@@ -63,8 +63,18 @@ pub enum ServerError {
         url: String,
         status: u16,
         expected: &'static str,
+        /// The start of a REST body; for a token answer (which holds secrets), its size and
+        /// type and the field it lacks.
         start: String,
     },
+    #[error(
+        "{url} answered without `oauth_callback_confirmed=true` (RFC 5849 §2.1): that is OAuth 1.0, whose approval can be redirected to someone else, not the OAuth 1.0a Jira speaks; check that `--url` reaches Jira Server or Data Center directly, not a proxy or another service"
+    )]
+    CallbackNotConfirmed { url: String },
+    #[error(
+        "{url} answered with `{name}` more than once, so its answer could be read two ways; jira-auth refuses it: check that `--url` reaches Jira directly (a proxy or another service may be adding parameters), then run `jira-auth server login` again"
+    )]
+    RepeatedParameter { url: String, name: String },
     #[error(
         "the browser came back with `oauth_token` for another login than the one started here; run `jira-auth server login` again and approve only the page it opens"
     )]
@@ -104,7 +114,10 @@ impl Categorize for ServerError {
             | ServerError::HtmlPage { .. }
             | ServerError::TokenMismatch
             | ServerError::Denied => Category::Auth,
-            ServerError::Tls { .. } | ServerError::BadResponse { .. } => Category::Network,
+            ServerError::Tls { .. }
+            | ServerError::BadResponse { .. }
+            | ServerError::CallbackNotConfirmed { .. }
+            | ServerError::RepeatedParameter { .. } => Category::Network,
             ServerError::Http(e) => e.category(),
             ServerError::NotFound { .. }
             | ServerError::BadCallback { .. }

@@ -3,7 +3,8 @@
 //!
 //! Accepted: PKCS#8 (`BEGIN PRIVATE KEY`, what `keygen` writes and `openssl genpkey` makes) and
 //! PKCS#1 (`BEGIN RSA PRIVATE KEY`, older `openssl genrsa`). Refused with a message that says
-//! what to do: encrypted keys, non-RSA keys, public keys, truncated or damaged files.
+//! what to do: encrypted keys, non-RSA keys, public keys, truncated or damaged files, and (on
+//! Unix) a key file that group or others may access, as ssh refuses one.
 
 use jira_auth_core::{Categorize, Category, PrivateKeyPem};
 use rsa::pkcs1::DecodeRsaPrivateKey;
@@ -23,6 +24,12 @@ pub enum KeyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the private key `{path}` is accessible to group or others (mode {mode:o}); refusing to use it, as ssh does: run `chmod 600 {shell}` (and if someone else may have copied it, make a new pair with `jira-auth server keygen`)",
+        path = .path.display(),
+        shell = shell_word(&.path.display().to_string())
+    )]
+    Insecure { path: PathBuf, mode: u32 },
     #[error(
         "the private key{at} is encrypted with a passphrase; jira-auth needs it unencrypted: run `openssl pkcs8 -topk8 -nocrypt -in KEY -out KEY.unencrypted.pem` and keep the result mode 0600"
     )]
@@ -84,13 +91,53 @@ impl KeyError {
     }
 }
 
-/// Reads and parses the private key at `path`.
+/// Reads and parses the private key at `path`, for a login and for every request signed from
+/// a stored profile. On Unix a file that group or others may access (any of mode `0o077`) is
+/// refused before it is read, as ssh refuses one.
 pub fn read_private_key(path: &Path) -> Result<RsaPrivateKey, KeyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+    use std::io::Read as _;
+    let read_error = |source| KeyError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(read_error)?;
+    // The mode of the file opened, not of a path that could be swapped after the check.
+    check_private(&file, path)?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(read_error)?;
+    parse_private_key_pem(&text).map_err(|e| e.at(path))
+}
+
+#[cfg(unix)]
+fn check_private(file: &std::fs::File, path: &Path) -> Result<(), KeyError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let metadata = file.metadata().map_err(|source| KeyError::Read {
         path: path.to_owned(),
         source,
     })?;
-    parse_private_key_pem(&text).map_err(|e| e.at(path))
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::Insecure {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_file: &std::fs::File, _path: &Path) -> Result<(), KeyError> {
+    Ok(())
+}
+
+/// `text` as one shell word: as it is when it holds only safe characters, else single-quoted.
+fn shell_word(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@=%~".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 /// Parses a PKCS#8 or PKCS#1 PEM private key.
@@ -200,8 +247,65 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn fixture(name: &str) -> PathBuf {
-        jira_auth_test::fixtures::dir().join("server").join(name)
+    /// A copy of `fixtures/server/<name>` with mode 0600, as a key file should be (git checks
+    /// files out 0644). The directory lives as long as the returned guard.
+    fn fixture(name: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let path = jira_auth_test::fixtures::private_key(name, dir.path());
+        Fixture { _dir: dir, path }
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    }
+
+    impl std::ops::Deref for Fixture {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.path
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_key_file_open_to_group_or_others_is_refused_like_ssh_does() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let key = fixture("test-key.pkcs8.pem");
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o660] {
+            std::fs::set_permissions(&*key, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = read_private_key(&key).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "the private key `{path}` is accessible to group or others (mode {mode:o}); refusing to use it, as ssh does: run `chmod 600 {path}` (and if someone else may have copied it, make a new pair with `jira-auth server keygen`)",
+                    path = key.display()
+                )
+            );
+            assert_eq!(err.category(), Category::Usage);
+        }
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&*key, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert!(read_private_key(&key).is_ok(), "{mode:o}");
+        }
+        // The mode is checked before anything is parsed: a wide-open public key says so too.
+        let public = fixture("test-key.pub.pem");
+        std::fs::set_permissions(&*public, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            read_private_key(&public),
+            Err(KeyError::Insecure { mode: 0o644, .. })
+        ));
+    }
+
+    #[test]
+    fn paths_in_the_chmod_advice_are_one_shell_word() {
+        assert_eq!(
+            shell_word("/home/me/.keys/jira.pem"),
+            "/home/me/.keys/jira.pem"
+        );
+        assert_eq!(shell_word("/tmp/my key.pem"), "'/tmp/my key.pem'");
+        assert_eq!(shell_word("it's.pem"), r"'it'\''s.pem'");
+        assert_eq!(shell_word(""), "''");
     }
 
     #[test]
@@ -210,7 +314,7 @@ mod tests {
         let b = read_private_key(&fixture("test-key.pkcs1.pem")).unwrap();
         assert_eq!(a, b);
         assert_eq!(bits(&a), 2048);
-        let public = std::fs::read_to_string(fixture("test-key.pub.pem")).unwrap();
+        let public = std::fs::read_to_string(&*fixture("test-key.pub.pem")).unwrap();
         assert_eq!(public_key_pem(&a).unwrap(), public);
     }
 
@@ -246,7 +350,7 @@ mod tests {
 
     #[test]
     fn damaged_body_and_non_pem_are_explained() {
-        let good = std::fs::read_to_string(fixture("test-key.pkcs8.pem")).unwrap();
+        let good = std::fs::read_to_string(&*fixture("test-key.pkcs8.pem")).unwrap();
         let mut lines: Vec<&str> = good.lines().collect();
         lines.remove(5);
         let damaged = lines.join("\n");
@@ -266,7 +370,7 @@ mod tests {
 
     #[test]
     fn public_key_for_jira_is_one_line() {
-        let public = std::fs::read_to_string(fixture("test-key.pub.pem")).unwrap();
+        let public = std::fs::read_to_string(&*fixture("test-key.pub.pem")).unwrap();
         let line = public_key_for_jira(&public);
         assert!(
             line.starts_with("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"),

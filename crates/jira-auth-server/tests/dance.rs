@@ -59,7 +59,6 @@ async fn full_dance_with_loopback_callback_under_a_context_path() {
 
     assert_eq!(request_token.token.expose_secret(), "request-token-1");
     assert_eq!(request_token.secret.expose_secret(), "request-secret-1");
-    assert!(request_token.callback_confirmed);
 
     let authorize = jira.authorize_url(&request_token);
     assert_eq!(
@@ -310,7 +309,7 @@ async fn wrong_context_path_and_sso_page_are_explained() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{root}/sso/plugins/servlet/oauth/request-token answered with an HTML page titled \"Sign in to Okta\" where Jira's OAuth answer was expected: a single sign-on proxy is probably in front of Jira; use a URL that reaches Jira directly (ask your Jira administrator) or a personal access token with `jira-auth server login --pat`"
+            "{root}/sso/plugins/servlet/oauth/request-token answered with 84 bytes of `text/html` where Jira's OAuth answer was expected: a single sign-on proxy is probably in front of Jira; use a URL that reaches Jira directly (ask your Jira administrator) or a personal access token with `jira-auth server login --pat`"
         )
     );
 }
@@ -488,4 +487,130 @@ async fn html_instead_of_json_on_myself_is_an_sso_error() {
         "{err}"
     );
     assert_eq!(err.category(), Category::Auth);
+}
+
+/// A site at `{fake}/{prefix}` whose token endpoints answer `request_token` and
+/// `access_token` (status, body), unsigned checks aside.
+async fn hostile(
+    fake: &FakeJiraServer,
+    prefix: &str,
+    request_token: (u16, &str),
+    access_token: (u16, &str),
+) -> JiraServer {
+    for (endpoint, (status, body)) in [
+        ("request-token", request_token),
+        ("access-token", access_token),
+    ] {
+        Mock::given(matchers::path(format!(
+            "/{prefix}/plugins/servlet/oauth/{endpoint}"
+        )))
+        .respond_with(ResponseTemplate::new(status).set_body_raw(body, "text/plain"))
+        .mount(fake.mock_server())
+        .await;
+    }
+    JiraServer::new(
+        client(),
+        parse_site_url(&format!("{}/{prefix}", fake.url())).unwrap(),
+    )
+}
+
+fn request_token(token: &str) -> jira_auth_server::dance::RequestToken {
+    jira_auth_server::dance::RequestToken {
+        token: jira_auth_core::AccessToken::new(token),
+        secret: jira_auth_core::TokenSecret::new("request-secret"),
+    }
+}
+
+/// RFC 5849 §2.1: a request-token answer must carry `oauth_callback_confirmed=true`.
+#[tokio::test]
+async fn a_request_token_without_callback_confirmation_is_refused() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let jira = hostile(
+        &fake,
+        "oauth10",
+        (200, "oauth_token=rt-1&oauth_token_secret=rs-1"),
+        (200, ""),
+    )
+    .await;
+    let err = jira.request_token(&consumer(&fake), OOB).await.unwrap_err();
+    assert!(
+        matches!(err, ServerError::CallbackNotConfirmed { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}/oauth10/plugins/servlet/oauth/request-token answered without `oauth_callback_confirmed=true` (RFC 5849 §2.1): that is OAuth 1.0, whose approval can be redirected to someone else, not the OAuth 1.0a Jira speaks; check that `--url` reaches Jira Server or Data Center directly, not a proxy or another service",
+            fake.url()
+        )
+    );
+    assert_eq!(err.category(), Category::Network);
+}
+
+#[tokio::test]
+async fn token_answers_with_a_repeated_token_are_refused() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let jira = hostile(
+        &fake,
+        "twice",
+        (
+            200,
+            "oauth_token=rt-1&oauth_token=rt-2&oauth_token_secret=rs-1&oauth_callback_confirmed=true",
+        ),
+        (
+            200,
+            "oauth_token=at-1&oauth_token_secret=as-1&oauth_token_secret=as-2",
+        ),
+    )
+    .await;
+    let at = |endpoint: &str, name: &str| {
+        format!(
+            "{}/twice/plugins/servlet/oauth/{endpoint} answered with `{name}` more than once, so its answer could be read two ways; jira-auth refuses it: check that `--url` reaches Jira directly (a proxy or another service may be adding parameters), then run `jira-auth server login` again",
+            fake.url()
+        )
+    };
+    let err = jira.request_token(&consumer(&fake), OOB).await.unwrap_err();
+    assert_eq!(err.to_string(), at("request-token", "oauth_token"));
+    assert_eq!(err.category(), Category::Network);
+    let err = jira
+        .access_token(&consumer(&fake), &request_token("rt-1"), "v")
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), at("access-token", "oauth_token_secret"));
+    assert!(!format!("{err:?}").contains("as-1"));
+}
+
+#[tokio::test]
+async fn token_endpoint_error_bodies_are_shown_masked() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let jira = hostile(
+        &fake,
+        "echo",
+        (200, ""),
+        (
+            400,
+            "cannot exchange oauth_token=rt-1&oauth_verifier=v-1 for oauth_token_secret=0123456789abcdef0123",
+        ),
+    )
+    .await;
+    let err = jira
+        .access_token(&consumer(&fake), &request_token("rt-1"), "v-1")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "POST {}/echo/plugins/servlet/oauth/access-token answered 400: cannot exchange oauth_token=****&oauth_verifier=**** for oauth_token_secret=****",
+            fake.url()
+        )
+    );
+    // An empty 200 names what is missing, not what came.
+    let err = jira.request_token(&consumer(&fake), OOB).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}/echo/plugins/servlet/oauth/request-token answered 200 with a body jira-auth cannot read as an OAuth token answer: an empty body without `oauth_token`",
+            fake.url()
+        )
+    );
 }

@@ -68,6 +68,19 @@ impl Default for FakeConfig {
     }
 }
 
+/// How the token endpoint writes a successful answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TokenAnswer {
+    /// `application/json`, as Atlassian answers.
+    #[default]
+    Json,
+    /// The same JSON after a UTF-8 byte order mark.
+    JsonAfterBom,
+    /// `application/x-www-form-urlencoded` pairs (`access_token=…&refresh_token=…`), as some
+    /// OAuth servers answer by default.
+    Form,
+}
+
 #[derive(Debug)]
 struct Code {
     client_id: String,
@@ -109,6 +122,9 @@ struct State {
     refresh_error: Option<(u16, Value)>,
     /// Extra hex characters in every token minted from now on.
     token_padding: usize,
+    token_answer: TokenAnswer,
+    /// Every access and refresh token handed out, in order.
+    issued: Vec<String>,
 }
 
 impl State {
@@ -276,6 +292,16 @@ impl FakeAtlassian {
     /// Makes every refresh answer `status` with `body` (e.g. `unauthorized_client`) until reset.
     pub fn set_refresh_error(&self, error: Option<(u16, Value)>) {
         self.shared.lock().refresh_error = error;
+    }
+
+    /// Writes the token endpoint's successful answers as `answer` from now on.
+    pub fn set_token_answer(&self, answer: TokenAnswer) {
+        self.shared.lock().token_answer = answer;
+    }
+
+    /// Every access and refresh token issued so far (to prove none of them was shown).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.lock().issued.clone()
     }
 
     /// Revokes every token family (an admin removed the app, or the user revoked access).
@@ -658,6 +684,7 @@ fn issue(
 ) -> ResponseTemplate {
     let now = state.now();
     let access = state.next("at");
+    state.issued.push(access.clone());
     state.access.insert(
         access.clone(),
         Access {
@@ -672,6 +699,7 @@ fn issue(
     });
     if let (Some(family), true) = (family, with_refresh) {
         let refresh = state.next("rt");
+        state.issued.push(refresh.clone());
         state.refresh.insert(
             refresh.clone(),
             Refresh {
@@ -682,7 +710,32 @@ fn issue(
         );
         body["refresh_token"] = Value::from(refresh);
     }
-    ResponseTemplate::new(200).set_body_json(body)
+    match state.token_answer {
+        TokenAnswer::Json => ResponseTemplate::new(200).set_body_json(body),
+        TokenAnswer::JsonAfterBom => {
+            let mut bytes = b"\xEF\xBB\xBF".to_vec();
+            bytes.extend_from_slice(body.to_string().as_bytes());
+            ResponseTemplate::new(200).set_body_raw(bytes, "application/json")
+        }
+        TokenAnswer::Form => {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            for name in [
+                "access_token",
+                "refresh_token",
+                "token_type",
+                "expires_in",
+                "scope",
+            ] {
+                match &body[name] {
+                    Value::String(v) => form.append_pair(name, v),
+                    Value::Null => &mut form,
+                    other => form.append_pair(name, &other.to_string()),
+                };
+            }
+            ResponseTemplate::new(200)
+                .set_body_raw(form.finish(), "application/x-www-form-urlencoded")
+        }
+    }
 }
 
 fn bearer_ok(shared: &Shared, request: &Request) -> Result<(), Box<ResponseTemplate>> {

@@ -44,15 +44,10 @@ impl Home {
         self.dir.path().join("cfg")
     }
 
-    /// Copies `fixtures/server/<name>` into the temp dir and returns its path.
+    /// Copies `fixtures/server/<name>` into the temp dir with mode 0600, as a private key file
+    /// must be, and returns its path.
     pub fn key(&self, name: &str) -> PathBuf {
-        let target = self.dir.path().join(name);
-        std::fs::copy(
-            jira_auth_test::fixtures::dir().join("server").join(name),
-            &target,
-        )
-        .unwrap();
-        target
+        jira_auth_test::fixtures::private_key(name, self.dir.path())
     }
 
     pub fn profile_path(&self, name: &str) -> PathBuf {

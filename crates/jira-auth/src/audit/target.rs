@@ -243,7 +243,8 @@ mod tests {
         assert_eq!(t.granted_scopes, None);
         assert_eq!(t.auth.describe(), "personal access token");
 
-        let key = jira_auth_test::fixtures::dir().join("server/test-key.pkcs8.pem");
+        let keys = tempfile::tempdir().unwrap();
+        let key = jira_auth_test::fixtures::private_key("test-key.pkcs8.pem", keys.path());
         let (_dir, store, p) = stored(serde_json::json!({"version": 1, "server": {
             "url": "https://jira.example.com",
             "credential": {"type": "oauth1", "consumer_key": "ck", "private_key_path": key,

@@ -111,7 +111,13 @@ pub struct RequestArgs {
 
     /// Request body; `@FILE` reads a file, `@-` standard input. Sent as `application/json` when
     /// it parses as JSON, else as `application/x-www-form-urlencoded`, unless `-H` sets a type.
-    #[arg(short = 'd', long = "data", value_name = "BODY")]
+    /// As with curl, a body may start with `-` (`-d -1`).
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "BODY",
+        allow_hyphen_values = true
+    )]
     pub data: Option<String>,
 
     /// Extra header, `Name: value` (repeatable).
