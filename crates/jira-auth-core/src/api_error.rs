@@ -91,7 +91,8 @@ impl fmt::Display for ErrorBody {
             }
             ErrorBody::Html { title: Some(t) } => write!(f, "an HTML page titled \"{t}\""),
             ErrorBody::Html { title: None } => f.write_str("an HTML page"),
-            ErrorBody::Text(t) => f.write_str(t),
+            // Whatever a server sent that is no known shape may echo credentials.
+            ErrorBody::Text(t) => f.write_str(&crate::secret::mask_tokens(t)),
             ErrorBody::Empty => f.write_str("(empty body)"),
         }
     }

@@ -176,14 +176,19 @@ impl JiraClient {
 }
 
 /// Decodes a JSON body, or explains what came instead (an SSO page, a truncated body).
+/// A leading UTF-8 byte order mark is skipped; the start shown has its token-shaped values
+/// masked (a proxy may answer with credentials in it).
 pub fn decode<T: DeserializeOwned>(url: &str, response: &Response) -> Result<T, JiraError> {
-    serde_json::from_slice(&response.body).map_err(|e| JiraError::Decode {
+    let body = crate::api_error::strip_bom(&response.body);
+    serde_json::from_slice(body).map_err(|e| JiraError::Decode {
         url: url.to_owned(),
         status: response.status.as_u16(),
         message: e.to_string(),
-        start: String::from_utf8_lossy(&response.body[..response.body.len().min(80)])
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
+        start: crate::secret::mask_tokens(
+            &String::from_utf8_lossy(&body[..body.len().min(80)])
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
     })
 }

@@ -2,7 +2,8 @@
 //! Jira REST), gets the same misbehaviour. Raw HTTP/1.1 over tokio so it can do what no
 //! well-behaved framework lets a handler do: drip a body, cut it short, lie about its length.
 //!
-//! Tokens in its bodies contain `HOSTILE`, so a test can tell them from the ones it sent.
+//! Tokens in its bodies contain `HOSTILE`, so a test can tell them from the ones it sent; they
+//! are as long as real ones (opaque runs of 20 characters and more).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -71,10 +72,10 @@ impl Misbehaviour {
 /// `serverInfo`), its numbers given by `n`.
 fn universal(n: &str, wrong_types: bool) -> String {
     if wrong_types {
-        return r#"{"access_token":12,"refresh_token":["rt-HOSTILE-0001"],"expires_in":"soon","token_type":7,"scope":{"a":1},"startAt":"0","maxResults":"50","total":"many","isLast":"no","values":"none","accountId":5,"name":[],"key":{},"deploymentType":9,"version":1,"permissions":[],"cloudId":true}"#.to_owned();
+        return r#"{"access_token":12,"refresh_token":["rt-HOSTILE-0001-4e6a8c0b2d4f"],"expires_in":"soon","token_type":7,"scope":{"a":1},"startAt":"0","maxResults":"50","total":"many","isLast":"no","values":"none","accountId":5,"name":[],"key":{},"deploymentType":9,"version":1,"permissions":[],"cloudId":true}"#.to_owned();
     }
     format!(
-        r#"{{"access_token":"at-HOSTILE-0001","refresh_token":"rt-HOSTILE-0001","expires_in":{n},"token_type":"Bearer","scope":"read:jira-work offline_access","startAt":{n},"maxResults":{n},"total":{n},"isLast":false,"values":[{{"id":"10000","key":"HOS","name":"Hostile","self":"http://x/rest/api/2/project/10000"}}],"accountId":"acc-1","name":"bot","key":"bot","displayName":"Bot","deploymentType":"Server","version":"9.12.0","versionNumbers":[9,12,0],"permissions":{{}},"cloudId":"c-1"}}"#
+        r#"{{"access_token":"at-HOSTILE-0001-7f3a9c2e5b8d","refresh_token":"rt-HOSTILE-0001-4e6a8c0b2d4f","expires_in":{n},"token_type":"Bearer","scope":"read:jira-work offline_access","startAt":{n},"maxResults":{n},"total":{n},"isLast":false,"values":[{{"id":"10000","key":"HOS","name":"Hostile","self":"http://x/rest/api/2/project/10000"}}],"accountId":"acc-1","name":"bot","key":"bot","displayName":"Bot","deploymentType":"Server","version":"9.12.0","versionNumbers":[9,12,0],"permissions":{{}},"cloudId":"c-1"}}"#
     )
 }
 
@@ -257,7 +258,7 @@ async fn answer(mut stream: TcpStream, m: Misbehaviour, addr: SocketAddr) {
         Misbehaviour::FormTokens => respond(
             "200 OK",
             "Content-Type: application/x-www-form-urlencoded\r\n",
-            b"access_token=at-HOSTILE-0001&refresh_token=rt-HOSTILE-0001&expires_in=3600",
+            b"access_token=at-HOSTILE-0001-7f3a9c2e5b8d&refresh_token=rt-HOSTILE-0001-4e6a8c0b2d4f&expires_in=3600",
         ),
         Misbehaviour::ReflectsRequest => {
             let escaped = serde_json::to_string(&request).unwrap_or_default();
