@@ -593,7 +593,7 @@ mod tests {
     }
 
     #[test]
-    fn token_endpoint_error_bodies_are_masked_others_are_not() {
+    fn error_texts_are_masked_at_token_endpoints_and_elsewhere() {
         let response = || Response {
             status: http::StatusCode::BAD_REQUEST,
             headers: http::HeaderMap::new(),
@@ -611,7 +611,7 @@ mod tests {
         );
         assert_eq!(
             shown(check_status("POST", "https://h/x", response())),
-            "POST https://h/x answered 400: refresh_token=rt-0001-0123456789abcdef was refused"
+            "POST https://h/x answered 400: refresh_token=**** was refused"
         );
     }
 
