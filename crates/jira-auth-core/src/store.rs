@@ -541,7 +541,14 @@ fn read_profile(path: &Path) -> Result<Option<Profile>> {
     };
     check_private(&file, path)?;
     let text = io::read_to_string(file).map_err(io_err("reading", path))?;
-    let profile = parse_profile(&text).map_err(|problem| match problem {
+    parse_profile_file(path, &text).map(Some)
+}
+
+/// The profile in `text`, the content of the profile file `path` (only named in errors): the
+/// file reader's parse step, pure, and a fuzz target. A document that is not a profile is
+/// [`StoreError::Corrupt`], one written by a newer jira-auth [`StoreError::TooNew`].
+pub fn parse_profile_file(path: &Path, text: &str) -> Result<Profile> {
+    parse_profile(text).map_err(|problem| match problem {
         Problem::Invalid(message) => StoreError::Corrupt {
             path: path.to_owned(),
             message,
@@ -550,8 +557,7 @@ fn read_profile(path: &Path) -> Result<Option<Profile>> {
             path: path.to_owned(),
             found,
         },
-    })?;
-    Ok(Some(profile))
+    })
 }
 
 /// The warning logged when `JIRA_AUTH_STORE=keyring` finds no keyring.
