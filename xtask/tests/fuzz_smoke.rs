@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../src/fuzz.rs"]
+#[path = "../src/fuzz/mod.rs"]
 #[allow(dead_code)]
 mod fuzz;
 
@@ -101,6 +101,13 @@ fn unknown_targets_and_flags_are_refused() {
     );
     let err = fuzz::run(&["--seconds".into()]).unwrap_err().to_string();
     assert!(err.starts_with("`--seconds` needs a value"), "{err}");
+    let err = fuzz::run(&["--engine".into(), "afl".into()])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "unknown engine `afl`: auto, libfuzzer or seeds");
+    let args = ["--engine", "seeds", "--sanitizer", "address", "callback"].map(String::from);
+    let err = fuzz::run(&args).unwrap_err().to_string();
+    assert_eq!(err, "`--sanitizer` needs the libFuzzer engine");
 }
 
 #[test]

@@ -1,16 +1,24 @@
-//! `cargo xtask fuzz [--seconds N] [--iterations M] [--seed S] [--input FILE] [TARGET]`: a
-//! stable-Rust stand-in for cargo-fuzz (CI has no nightly toolchain).
+//! `cargo xtask fuzz [--engine E] [--seconds N] [--iterations M] [--seed S] [TARGET]`: runs the
+//! fuzz targets of `jira-auth-fuzz-targets` over the seeds in `fuzz/corpus/<target>/`.
 //!
-//! Per target: the seeds in `fuzz/corpus/<target>/` (committed), then random mutations of them
-//! (bit flips, byte inserts and deletes, chunk duplication, splices of two inputs, digits
-//! replaced by interesting numbers, dictionary tokens) for N seconds or M iterations, each input
-//! run under [`std::panic::catch_unwind`]. A panicking input is written to
-//! `target/fuzz-crashes/<target>/crash-<hash>` and the run fails; `--input FILE TARGET`
-//! replays one input. There is no coverage feedback: mutated inputs that ran cleanly join the
-//! corpus at random, so the search drifts away from the seeds.
+//! Two engines:
+//! - `libfuzzer` ([`libfuzzer`]): coverage-guided, through cargo-fuzz and the crate in `fuzz/`
+//!   (its own workspace). Used by default when `cargo fuzz` is installed. It works on stable
+//!   Rust with `--sanitizer none` (the default here); a sanitizer needs `-Zsanitizer`, so
+//!   `--sanitizer address` sets `RUSTC_BOOTSTRAP=1` for that build.
+//! - `seeds` (this module): a stable-Rust mutation loop without coverage feedback, the fallback.
+//!   Per target: the seeds, then random mutations of them (bit flips, byte inserts and
+//!   deletes, chunk duplication, splices of two inputs, digits replaced by interesting numbers,
+//!   dictionary tokens) for N seconds or M iterations, each input run under
+//!   [`std::panic::catch_unwind`]. A panicking input is written to
+//!   `target/fuzz-crashes/<target>/crash-<hash>` and the run fails. Mutated inputs that ran
+//!   cleanly join the corpus at random, so the search drifts away from the seeds. xtask builds
+//!   in the dev profile, so integer overflow panics here too.
 //!
-//! The targets are `jira-auth-fuzz-targets`' functions over the parsers that meet untrusted
-//! bytes. xtask builds in the dev profile, so integer overflow panics here too.
+//! `--input FILE TARGET` replays one input (a seed-runner crash or a libFuzzer artifact) through
+//! the same target function, with the panic message.
+
+mod libfuzzer;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -19,14 +27,42 @@ use std::time::{Duration, Instant};
 pub use jira_auth_fuzz_targets::{TARGETS, Target};
 
 const HELP: &str = "\
-cargo xtask fuzz [--seconds N] [--iterations M] [--seed S] [TARGET]
+cargo xtask fuzz [--engine auto|libfuzzer|seeds] [--sanitizer S] [--seconds N] [--iterations M]
+                 [--seed S] [TARGET]
 cargo xtask fuzz --input FILE TARGET
 
 Runs each target (or TARGET) on its seeds in fuzz/corpus/<target>/, then on mutations for
-N seconds (default 10) or M iterations. A crash is saved under target/fuzz-crashes/<target>/.";
+N seconds (default 10) or M iterations. The engine `auto` (the default) is libFuzzer through
+`cargo fuzz` when it is installed, else the stable seed runner. libFuzzer keeps what it learns
+in fuzz/target/corpus/<target>/ and a crash in fuzz/artifacts/<target>/; the seed runner saves a
+crash under target/fuzz-crashes/<target>/. `--sanitizer` (libFuzzer only, default none) takes
+cargo fuzz's names (address, leak, memory, thread) and builds with RUSTC_BOOTSTRAP=1.";
+
+/// Which fuzzer runs the targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// libFuzzer if `cargo fuzz` is installed, else the seed runner.
+    Auto,
+    LibFuzzer,
+    Seeds,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => Self::Auto,
+            "libfuzzer" => Self::LibFuzzer,
+            "seeds" => Self::Seeds,
+            other => bail!("unknown engine `{other}`: auto, libfuzzer or seeds"),
+        })
+    }
+}
 
 /// The entry point (`cargo xtask fuzz …`).
 pub fn run(args: &[String]) -> Result<()> {
+    let mut engine = Engine::Auto;
+    let mut sanitizer = "none".to_owned();
     let mut seconds = 10u64;
     let mut iterations = None;
     let mut seed = None;
@@ -40,6 +76,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 .with_context(|| format!("`{flag}` needs a value\n\n{HELP}"))
         };
         match arg.as_str() {
+            "--engine" => engine = value("--engine")?.parse()?,
+            "--sanitizer" => sanitizer = value("--sanitizer")?,
             "--seconds" => seconds = value("--seconds")?.parse().context("--seconds")?,
             "--iterations" => {
                 iterations = Some(value("--iterations")?.parse().context("--iterations")?)
@@ -74,11 +112,35 @@ pub fn run(args: &[String]) -> Result<()> {
             Err(message) => bail!("{} panicked on {}: {message}", t.name, path.display()),
         };
     }
-    let seed = seed.unwrap_or_else(time_seed);
     let budget = Budget {
         time: Duration::from_secs(seconds),
         iterations,
     };
+    let use_libfuzzer = match engine {
+        Engine::LibFuzzer => true,
+        Engine::Seeds => false,
+        Engine::Auto => {
+            let found = libfuzzer::available();
+            if !found {
+                println!(
+                    "fuzz: `cargo fuzz` is not installed (`cargo install cargo-fuzz --locked`); using the seed runner"
+                );
+            }
+            found
+        }
+    };
+    if use_libfuzzer {
+        libfuzzer::run(&root(), &targets, budget, seed, &sanitizer)
+    } else {
+        if sanitizer != "none" {
+            bail!("`--sanitizer` needs the libFuzzer engine");
+        }
+        run_seeds(&targets, budget, seed.unwrap_or_else(time_seed))
+    }
+}
+
+/// The stable seed runner over `targets`.
+fn run_seeds(targets: &[&Target], budget: Budget, seed: u64) -> Result<()> {
     let mut failed = Vec::new();
     for t in targets {
         let report = fuzz(t, &corpus_dir(t.name), budget, seed)?;
@@ -143,7 +205,7 @@ pub struct Crash {
     pub saved: PathBuf,
 }
 
-/// The workspace root (this file is in `xtask/src`).
+/// The workspace root (the parent of xtask's manifest folder).
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
