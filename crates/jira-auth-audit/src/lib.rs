@@ -17,6 +17,8 @@ pub mod report;
 
 pub use api::MAX_PAGES;
 #[doc(hidden)]
+pub use api::run_paging;
+#[doc(hidden)]
 pub use model::decode_every_shape;
 pub use report::{CheckId, CheckResult, Coverage, Report, Status, Summary, Target, User};
 

@@ -88,6 +88,11 @@ pub const TARGETS: &[Target] = &[
         about: "auditor: every Jira response shape it reads, pages deduplicated",
         run: audit_page,
     },
+    Target {
+        name: "audit-paging",
+        about: "auditor: offset paging over a server's pages, one JSON page a line",
+        run: audit_paging,
+    },
 ];
 
 /// The `state` the callback targets expect.
@@ -339,6 +344,13 @@ pub fn serve_cookie(data: &[u8]) {
 /// `jira_auth_audit`'s response shapes, pages deduplicated as its paging does.
 pub fn audit_page(data: &[u8]) {
     keep(jira_auth_audit::decode_every_shape(data));
+}
+
+/// `jira_auth_audit`'s offset paging, one answered page per line, with 3 requests in flight
+/// and a limit of 50 pages: the pager itself asserts its invariants (waves ascend from where
+/// the list stopped, no item kept twice, the page limit holds).
+pub fn audit_paging(data: &[u8]) {
+    keep(jira_auth_audit::run_paging(data, 3, 50));
 }
 
 fn sample() -> CloudCredentials {
