@@ -25,7 +25,8 @@ pub fn available() -> bool {
 }
 
 /// `cargo fuzz <command>` with the engine's build flags. libFuzzer itself builds on stable Rust;
-/// only the sanitizers are `-Z` flags, so they get `RUSTC_BOOTSTRAP=1`.
+/// only the sanitizers are `-Z` flags, so they get `RUSTC_BOOTSTRAP=1`, and a target folder of
+/// their own so that switching back and forth does not rebuild every dependency each time.
 fn cargo_fuzz(root: &Path, command: &str, sanitizer: &str) -> Command {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root).args([
@@ -36,7 +37,10 @@ fn cargo_fuzz(root: &Path, command: &str, sanitizer: &str) -> Command {
         "--debug-assertions",
     ]);
     if sanitizer != "none" {
-        cmd.env("RUSTC_BOOTSTRAP", "1");
+        cmd.env("RUSTC_BOOTSTRAP", "1").arg("--target-dir").arg(
+            root.join("fuzz/target")
+                .join(format!("sanitizer-{sanitizer}")),
+        );
     }
     cmd
 }
