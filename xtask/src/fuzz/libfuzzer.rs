@@ -2,11 +2,12 @@
 //! call to the same `jira-auth-fuzz-targets` function the seed runner uses).
 //!
 //! Built once with `cargo fuzz build --sanitizer <S> --debug-assertions` (overflow checks on,
-//! like the seed runner's dev profile), then each target runs with two corpus folders: the
-//! scratch `fuzz/target/corpus/<target>/`, where libFuzzer writes what it finds (kept between
-//! runs, never committed), and the committed seeds `fuzz/corpus/<target>/`, only read. A crash
-//! or a 10 s hang fails the run and leaves its input in `fuzz/artifacts/<target>/`. The full
-//! libFuzzer output of each target is in `fuzz/target/logs/<target>.log`.
+//! like the seed runner's dev profile; only the one target when one is asked for), then each
+//! target runs with two corpus folders: the scratch `fuzz/target/corpus/<target>/`, where
+//! libFuzzer writes what it finds (kept between runs, never committed), and the committed
+//! seeds `fuzz/corpus/<target>/`, only read. A crash or a 10 s hang fails the run and leaves
+//! its input in `fuzz/artifacts/<target>/`. The full libFuzzer output of each target is in
+//! `fuzz/target/logs/<target>.log`.
 
 use super::{Budget, Target};
 use anyhow::{Context, Result, bail};
@@ -45,7 +46,7 @@ fn cargo_fuzz(root: &Path, command: &str, sanitizer: &str) -> Command {
     cmd
 }
 
-/// Builds every target, then fuzzes each of `targets` in turn within `budget`.
+/// Builds `targets` (all of them in one build), then fuzzes each in turn within `budget`.
 pub fn run(
     root: &Path,
     targets: &[&Target],
@@ -54,9 +55,11 @@ pub fn run(
     sanitizer: &str,
 ) -> Result<()> {
     println!("fuzz: building the libFuzzer targets (cargo fuzz, sanitizer {sanitizer})");
-    let built = cargo_fuzz(root, "build", sanitizer)
-        .status()
-        .context("running `cargo fuzz build`")?;
+    let mut build = cargo_fuzz(root, "build", sanitizer);
+    if let [only] = targets {
+        build.arg(only.name);
+    }
+    let built = build.status().context("running `cargo fuzz build`")?;
     if !built.success() {
         bail!("`cargo fuzz build` failed ({built})");
     }
@@ -95,13 +98,14 @@ pub fn run(
         let output = std::fs::read_to_string(&log_path).unwrap_or_default();
         let stats = Stats::parse(&output);
         total += stats.runs;
+        let saved = artifact(&output);
         let outcome = if status.success() {
             "no crash".to_owned()
         } else {
             failed.push(t.name);
-            match artifact(&output) {
+            match &saved {
                 Some(path) => format!("CRASH, input saved to {}", path.display()),
-                None => format!("FAILED ({status}), see {}", log_path.display()),
+                None => format!("FAILED ({status})"),
             }
         };
         println!(
@@ -114,9 +118,16 @@ pub fn run(
             stats.corpus,
         );
         if !status.success() {
-            let lines: Vec<&str> = output.lines().collect();
-            for line in &lines[lines.len().saturating_sub(30)..] {
+            for line in panic_lines(&output) {
                 eprintln!("  {line}");
+            }
+            eprintln!("  libFuzzer's output: {}", log_path.display());
+            if let Some(path) = saved {
+                eprintln!(
+                    "  replay: cargo xtask fuzz --input {} {}",
+                    path.display(),
+                    t.name
+                );
             }
         }
     }
@@ -127,7 +138,7 @@ pub fn run(
     );
     if !failed.is_empty() {
         bail!(
-            "crashes in {}: replay with `cargo xtask fuzz --input fuzz/artifacts/TARGET/FILE TARGET`",
+            "crashes in {}: fix the bug, add a unit test and the input to the seeds",
             failed.join(", ")
         );
     }
@@ -172,6 +183,19 @@ impl Stats {
     }
 }
 
+/// The panic (location and message) or libFuzzer's own verdict (a timeout, an out-of-memory).
+fn panic_lines(output: &str) -> Vec<&str> {
+    let lines: Vec<&str> = output.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.contains(" panicked at ") || (l.starts_with("==") && l.contains("ERROR"))
+        })
+        .flat_map(|(i, _)| lines[i..(i + 2).min(lines.len())].iter().copied())
+        .collect()
+}
+
 /// The input libFuzzer saved for a crash or a hang.
 fn artifact(output: &str) -> Option<PathBuf> {
     output.lines().find_map(|l| {
@@ -203,6 +227,22 @@ stat::average_exec_per_sec:     164003
                 ft: 3460,
                 corpus: 1290
             }
+        );
+        let crash = "\
+thread '<unnamed>' (19437) panicked at crates/jira-auth-fuzz-targets/src/lib.rs:324:5:
+deliberate
+stack backtrace:
+==19437== ERROR: libFuzzer: deadly signal
+NOTE: libFuzzer has rudimentary signal handlers.
+";
+        assert_eq!(
+            panic_lines(crash),
+            [
+                "thread '<unnamed>' (19437) panicked at crates/jira-auth-fuzz-targets/src/lib.rs:324:5:",
+                "deliberate",
+                "==19437== ERROR: libFuzzer: deadly signal",
+                "NOTE: libFuzzer has rudimentary signal handlers.",
+            ]
         );
         assert_eq!(
             artifact(
