@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../src/fuzz.rs"]
+#[path = "../src/fuzz/mod.rs"]
 #[allow(dead_code)]
 mod fuzz;
 
@@ -96,11 +96,18 @@ fn mutations_are_reproducible_from_the_seed_and_bounded() {
 fn unknown_targets_and_flags_are_refused() {
     let err = fuzz::run(&["nope".into()]).unwrap_err().to_string();
     assert!(
-        err.starts_with("no fuzz target `nope`; targets: callback, oauth1-token"),
+        err.starts_with("no fuzz target `nope`; targets: callback, listener, server-callback"),
         "{err}"
     );
     let err = fuzz::run(&["--seconds".into()]).unwrap_err().to_string();
     assert!(err.starts_with("`--seconds` needs a value"), "{err}");
+    let err = fuzz::run(&["--engine".into(), "afl".into()])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "unknown engine `afl`: auto, libfuzzer or seeds");
+    let args = ["--engine", "seeds", "--sanitizer", "address", "callback"].map(String::from);
+    let err = fuzz::run(&args).unwrap_err().to_string();
+    assert_eq!(err, "`--sanitizer` needs the libFuzzer engine");
 }
 
 #[test]
@@ -109,7 +116,7 @@ fn the_pem_target_armours_der_exactly_like_the_fixture() {
     let pem = std::fs::read_to_string(root.join("test-key.pkcs8.pem")).unwrap();
     let body: Vec<&str> = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = std::fs::read(root.join("der-pkcs8")).unwrap();
-    assert_eq!(fuzz::targets::base64(&der), body.join("\n"));
-    assert_eq!(fuzz::targets::base64(b"ab"), "YWI=");
-    assert_eq!(fuzz::targets::base64(b"a"), "YQ==");
+    assert_eq!(jira_auth_fuzz_targets::base64(&der), body.join("\n"));
+    assert_eq!(jira_auth_fuzz_targets::base64(b"ab"), "YWI=");
+    assert_eq!(jira_auth_fuzz_targets::base64(b"a"), "YQ==");
 }

@@ -172,27 +172,9 @@ impl Api {
                 path.split('?').next().unwrap_or(path)
             )
         };
-        let mut listed = Listed {
-            items: Vec::new(),
-            incomplete: None,
-        };
-        let mut seen = HashSet::new();
-        let mut next = 0usize;
-        let mut pages = 0usize;
-        // The page size the server serves (it may cap what was asked), learnt from page one.
-        let mut step = 0usize;
-        let mut hint: Option<usize> = None;
+        let mut paging = Paging::new();
         loop {
-            let wave = match (step, hint) {
-                (0, _) | (_, None) => 1,
-                (step, Some(total)) => total
-                    .saturating_sub(next)
-                    .div_ceil(step)
-                    .clamp(1, self.concurrency),
-            };
-            let starts: Vec<usize> = (0..wave)
-                .map(|i| next.saturating_add(i.saturating_mul(step)))
-                .collect();
+            let starts = paging.wave(self.concurrency);
             let answers = futures::future::join_all(
                 starts
                     .iter()
@@ -201,41 +183,28 @@ impl Api {
             .await;
             for (start, answer) in starts.into_iter().zip(answers) {
                 let page = answer.map_err(Failed::from)?;
-                pages += 1;
-                if start != next {
+                match paging.take(start, page, self.max_pages) {
+                    Turn::More => {}
                     // An earlier page of this wave was short: refetch from where it ended.
-                    break;
-                }
-                if step == 0 {
-                    step = page.values.len();
-                }
-                hint = page.total;
-                let served = page.values.len();
-                let before = listed.items.len();
-                for item in page.values {
-                    if seen.insert(item.key()) {
-                        listed.items.push(item);
+                    Turn::Refetch => break,
+                    Turn::Done => return Ok(paging.listed),
+                    Turn::Stalled => {
+                        let mut listed = paging.listed;
+                        listed.incomplete = Some(format!(
+                            "{} answered startAt={start} with no item it had not already sent although the page was not the last; the list stops at {} items",
+                            endpoint(),
+                            listed.items.len()
+                        ));
+                        return Ok(listed);
+                    }
+                    Turn::TooMany => {
+                        return Err(self.too_many(
+                            endpoint(),
+                            paging.pages,
+                            paging.listed.items.len(),
+                        ));
                     }
                 }
-                let fresh = listed.items.len() - before;
-                if listed.items.len() > MAX_ITEMS || pages > self.max_pages {
-                    return Err(self.too_many(endpoint(), pages, listed.items.len()));
-                }
-                let last = page.is_last == Some(true)
-                    || served == 0
-                    || (served < step && page.is_last != Some(false));
-                if last {
-                    return Ok(listed);
-                }
-                if fresh == 0 {
-                    listed.incomplete = Some(format!(
-                        "{} answered startAt={start} with no item it had not already sent although the page was not the last; the list stops at {} items",
-                        endpoint(),
-                        listed.items.len()
-                    ));
-                    return Ok(listed);
-                }
-                next = next.saturating_add(served);
             }
         }
     }
@@ -253,5 +222,220 @@ impl Api {
             status: None,
             category: Category::Network,
         }
+    }
+}
+
+/// One offset-paged listing in progress, fed one page at a time. Pure (no request, no clock), so
+/// its rules are tested and fuzzed without a server; [`Api::paged`] drives it.
+#[derive(Debug)]
+pub(crate) struct Paging<T> {
+    pub listed: Listed<T>,
+    seen: HashSet<String>,
+    /// Where the next page starts.
+    next: usize,
+    /// Pages taken so far.
+    pub pages: usize,
+    /// The page size the server serves (it may cap what was asked), learnt from page one.
+    step: usize,
+    /// The last page's `total`: only a hint for how many pages to fetch at once.
+    hint: Option<usize>,
+}
+
+/// What one page means for its listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// Go on with the rest of this wave, then the next one.
+    More,
+    /// This page is not where the list goes on (an earlier page of the wave was short): drop
+    /// the rest of the wave and fetch from where the list stopped.
+    Refetch,
+    /// The list is complete.
+    Done,
+    /// The page added no item although it was not the last: the list ends, incomplete.
+    Stalled,
+    /// Past the page or item limit: the server is not ending the list.
+    TooMany,
+}
+
+impl<T: Keyed> Paging<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            listed: Listed {
+                items: Vec::new(),
+                incomplete: None,
+            },
+            seen: HashSet::new(),
+            next: 0,
+            pages: 0,
+            step: 0,
+            hint: None,
+        }
+    }
+
+    /// The `startAt`s of the next wave, ascending from where the list stopped: one page while
+    /// the page size or the total is unknown, else as many as the total suggests, at most
+    /// `concurrency`.
+    pub(crate) fn wave(&self, concurrency: usize) -> Vec<usize> {
+        let wave = match (self.step, self.hint) {
+            (0, _) | (_, None) => 1,
+            (step, Some(total)) => total
+                .saturating_sub(self.next)
+                .div_ceil(step)
+                .clamp(1, concurrency.max(1)),
+        };
+        (0..wave)
+            .map(|i| self.next.saturating_add(i.saturating_mul(self.step)))
+            .collect()
+    }
+
+    /// Takes the page the server answered for `startAt=start`. Completion comes from the pages
+    /// (`isLast`, an empty page, or a short page without `isLast: false`), never from `total`;
+    /// items are deduplicated by [`Keyed::key`].
+    pub(crate) fn take(&mut self, start: usize, page: Page<T>, max_pages: usize) -> Turn {
+        self.pages += 1;
+        if start != self.next {
+            return Turn::Refetch;
+        }
+        if self.step == 0 {
+            self.step = page.values.len();
+        }
+        self.hint = page.total;
+        let served = page.values.len();
+        let before = self.listed.items.len();
+        for item in page.values {
+            if self.seen.insert(item.key()) {
+                self.listed.items.push(item);
+            }
+        }
+        let fresh = self.listed.items.len() - before;
+        if self.listed.items.len() > MAX_ITEMS || self.pages > max_pages {
+            return Turn::TooMany;
+        }
+        let last = page.is_last == Some(true)
+            || served == 0
+            || (served < self.step && page.is_last != Some(false));
+        if last {
+            return Turn::Done;
+        }
+        if fresh == 0 {
+            return Turn::Stalled;
+        }
+        self.next = self.next.saturating_add(served);
+        Turn::More
+    }
+}
+
+/// Runs [`Paging`] over `data` as a server's answers, one JSON page of projects per line, in
+/// the order the waves ask for them (a server may answer any `startAt` with any page), and
+/// checks what the auditor relies on: waves ascend from where the list stopped and stay within
+/// the concurrency, no item is kept twice, and the listing ends within the page limit. Returns
+/// the items kept. For the fuzz targets only: not part of the API.
+#[doc(hidden)]
+pub fn run_paging(data: &[u8], concurrency: usize, max_pages: usize) -> usize {
+    use crate::model::Project;
+    let mut answers = data.split(|b| *b == b'\n');
+    let mut paging = Paging::<Project>::new();
+    loop {
+        let starts = paging.wave(concurrency);
+        assert!(!starts.is_empty() && starts.len() <= concurrency.max(1));
+        assert_eq!(
+            starts[0], paging.next,
+            "a wave starts where the list stopped"
+        );
+        assert!(starts.windows(2).all(|w| w[0] < w[1]), "a wave ascends");
+        for start in starts {
+            let Some(Ok(page)) = answers.next().map(serde_json::from_slice::<Page<Project>>) else {
+                return paging.listed.items.len();
+            };
+            let turn = paging.take(start, page, max_pages);
+            let keys: HashSet<String> = paging.listed.items.iter().map(Keyed::key).collect();
+            assert_eq!(keys.len(), paging.listed.items.len(), "an item kept twice");
+            assert!(paging.pages <= max_pages + 1, "paged past the limit");
+            match turn {
+                Turn::More => {}
+                Turn::Refetch => break,
+                Turn::Done | Turn::Stalled | Turn::TooMany => return paging.listed.items.len(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `answers` (one JSON page per line) through the pager, as the fuzz target does.
+    fn check(answers: &str, concurrency: usize, kept: usize) {
+        assert_eq!(
+            run_paging(answers.as_bytes(), concurrency, 5),
+            kept,
+            "{answers}"
+        );
+    }
+
+    fn page(ids: &[u32], total: Option<usize>, is_last: Option<bool>) -> String {
+        let values: Vec<String> = ids
+            .iter()
+            .map(|id| format!(r#"{{"id":"{id}","key":"P{id}"}}"#))
+            .collect();
+        let mut page = format!(r#"{{"values":[{}]"#, values.join(","));
+        if let Some(total) = total {
+            page += &format!(r#","total":{total}"#);
+        }
+        if let Some(last) = is_last {
+            page += &format!(r#","isLast":{last}"#);
+        }
+        page + "}"
+    }
+
+    #[test]
+    fn pages_end_by_their_own_word_never_by_total() {
+        // A short page without isLast ends the list, whatever total says.
+        check(
+            &[page(&[1, 2], Some(9), None), page(&[3], Some(9), None)].join("\n"),
+            1,
+            3,
+        );
+        // isLast: false on a short page goes on.
+        let lines = [
+            page(&[1, 2], None, None),
+            page(&[3], None, Some(false)),
+            page(&[4], None, Some(true)),
+        ];
+        check(&lines.join("\n"), 1, 4);
+    }
+
+    #[test]
+    fn a_repeated_page_stalls_and_an_endless_list_stops_at_the_limit() {
+        let same = page(&[1, 2], None, Some(false));
+        check(&[same.clone(), same.clone(), same].join("\n"), 1, 2);
+        let endless: Vec<String> = (0..10)
+            .map(|i| page(&[2 * i, 2 * i + 1], None, Some(false)))
+            .collect();
+        let mut paging = Paging::<crate::model::Project>::new();
+        let mut turns = Vec::new();
+        for line in &endless {
+            let start = paging.wave(1)[0];
+            turns.push(paging.take(start, serde_json::from_str(line).unwrap(), 5));
+            if turns.last() != Some(&Turn::More) {
+                break;
+            }
+        }
+        assert_eq!(turns.last(), Some(&Turn::TooMany));
+        assert_eq!(paging.pages, 6);
+    }
+
+    #[test]
+    fn waves_follow_the_total_up_to_the_concurrency_and_refetch_after_a_short_page() {
+        let mut paging = Paging::<crate::model::Project>::new();
+        assert_eq!(paging.wave(4), [0]);
+        let first = serde_json::from_str(&page(&[1, 2], Some(20), None)).unwrap();
+        assert_eq!(paging.take(0, first, 100), Turn::More);
+        assert_eq!(paging.wave(4), [2, 4, 6, 8]);
+        let short = serde_json::from_str(&page(&[3], Some(20), Some(false))).unwrap();
+        assert_eq!(paging.take(2, short, 100), Turn::More);
+        let misplaced = serde_json::from_str(&page(&[5, 6], Some(20), None)).unwrap();
+        assert_eq!(paging.take(4, misplaced, 100), Turn::Refetch);
+        assert_eq!(paging.wave(4), [3, 5, 7, 9]);
     }
 }

@@ -16,6 +16,10 @@ mod model;
 pub mod report;
 
 pub use api::MAX_PAGES;
+#[doc(hidden)]
+pub use api::run_paging;
+#[doc(hidden)]
+pub use model::decode_every_shape;
 pub use report::{CheckId, CheckResult, Coverage, Report, Status, Summary, Target, User};
 
 use jira_auth_core::jira::{Deployment, JiraClient, JiraError};

@@ -301,3 +301,87 @@ pub struct Visibility {
     #[serde(default)]
     pub identifier: Option<String>,
 }
+
+/// Decodes `body` as every response shape the auditor reads (with `serde_json`, as the Jira
+/// client does) and reads each result the way the checks do: page items keyed for
+/// deduplication, `total` taken as a hint, permissions looked up, ids rendered. Returns how many
+/// shapes accepted the body. Pure; it exists for the fuzz targets and is not part of the API.
+#[doc(hidden)]
+pub fn decode_every_shape(body: &[u8]) -> usize {
+    use serde::de::DeserializeOwned;
+    use std::collections::HashSet;
+    use std::hint::black_box;
+
+    fn read<T: DeserializeOwned + std::fmt::Debug>(body: &[u8]) -> Option<T> {
+        match serde_json::from_slice::<T>(body) {
+            Ok(value) => {
+                black_box(format!("{value:?}"));
+                Some(value)
+            }
+            Err(e) => {
+                black_box(e.to_string());
+                None
+            }
+        }
+    }
+    /// The items a page adds, deduplicated by key as `Api::paged` does.
+    fn fresh<T: Keyed>(page: &Page<T>, seen: &mut HashSet<String>) -> usize {
+        black_box(page.total.map(|t| t.div_ceil(page.values.len().max(1))));
+        page.values.iter().filter(|v| seen.insert(v.key())).count()
+    }
+
+    let mut accepted = 0;
+    let mut seen = HashSet::new();
+    if let Some(page) = read::<Page<Project>>(body) {
+        black_box(page.values.iter().filter(|p| p.team_managed()).count());
+        accepted += usize::from(fresh(&page, &mut seen) <= page.values.len());
+    }
+    if let Some(page) = read::<Page<SchemeWithProjects>>(body) {
+        accepted += usize::from(fresh(&page, &mut seen) <= page.values.len());
+    }
+    if let Some(page) = read::<Page<SecurityLevel>>(body) {
+        accepted += usize::from(fresh(&page, &mut seen) <= page.values.len());
+    }
+    if let Some(page) = read::<Page<LevelMember>>(body) {
+        black_box(
+            page.values
+                .iter()
+                .map(|m| m.issue_security_level_id.text())
+                .collect::<Vec<_>>(),
+        );
+        accepted += usize::from(fresh(&page, &mut seen) <= page.values.len());
+    }
+    if let Some(projects) = read::<Vec<Project>>(body) {
+        black_box(projects.iter().map(Keyed::key).collect::<HashSet<_>>());
+        accepted += 1;
+    }
+    if let Some(permissions) = read::<MyPermissions>(body) {
+        black_box(permissions.has("BROWSE_PROJECTS"));
+        accepted += 1;
+    }
+    if let Some(scheme) = read::<SecurityScheme>(body) {
+        black_box(scheme.levels.iter().map(Keyed::key).collect::<Vec<_>>());
+        accepted += 1;
+    }
+    if let Some(levels) = read::<SecurityLevelList>(body) {
+        black_box(levels.levels.iter().map(Keyed::key).collect::<Vec<_>>());
+        accepted += 1;
+    }
+    if let Some(worklogs) = read::<Vec<Worklog>>(body) {
+        let mut restrictions: Vec<&Visibility> = worklogs
+            .iter()
+            .filter_map(|w| w.visibility.as_ref())
+            .collect();
+        restrictions.sort();
+        restrictions.dedup();
+        accepted += 1;
+    }
+    accepted += usize::from(read::<Myself>(body).is_some());
+    accepted += usize::from(read::<BulkPermissionGrants>(body).is_some());
+    accepted += usize::from(read::<Vec<Role>>(body).is_some());
+    accepted += usize::from(read::<BTreeMap<String, String>>(body).is_some());
+    accepted += usize::from(read::<RoleWithActors>(body).is_some());
+    accepted += usize::from(read::<ServerInfo>(body).is_some());
+    accepted += usize::from(read::<ChangedWorklogs>(body).is_some());
+    accepted
+}

@@ -559,6 +559,22 @@ fn parse_profile(text: &str) -> std::result::Result<Profile, Problem> {
     Ok(profile)
 }
 
+/// The profile in `text`, the content of the profile file `path` (only named in errors): the
+/// file reader's parse step, pure, and a fuzz target. A document that is not a profile is
+/// [`StoreError::Corrupt`], one written by a newer jira-auth [`StoreError::TooNew`].
+pub fn parse_profile_file(path: &Path, text: &str) -> Result<Profile> {
+    parse_profile(text).map_err(|problem| match problem {
+        Problem::Invalid(message) => StoreError::Corrupt {
+            path: path.to_owned(),
+            message,
+        },
+        Problem::TooNew(found) => StoreError::TooNew {
+            path: path.to_owned(),
+            found,
+        },
+    })
+}
+
 /// The warning logged when `JIRA_AUTH_STORE=auto` finds no keyring.
 fn keyring_fallback_warning(reason: &str, store: &Store) -> String {
     format!(

@@ -91,8 +91,10 @@ impl CallbackListener {
     }
 }
 
-/// What to do with one request head: `Ok(target)` for our callback, else the answer to give.
-fn classify(
+/// What to do with one request head read on a listener bound to `port`: `Ok(target)` for our
+/// callback (a `GET /callback?…` that `is_ours` accepts, with a loopback `Host`), else the
+/// status and body to answer. Pure, and a fuzz target.
+pub fn classify(
     head: &str,
     port: u16,
     is_ours: &dyn Fn(&str) -> bool,

@@ -6,7 +6,7 @@
 //! record (the owner crate's format; the store only keeps the bytes).
 
 use super::fs::{self, Reservation};
-use super::{Profile, ProfileName, Result, StoreError, parse_profile};
+use super::{Profile, ProfileName, Result, StoreError};
 use std::path::{Path, PathBuf};
 
 /// The on-disk names of one profile, whatever the backend.
@@ -130,15 +130,6 @@ pub(super) fn read_profile(path: &Path) -> Result<Option<Profile>> {
         path: path.to_owned(),
         message: "not UTF-8".to_owned(),
     })?;
-    let profile = parse_profile(&text).map_err(|problem| match problem {
-        super::Problem::Invalid(message) => StoreError::Corrupt {
-            path: path.to_owned(),
-            message,
-        },
-        super::Problem::TooNew(found) => StoreError::TooNew {
-            path: path.to_owned(),
-            found,
-        },
-    })?;
+    let profile = super::parse_profile_file(path, &text)?;
     Ok(Some(profile))
 }

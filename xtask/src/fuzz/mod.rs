@@ -1,79 +1,68 @@
-//! `cargo xtask fuzz [--seconds N] [--iterations M] [--seed S] [--input FILE] [TARGET]`: a
-//! stable-Rust stand-in for cargo-fuzz (CI has no nightly toolchain).
+//! `cargo xtask fuzz [--engine E] [--seconds N] [--iterations M] [--seed S] [TARGET]`: runs the
+//! fuzz targets of `jira-auth-fuzz-targets` over the seeds in `fuzz/corpus/<target>/`.
 //!
-//! Per target: the seeds in `fuzz/corpus/<target>/` (committed), then random mutations of them
-//! (bit flips, byte inserts and deletes, chunk duplication, splices of two inputs, digits
-//! replaced by interesting numbers, dictionary tokens) for N seconds or M iterations, each input
-//! run under [`std::panic::catch_unwind`]. A panicking input is written to
-//! `target/fuzz-crashes/<target>/crash-<hash>` and the run fails; `--input FILE TARGET`
-//! replays one input. There is no coverage feedback: mutated inputs that ran cleanly join the
-//! corpus at random, so the search drifts away from the seeds.
+//! Two engines:
+//! - `libfuzzer` ([`libfuzzer`]): coverage-guided, through cargo-fuzz and the crate in `fuzz/`
+//!   (its own workspace). Used by default when `cargo fuzz` is installed. It works on stable
+//!   Rust with `--sanitizer none` (the default here); a sanitizer needs `-Zsanitizer`, so
+//!   `--sanitizer address` sets `RUSTC_BOOTSTRAP=1` for that build.
+//! - `seeds` (this module): a stable-Rust mutation loop without coverage feedback, the fallback.
+//!   Per target: the seeds, then random mutations of them (bit flips, byte inserts and
+//!   deletes, chunk duplication, splices of two inputs, digits replaced by interesting numbers,
+//!   dictionary tokens) for N seconds or M iterations, each input run under
+//!   [`std::panic::catch_unwind`]. A panicking input is written to
+//!   `target/fuzz-crashes/<target>/crash-<hash>` and the run fails. Mutated inputs that ran
+//!   cleanly join the corpus at random, so the search drifts away from the seeds. xtask builds
+//!   in the dev profile, so integer overflow panics here too.
 //!
-//! The targets are the parsers that meet untrusted bytes: callback queries and request heads,
-//! OAuth 1.0a token answers and `oauth_problem` bodies, PEM keys, token and accessible-resources
-//! JSON, the credential store file, and Atlassian/Jira error bodies. xtask builds in the dev
-//! profile, so integer overflow panics here too.
+//! `--input FILE TARGET` replays one input (a seed-runner crash or a libFuzzer artifact) through
+//! the same target function, with the panic message.
+
+mod libfuzzer;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// One fuzz target: a name (its corpus folder) and a function that must never panic.
-#[derive(Debug, Clone, Copy)]
-pub struct Target {
-    pub name: &'static str,
-    pub about: &'static str,
-    pub run: fn(&[u8]),
-}
-
-/// Every target, in the order `cargo xtask fuzz` runs them.
-pub const TARGETS: &[Target] = &[
-    Target {
-        name: "callback",
-        about: "cloud callback query, pasted URL, listener request head, redirect URI",
-        run: targets::callback,
-    },
-    Target {
-        name: "oauth1-token",
-        about: "server OAuth 1.0a token answers, oauth_problem bodies, Date headers",
-        run: targets::oauth1_token,
-    },
-    Target {
-        name: "pem-key",
-        about: "server private key PEM loading",
-        run: targets::pem_key,
-    },
-    Target {
-        name: "token-json",
-        about: "cloud token endpoint JSON, applied to stored credentials",
-        run: targets::token_json,
-    },
-    Target {
-        name: "resources-json",
-        about: "cloud accessible-resources JSON and site choice",
-        run: targets::resources_json,
-    },
-    Target {
-        name: "store-file",
-        about: "credential store file: store read path, cloud and server sections, status, export",
-        run: targets::store_file,
-    },
-    Target {
-        name: "error-body",
-        about: "core ErrorBody::parse of Atlassian, Jira and OAuth error bodies",
-        run: targets::error_body,
-    },
-];
+pub use jira_auth_fuzz_targets::{TARGETS, Target};
 
 const HELP: &str = "\
-cargo xtask fuzz [--seconds N] [--iterations M] [--seed S] [TARGET]
+cargo xtask fuzz [--engine auto|libfuzzer|seeds] [--sanitizer S] [--seconds N] [--iterations M]
+                 [--seed S] [TARGET]
 cargo xtask fuzz --input FILE TARGET
 
 Runs each target (or TARGET) on its seeds in fuzz/corpus/<target>/, then on mutations for
-N seconds (default 10) or M iterations. A crash is saved under target/fuzz-crashes/<target>/.";
+N seconds (default 10) or M iterations. The engine `auto` (the default) is libFuzzer through
+`cargo fuzz` when it is installed, else the stable seed runner. libFuzzer keeps what it learns
+in fuzz/target/corpus/<target>/ and a crash in fuzz/artifacts/<target>/; the seed runner saves a
+crash under target/fuzz-crashes/<target>/. `--sanitizer` (libFuzzer only, default none) takes
+cargo fuzz's names (address, leak, memory, thread) and builds with RUSTC_BOOTSTRAP=1.";
+
+/// Which fuzzer runs the targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// libFuzzer if `cargo fuzz` is installed, else the seed runner.
+    Auto,
+    LibFuzzer,
+    Seeds,
+}
+
+impl std::str::FromStr for Engine {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "auto" => Self::Auto,
+            "libfuzzer" => Self::LibFuzzer,
+            "seeds" => Self::Seeds,
+            other => bail!("unknown engine `{other}`: auto, libfuzzer or seeds"),
+        })
+    }
+}
 
 /// The entry point (`cargo xtask fuzz …`).
 pub fn run(args: &[String]) -> Result<()> {
+    let mut engine = Engine::Auto;
+    let mut sanitizer = "none".to_owned();
     let mut seconds = 10u64;
     let mut iterations = None;
     let mut seed = None;
@@ -87,6 +76,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 .with_context(|| format!("`{flag}` needs a value\n\n{HELP}"))
         };
         match arg.as_str() {
+            "--engine" => engine = value("--engine")?.parse()?,
+            "--sanitizer" => sanitizer = value("--sanitizer")?,
             "--seconds" => seconds = value("--seconds")?.parse().context("--seconds")?,
             "--iterations" => {
                 iterations = Some(value("--iterations")?.parse().context("--iterations")?)
@@ -121,11 +112,35 @@ pub fn run(args: &[String]) -> Result<()> {
             Err(message) => bail!("{} panicked on {}: {message}", t.name, path.display()),
         };
     }
-    let seed = seed.unwrap_or_else(time_seed);
     let budget = Budget {
         time: Duration::from_secs(seconds),
         iterations,
     };
+    let use_libfuzzer = match engine {
+        Engine::LibFuzzer => true,
+        Engine::Seeds => false,
+        Engine::Auto => {
+            let found = libfuzzer::available();
+            if !found {
+                println!(
+                    "fuzz: `cargo fuzz` is not installed (`cargo install cargo-fuzz --locked`); using the seed runner"
+                );
+            }
+            found
+        }
+    };
+    if use_libfuzzer {
+        libfuzzer::run(&root(), &targets, budget, seed, &sanitizer)
+    } else {
+        if sanitizer != "none" {
+            bail!("`--sanitizer` needs the libFuzzer engine");
+        }
+        run_seeds(&targets, budget, seed.unwrap_or_else(time_seed))
+    }
+}
+
+/// The stable seed runner over `targets`.
+fn run_seeds(targets: &[&Target], budget: Budget, seed: u64) -> Result<()> {
     let mut failed = Vec::new();
     for t in targets {
         let report = fuzz(t, &corpus_dir(t.name), budget, seed)?;
@@ -190,7 +205,7 @@ pub struct Crash {
     pub saved: PathBuf,
 }
 
-/// The workspace root (this file is in `xtask/src`).
+/// The workspace root (the parent of xtask's manifest folder).
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -503,240 +518,5 @@ mod quiet_panics {
 
     pub fn take() -> Option<String> {
         LAST.with(|l| l.borrow_mut().take())
-    }
-}
-
-/// The target functions: each feeds its bytes to production parsers and formats what comes
-/// back (errors included), so a panic anywhere on that path is found.
-pub mod targets {
-    use jira_auth_cloud::callback::{self, RedirectUri};
-    use jira_auth_cloud::credentials::{self, CloudCredentials, Status};
-    use jira_auth_cloud::{export, listener, sites, token};
-    use jira_auth_core::ErrorBody;
-    use jira_auth_core::store::{ProfileName, Store};
-    use jira_auth_server::error::{Step, clock_skew, problem_advice};
-    use jira_auth_server::{dance, key, profile};
-    use std::time::{Duration, UNIX_EPOCH};
-
-    const STATE: &str = "00112233445566778899aabbccddeeff";
-    /// A fixed "now" (2027-01-15) so runs are reproducible.
-    const NOW: i64 = 1_800_000_000;
-
-    fn text(data: &[u8]) -> String {
-        String::from_utf8_lossy(data).into_owned()
-    }
-
-    pub fn callback(data: &[u8]) {
-        let t = text(data);
-        let _ = format!("{:?}", callback::parse_query(&t, STATE));
-        let _ = callback::parse_pasted(&t, STATE).map_err(|e| e.to_string());
-        let (_, outcome) = listener::route(&t, "/callback", STATE);
-        let _ = outcome.map(|r| r.map_err(|e| e.to_string()));
-        let _ = listener::route(&t, "/", STATE);
-        match RedirectUri::parse(&t) {
-            Ok(r) => {
-                let _ = (r.loopback(), r.path().len(), r.as_str().len());
-            }
-            Err(e) => {
-                let _ = e.to_string();
-            }
-        }
-    }
-
-    pub fn oauth1_token(data: &[u8]) {
-        let url = "https://jira.example.com/plugins/servlet/oauth/access-token";
-        for content_type in [None, Some("text/plain"), Some("text/html")] {
-            let _ =
-                dance::parse_token_answer(url, 200, content_type, data).map_err(|e| e.to_string());
-            let _ = dance::parse_request_token_answer(url, 200, content_type, data)
-                .map_err(|e| e.to_string());
-        }
-        let _ = dance::check_callback(&text(data), &jira_auth_core::AccessToken::new("t"))
-            .map_err(|e| e.to_string());
-        let body = ErrorBody::parse(data, None);
-        let _ = body.to_string();
-        let skew = clock_skew(
-            Some(&text(data)),
-            UNIX_EPOCH + Duration::from_secs(NOW as u64),
-        );
-        if let Some(problem) = body.code() {
-            for step in [Step::RequestToken, Step::AccessToken, Step::Rest] {
-                let _ = problem_advice(problem, step, skew);
-            }
-        }
-    }
-
-    /// PEM text as is; anything that is not PEM is also armoured as both private key labels, so
-    /// mutations reach the DER decoders and RSA key checks instead of dying in base64.
-    pub fn pem_key(data: &[u8]) {
-        let mut inputs = vec![text(data)];
-        if !data.starts_with(b"-----") {
-            let body = base64(data);
-            for label in ["PRIVATE KEY", "RSA PRIVATE KEY"] {
-                inputs.push(format!(
-                    "-----BEGIN {label}-----\n{body}\n-----END {label}-----\n"
-                ));
-            }
-        }
-        for input in inputs {
-            match key::parse_private_key_pem(&input) {
-                Ok(k) => {
-                    let _ = key::bits(&k);
-                }
-                Err(e) => {
-                    let _ = e.to_string();
-                }
-            }
-        }
-    }
-
-    /// Standard base64 with padding, wrapped at 64 columns like PEM.
-    pub fn base64(data: &[u8]) -> String {
-        const ALPHABET: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for (i, chunk) in data.chunks(3).enumerate() {
-            if i > 0 && i % 16 == 0 {
-                out.push('\n');
-            }
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for k in 0..4 {
-                if k <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    pub fn token_json(data: &[u8]) {
-        match token::parse_token_response(data) {
-            Ok(tokens) => {
-                let mut c = sample();
-                c.apply_refresh(tokens, NOW);
-                let _ = Status::compute(&ProfileName::default(), &c, NOW, &[]);
-            }
-            Err(e) => {
-                let _ = e.to_string();
-            }
-        }
-    }
-
-    pub fn resources_json(data: &[u8]) {
-        match sites::parse_sites(
-            "https://api.atlassian.com/oauth/token/accessible-resources",
-            data,
-        ) {
-            Ok(all) => {
-                let _ = sites::describe(&all);
-                for wanted in [
-                    None,
-                    Some("acme"),
-                    Some("https://acme.atlassian.net/"),
-                    Some(""),
-                ] {
-                    let _ = sites::choose(&all, wanted).map_err(|e| e.to_string());
-                }
-            }
-            Err(e) => {
-                let _ = e.to_string();
-            }
-        }
-    }
-
-    thread_local! {
-        /// One private store per thread (the smoke tests run targets in parallel).
-        static STORE: Store = Store::at(std::env::temp_dir().join(format!(
-            "jira-auth-fuzz-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        )));
-    }
-
-    /// The bytes as a profile file, read through the store like `cloud status` and `server
-    /// status` do, then every view of it.
-    pub fn store_file(data: &[u8]) {
-        let name = ProfileName::default();
-        STORE.with(|store| {
-            let path = store.profile_path(&name);
-            // Written once atomically (0600 in a 0700 dir), then overwritten in place: an fsync
-            // per input would make this target a thousand times slower.
-            let written = if path.exists() {
-                std::fs::write(&path, data).is_ok()
-            } else {
-                jira_auth_core::store::write_atomically(&path, data).is_ok()
-            };
-            if !written {
-                return;
-            }
-            let _ = store.load(&name).map_err(|e| e.to_string());
-            match credentials::load(store, &name) {
-                Ok(c) => {
-                    let _ = Status::compute(&name, &c, NOW, &c.requested_scopes);
-                    for format in [
-                        export::Format::Env,
-                        export::Format::Json,
-                        export::Format::Tfvars,
-                        export::Format::Psoxy,
-                    ] {
-                        let _ = export::render(&c, format).map_err(|e| e.to_string());
-                    }
-                    let _ = c.jira_base().map_err(|e| e.to_string());
-                    let _ = format!("{c:?}");
-                }
-                Err(e) => {
-                    let _ = e.to_string();
-                }
-            }
-            match profile::load(store, &name) {
-                Ok(Some(p)) => {
-                    let _ = (p.kind(), format!("{p:?}"));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    let _ = e.to_string();
-                }
-            }
-        });
-    }
-
-    pub fn error_body(data: &[u8]) {
-        let t = text(data);
-        for www in [None, Some(t.as_str())] {
-            let body = ErrorBody::parse(data, www);
-            let _ = (
-                body.to_string(),
-                body.code().map(str::len),
-                format!("{body:?}"),
-            );
-        }
-    }
-
-    fn sample() -> CloudCredentials {
-        CloudCredentials {
-            client_id: "cid".into(),
-            client_secret: jira_auth_core::ClientSecret::new("csecret"),
-            access_token: jira_auth_core::AccessToken::new("at-1"),
-            access_expires_at: NOW + 3600,
-            refresh_token: Some(jira_auth_core::RefreshToken::new("rt-1")),
-            scopes: vec!["read:jira-work".into(), "offline_access".into()],
-            requested_scopes: vec!["read:jira-work".into(), "offline_access".into()],
-            preset: None,
-            cloud_id: "cloud-1".into(),
-            site_url: "https://acme.atlassian.net".into(),
-            site_name: "acme".into(),
-            family_started_at: NOW,
-            last_refreshed_at: NOW,
-            auth_url: "https://auth.atlassian.com/".into(),
-            api_url: "https://api.atlassian.com/".into(),
-            redirect_uri: "http://localhost:13131".into(),
-        }
     }
 }
