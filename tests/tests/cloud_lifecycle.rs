@@ -257,6 +257,66 @@ async fn export_output_writes_a_private_file_atomically_and_nothing_to_stdout() 
     assert_eq!(temp_files, 1, "no temporary file left");
 }
 
+/// Whether some process waits for a lock on `inode` (a `->` line of `/proc/locks`).
+fn someone_waits_on(inode: u64) -> bool {
+    std::fs::read_to_string("/proc/locks").is_ok_and(|locks| {
+        locks.lines().any(|l| {
+            l.contains("->")
+                && l.split_whitespace()
+                    .any(|field| field.rsplit(':').next() == Some(&inode.to_string()))
+        })
+    })
+}
+
+#[tokio::test]
+async fn export_waits_for_a_refresh_holding_the_lock_and_hands_out_its_token() {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let env = logged_in(FakeConfig::default()).await;
+    let lock_path = env.config_dir().join("profiles/default.lock");
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&lock_path)
+        .unwrap();
+    let inode = lock.metadata().unwrap().ino();
+    lock.lock().unwrap(); // as a refresh in another process does
+    let mut child = env
+        .command(&["cloud", "export", "--format", "env"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded: the export blocks on the lock within moments, or the test fails.
+    let mut waited = false;
+    for _ in 0..2000 {
+        if someone_waits_on(inode) {
+            waited = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // The "refresh" rotates the token while the export waits.
+    env.edit_profile("default", |c| {
+        c["refresh_token"] = serde_json::json!("rt-rotated-under-lock")
+    });
+    lock.unlock().unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(waited, "the export never waited for the lock");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        stdout.contains("JIRA_CLOUD_REFRESH_TOKEN=rt-rotated-under-lock\n"),
+        "{stdout}"
+    );
+}
+
 #[tokio::test]
 async fn logout_removes_a_write_ahead_record_too() {
     let env = logged_in(FakeConfig::default()).await;

@@ -572,3 +572,47 @@ async fn a_rotated_token_that_cannot_be_saved_is_an_error_naming_the_reuse_windo
             .refresh_token_is_live(&stored_refresh_token(&env).0)
     );
 }
+
+#[tokio::test]
+async fn on_a_full_disk_login_spends_no_code() {
+    for real in Disk::kinds() {
+        let env = CloudEnv::start(FakeConfig::default()).await;
+        let disk = Disk::under(&env, real);
+        let mut cmd = env.command(&[
+            "cloud",
+            "login",
+            "--no-browser",
+            "--paste",
+            "--preset",
+            "psoxy",
+        ]);
+        disk.fill_from(&mut cmd, "start");
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(b"code-pasted-0123456789\n").unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
+        assert_eq!(
+            error,
+            format!(
+                "error: jira-auth cannot reserve the disk space to save a login, so the consent was not used: free disk space under `{}` and run `jira-auth cloud login` again",
+                env.config_dir().display()
+            )
+        );
+        assert!(
+            env.fake.token_requests().await.is_empty(),
+            "the code was not exchanged"
+        );
+        disk.free();
+    }
+}

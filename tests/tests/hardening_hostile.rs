@@ -1,4 +1,4 @@
-//! Every command that talks to a server, against every way a hostile server can answer
+//! Every command that talks to a server (logins included), against every way a hostile server can answer
 //! (`jira_auth_test::hostile`): each run ends within its bound, with a documented exit code
 //! (0 to 4, never a panic), and prints none of the credentials it sent; stderr shows none of
 //! the tokens the server sent either.
@@ -13,6 +13,7 @@ const CLIENT_SECRET: &str = "cs-SENT-2f9c0d7e4b1a";
 const ACCESS_TOKEN: &str = "at-SENT-8e1f2a3b4c5d";
 const REFRESH_TOKEN: &str = "rt-SENT-7a6b5c4d3e2f";
 const PAT: &str = "pat-SENT-1a2b3c4d5e6f";
+const CODE: &str = "code-SENT-9f8e7d6c5b4a";
 /// The command line's per-request timeout and deadline for these runs (seconds).
 const REQUEST_TIMEOUT: u64 = 1;
 const DEADLINE: u64 = 3;
@@ -78,9 +79,10 @@ fn profiles(dir: &Path, url: &str) {
 const COMMANDS: &[&[&str]] = &[
     &["--profile", "expired", "cloud", "token"],
     &["--profile", "fresh", "cloud", "refresh"],
-    &["--profile", "fresh", "cloud", "sites"],
+    // With debug logs: log lines pass through the same masking as errors.
+    &["-vv", "--profile", "fresh", "cloud", "sites"],
     &["--profile", "fresh", "audit", "--format", "json"],
-    &["--profile", "pat", "server", "status"],
+    &["-vv", "--profile", "pat", "server", "status"],
     &[
         "--profile",
         "pat",
@@ -89,6 +91,30 @@ const COMMANDS: &[&[&str]] = &[
         "/rest/api/2/myself",
     ],
     &["--profile", "pat", "audit", "--format", "json"],
+    // `{url}` is the hostile server's; the code is pasted on stdin.
+    &[
+        "--profile",
+        "new-cloud",
+        "cloud",
+        "login",
+        "--no-browser",
+        "--paste",
+        "--scope",
+        "read:jira-work",
+        "--auth-url",
+        "{url}",
+        "--api-url",
+        "{url}",
+    ],
+    &[
+        "--profile",
+        "new-server",
+        "server",
+        "login",
+        "--pat",
+        "--url",
+        "{url}",
+    ],
 ];
 
 struct Outcome {
@@ -100,10 +126,11 @@ struct Outcome {
     stderr: String,
 }
 
-async fn run(misbehaviour: Misbehaviour, config: &Path, args: &[&str]) -> Outcome {
+async fn run(misbehaviour: Misbehaviour, url: String, config: &Path, args: &[&str]) -> Outcome {
+    let args: Vec<String> = args.iter().map(|a| a.replace("{url}", &url)).collect();
     let started = Instant::now();
-    let out = tokio::process::Command::new(jira_auth_test::binary::jira_auth())
-        .args(args)
+    let mut child = tokio::process::Command::new(jira_auth_test::binary::jira_auth())
+        .args(&args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", config)
@@ -111,9 +138,21 @@ async fn run(misbehaviour: Misbehaviour, config: &Path, args: &[&str]) -> Outcom
         .env("JIRA_AUTH_REQUEST_TIMEOUT", REQUEST_TIMEOUT.to_string())
         .env("JIRA_AUTH_DEADLINE", DEADLINE.to_string())
         .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
+        .env("JIRA_AUTH_CLIENT_ID", "cid-hostile")
+        .env("JIRA_AUTH_CLIENT_SECRET", CLIENT_SECRET)
+        .env("JIRA_AUTH_PAT", PAT)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
-        .output();
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(format!("{CODE}\n").as_bytes()).await;
+    }
+    let out = child.wait_with_output();
     // Far past the bound: a hang fails the assertion below instead of the whole test binary.
     let out = tokio::time::timeout(BOUND * 3, out).await;
     let elapsed = started.elapsed();
@@ -152,9 +191,11 @@ async fn every_command_against_every_misbehaviour_ends_in_bound_with_a_documente
             profiles(dir.path(), &server.url());
             servers.push((m, server, dir));
         }
-        let runs = servers
-            .iter()
-            .flat_map(|(m, _, dir)| COMMANDS.iter().map(move |args| run(*m, dir.path(), args)));
+        let runs = servers.iter().flat_map(|(m, server, dir)| {
+            COMMANDS
+                .iter()
+                .map(move |args| run(*m, server.url(), dir.path(), args))
+        });
         // One at a time: the runs of one misbehaviour share its profiles.
         for r in runs {
             outcomes.push(r.await);
@@ -185,7 +226,7 @@ async fn every_command_against_every_misbehaviour_ends_in_bound_with_a_documente
         if o.stderr.contains("panicked") {
             problems.push("panicked".to_owned());
         }
-        for secret in [CLIENT_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, PAT] {
+        for secret in [CLIENT_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, PAT, CODE] {
             if o.stdout.contains(secret) || o.stderr.contains(secret) {
                 problems.push(format!("printed `{secret}`"));
             }

@@ -231,6 +231,22 @@ fn upstream(error: CloudError) -> FlowError {
 
 async fn connect(app: &AppState, code: oauth2::AuthorizationCode) -> Result<Connected, FlowError> {
     let config = app.config();
+    // A full disk is found before the code is spent, not after.
+    let (home, profile) = (config.store.clone(), config.profile.clone());
+    let room =
+        tokio::task::spawn_blocking(move || credentials::check_room_for_login(&home, &profile))
+            .await;
+    match room {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!("no room to store a login: {e}");
+            return Err(FlowError::Store);
+        }
+        Err(e) => {
+            tracing::error!("checking for room to store a login failed: {e}");
+            return Err(FlowError::Store);
+        }
+    }
     let client = TokenClient {
         http: &app.0.http,
         endpoints: &config.endpoints,

@@ -664,3 +664,57 @@ async fn form_encoded_tokens_from_atlassian_are_neither_shown_nor_logged() {
     let issued: Vec<&str> = issued.iter().map(String::as_str).collect();
     rig.assert_no_secret_leaked(&[&code_of(&callback), issued[0], issued[1]]);
 }
+
+/// Where this process may mount a small tmpfs (root on Linux), a full disk under the store is
+/// found before the code is exchanged: the consent fails with the store's page and no token
+/// request reaches Atlassian. Elsewhere the same check is covered by the CLI's simulated disk.
+#[tokio::test]
+async fn a_full_disk_is_found_before_the_code_is_spent() {
+    let rig = Rig::start(Options::default()).await;
+    let config = rig.dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+        .arg(&config)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        println!("cannot mount a tmpfs here: not run");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(config.clone());
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(config.join("filler")).unwrap();
+        // Bounded by the filesystem's 64 KiB.
+        while f
+            .write_all(&[0u8; 1024])
+            .and_then(|()| f.sync_all())
+            .is_ok()
+        {}
+    }
+    let (callback, _) = rig.consent(true).await;
+    let page = rig.browser.get(&callback).await;
+    assert_eq!(page.status, 500);
+    assert!(
+        rig.fake.token_requests().await.is_empty(),
+        "no code exchange"
+    );
+    assert!(
+        rig.logs.text().contains(
+            "no room to store a login: jira-auth cannot reserve the disk space to save a login"
+        ),
+        "{}",
+        rig.logs.text()
+    );
+}

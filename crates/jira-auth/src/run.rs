@@ -56,9 +56,26 @@ fn init_tracing(global: &GlobalArgs) {
     let ansi = crate::output::Styles::detect(global.color).stderr;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| MaskedStderr)
         .with_ansi(ansi)
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// stderr for log lines, with every secret this process holds masked (a log line may quote a
+/// server's text, and a server may echo a credential). The formatter writes one event per call.
+struct MaskedStderr;
+
+impl std::io::Write for MaskedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let masked = jira_auth_core::redact::mask_held(&text);
+        std::io::stderr().write_all(masked.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
