@@ -134,7 +134,7 @@ pub fn cloud_callback(data: &[u8]) {
 pub fn cloud_listener(data: &[u8]) {
     let t = text(data);
     for path in ["/callback", "/"] {
-        let (status, outcome) = listener::route(&t, path, STATE);
+        let (status, outcome) = listener::route(&t, path, STATE, 13131);
         keep((status, outcome.map(|r| r.map_err(|e| e.to_string()))));
     }
 }
@@ -144,8 +144,7 @@ pub fn cloud_listener(data: &[u8]) {
 pub fn server_callback(data: &[u8]) {
     let t = text(data);
     let expected = jira_auth_core::AccessToken::new(SERVER_TOKEN);
-    let is_ours = |target: &str| dance::callback_token_matches(target, &expected);
-    match jira_auth_server::callback::classify(&t, SERVER_PORT, &is_ours) {
+    match jira_auth_server::callback::classify(&t, SERVER_PORT, &expected) {
         Ok(target) => {
             keep(dance::check_callback(&target, &expected).map_err(|e| e.to_string()));
         }
@@ -422,11 +421,10 @@ mod tests {
     #[test]
     fn server_callback_seed_is_accepted() {
         let expected = jira_auth_core::AccessToken::new(SERVER_TOKEN);
-        let is_ours = |target: &str| dance::callback_token_matches(target, &expected);
         let target = jira_auth_server::callback::classify(
             &seed("server-callback", "head"),
             SERVER_PORT,
-            &is_ours,
+            &expected,
         )
         .unwrap();
         assert_eq!(

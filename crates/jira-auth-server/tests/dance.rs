@@ -6,9 +6,7 @@ use jira_auth_core::auth::PatBearer;
 use jira_auth_core::http::{HttpClient, RetryPolicy};
 use jira_auth_core::{Categorize, Category, PersonalAccessToken};
 use jira_auth_server::callback::CallbackListener;
-use jira_auth_server::dance::{
-    JiraServer, OOB, callback_token_matches, check_callback, parse_site_url,
-};
+use jira_auth_server::dance::{JiraServer, OOB, check_callback, parse_site_url};
 use jira_auth_server::key::parse_private_key_pem;
 use jira_auth_server::signer::{Consumer, OAuth1Signer};
 use jira_auth_server::{ServerError, Step};
@@ -54,8 +52,11 @@ async fn full_dance_with_loopback_callback_under_a_context_path() {
     let callback = listener.url();
     let request_token = jira.request_token(&consumer, &callback).await.unwrap();
     let expected = request_token.token.clone();
-    let waiting =
-        tokio::spawn(listener.receive(move |target| callback_token_matches(target, &expected)));
+    let waiting = tokio::spawn(async move {
+        listener
+            .receive(&expected, std::time::Duration::from_secs(60))
+            .await
+    });
 
     assert_eq!(request_token.token.expose_secret(), "request-token-1");
     assert_eq!(request_token.secret.expose_secret(), "request-secret-1");

@@ -7,10 +7,11 @@ use crate::exit;
 use anyhow::Context as _;
 use jira_auth_core::PersonalAccessToken;
 use jira_auth_core::auth::PatBearer;
+use jira_auth_core::loopback::LoopbackError;
 use jira_auth_core::time::{rfc3339, unix_seconds};
 use jira_auth_server::ServerError;
 use jira_auth_server::callback::CallbackListener;
-use jira_auth_server::dance::{JiraServer, Myself, OOB, callback_token_matches, check_callback};
+use jira_auth_server::dance::{JiraServer, Myself, OOB, check_callback};
 use jira_auth_server::key;
 use jira_auth_server::profile::{self, Credential, ServerProfile, StoredUser};
 use jira_auth_server::signer::{Consumer, OAuth1Signer};
@@ -41,7 +42,7 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
         Some(
             CallbackListener::bind(args.callback_port)
                 .await
-                .map_err(ServerError::Listen)?,
+                .map_err(|e| ServerError::Listen(std::io::Error::other(e.to_string())))?,
         )
     };
     let callback = listener.as_ref().map_or(OOB.to_owned(), |l| l.url());
@@ -63,15 +64,15 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
 
     let verifier = match listener {
         Some(listener) => {
-            let target = tokio::time::timeout(
-                Duration::from_secs(args.timeout),
-                listener.receive(|target| callback_token_matches(target, &request_token.token)),
-            )
-            .await
-            .map_err(|_| ServerError::CallbackTimeout {
-                seconds: args.timeout,
-            })?
-            .map_err(ServerError::Listen)?;
+            let target = listener
+                .receive(&request_token.token, Duration::from_secs(args.timeout))
+                .await
+                .map_err(|e| match e {
+                    LoopbackError::Timeout { .. } => ServerError::CallbackTimeout {
+                        seconds: args.timeout,
+                    },
+                    other => ServerError::Listen(std::io::Error::other(other.to_string())),
+                })?;
             check_callback(&target, &request_token.token)?.verifier
         }
         None => read_verifier()?,
