@@ -12,14 +12,14 @@ use crate::sites::Site;
 use crate::token::{TokenClient, TokenSet};
 use crate::{CloudError, Endpoints, fault};
 use jira_auth_core::http::HttpClient;
-use jira_auth_core::store::{Profile, ProfileName, Store};
+use jira_auth_core::store::{Profile, ProfileName, Removed, Section, Store};
 use jira_auth_core::time::{rfc3339, unix_seconds};
 use jira_auth_core::{AccessToken, ClientSecret, RefreshToken};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The profile section this crate owns.
-pub const SECTION: &str = "cloud";
+pub const SECTION: &str = <CloudCredentials as Section>::NAME;
 /// `cloud token` refreshes when fewer than this many seconds of validity remain.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// A token family dies this long after the first consent, whatever happens.
@@ -74,6 +74,10 @@ pub struct CloudCredentials {
     pub auth_url: String,
     pub api_url: String,
     pub redirect_uri: String,
+}
+
+impl Section for CloudCredentials {
+    const NAME: &'static str = "cloud";
 }
 
 impl CloudCredentials {
@@ -140,11 +144,7 @@ pub fn load(store: &Store, profile: &ProfileName) -> Result<CloudCredentials, Cl
         let guard = store.lock(profile)?;
         crate::pending::recover(&guard, profile)?;
     }
-    let loaded = store
-        .load(profile)?
-        .map(|p| p.section::<CloudCredentials>(profile, SECTION))
-        .transpose()?
-        .flatten();
+    let loaded = store.load_section::<CloudCredentials>(profile)?;
     loaded.ok_or_else(|| CloudError::NotLoggedIn {
         profile: profile.to_string(),
     })
@@ -157,10 +157,7 @@ pub fn load_locked(store: &Store, profile: &ProfileName) -> Result<CloudCredenti
     let guard = store.lock(profile)?;
     crate::pending::recover(&guard, profile)?;
     guard
-        .load()?
-        .map(|p| p.section::<CloudCredentials>(profile, SECTION))
-        .transpose()?
-        .flatten()
+        .load_section::<CloudCredentials>()?
         .ok_or_else(|| CloudError::NotLoggedIn {
             profile: profile.to_string(),
         })
@@ -173,19 +170,9 @@ pub fn save(
     credentials: &CloudCredentials,
 ) -> Result<(), CloudError> {
     let guard = store.lock(profile)?;
-    save_locked(&guard, credentials)?;
+    guard.save_section(credentials)?;
     // A write-ahead record of the previous login's family must never be applied over this one.
     crate::pending::remove(&guard)
-}
-
-fn save_locked(
-    guard: &jira_auth_core::store::ProfileGuard,
-    credentials: &CloudCredentials,
-) -> Result<(), CloudError> {
-    let mut p = guard.load()?.unwrap_or_else(Profile::new);
-    p.set_section(SECTION, credentials)?;
-    guard.save(&p)?;
-    Ok(())
 }
 
 /// Checks, under the lock, that the disk has room for a new login's profile, so that a full disk
@@ -211,16 +198,8 @@ pub fn forget(store: &Store, profile: &ProfileName) -> Result<bool, CloudError> 
     let guard = store.lock(profile)?;
     guard.sweep_temp_files();
     let had_record = guard.remove_write_ahead()?;
-    let Some(mut p) = guard.load()? else {
-        return Ok(had_record);
-    };
-    let had = p.remove_section(SECTION);
-    if p.is_empty() {
-        guard.delete()?;
-    } else if had {
-        guard.save(&p)?;
-    }
-    Ok(had)
+    let removed = guard.remove_section::<CloudCredentials>()?;
+    Ok(had_record || removed != Removed::Nothing)
 }
 
 /// When to call the token endpoint.
@@ -261,14 +240,12 @@ pub async fn ensure_fresh(
     }
     let guard = store.lock(profile)?;
     crate::pending::recover(&guard, profile)?;
-    let mut credentials = guard
-        .load()?
-        .map(|p| p.section::<CloudCredentials>(profile, SECTION))
-        .transpose()?
-        .flatten()
-        .ok_or_else(|| CloudError::NotLoggedIn {
-            profile: profile.to_string(),
-        })?;
+    let mut credentials =
+        guard
+            .load_section::<CloudCredentials>()?
+            .ok_or_else(|| CloudError::NotLoggedIn {
+                profile: profile.to_string(),
+            })?;
     if let RefreshMode::IfExpiring(margin) = mode
         && fresh_enough(&credentials, margin)
     {
@@ -356,7 +333,7 @@ fn save_reserved(
     reserved: &mut jira_auth_core::store::Reserved,
 ) -> Result<(), CloudError> {
     let mut p = stored.clone();
-    p.set_section(SECTION, credentials)?;
+    p.put(credentials)?;
     guard.save_reserved(&p, reserved)?;
     Ok(())
 }

@@ -152,10 +152,10 @@ pub fn recover(guard: &ProfileGuard, profile: &ProfileName) -> Result<Recovery, 
     };
     let mut stored = guard.load()?.unwrap_or_else(Profile::new);
     let current = stored
-        .section::<CloudCredentials>(profile, SECTION)?
+        .get::<CloudCredentials>(profile)?
         .and_then(|c| c.refresh_token);
     let outcome = if record.version == VERSION && current.is_some() && current == record.replaces {
-        stored.set_section(SECTION, &record.cloud)?;
+        stored.put(&record.cloud)?;
         guard.save(&stored)?;
         tracing::info!(
             "recovered the token set of an interrupted refresh from {}",
@@ -265,7 +265,7 @@ mod tests {
         let mut relogin = sample(NOW);
         relogin.refresh_token = Some(RefreshToken::new("rt-9"));
         let mut prof = guard.load().unwrap().unwrap();
-        prof.set_section(SECTION, &relogin).unwrap();
+        prof.put(&relogin).unwrap();
         guard.save(&prof).unwrap();
         write(&guard, old.refresh_token.as_ref(), &new);
         assert_eq!(recover(&guard, &p).unwrap(), Recovery::Discarded);

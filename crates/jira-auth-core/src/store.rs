@@ -184,6 +184,25 @@ impl std::str::FromStr for ProfileName {
     }
 }
 
+/// A profile section, owned by one crate (`cloud`, `server`): typed load, save and removal go
+/// through this, so no crate names another's section or handles its JSON by hand.
+pub trait Section: Serialize + DeserializeOwned {
+    /// The section's key in the profile document.
+    const NAME: &'static str;
+}
+
+/// What [`ProfileGuard::remove_section`] took out of a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Removed<T> {
+    /// The profile had no such section.
+    Nothing,
+    /// The section, as it was stored.
+    Section(T),
+    /// A section this build cannot read (hand-edited, or from another version): removed all the
+    /// same, since forgetting must not depend on understanding what is forgotten.
+    Unreadable,
+}
+
 /// The contents of one profile file: a version and one JSON section per owner crate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
@@ -232,6 +251,16 @@ impl Profile {
         })?;
         self.sections.insert(section.to_owned(), v);
         Ok(())
+    }
+
+    /// Section `T`, `Ok(None)` when the profile has none. `name` is for messages.
+    pub fn get<T: Section>(&self, name: &ProfileName) -> Result<Option<T>> {
+        self.section(name, T::NAME)
+    }
+
+    /// Sets section `T`, keeping the others.
+    pub fn put<T: Section>(&mut self, value: &T) -> Result<()> {
+        self.set_section(T::NAME, value)
     }
 
     pub fn remove_section(&mut self, section: &str) -> bool {
@@ -373,6 +402,15 @@ impl Store {
         self.backend.load(&self.place(name))
     }
 
+    /// Section `T` of profile `name`, read without the lock; `Ok(None)` when there is no
+    /// profile or no such section.
+    pub fn load_section<T: Section>(&self, name: &ProfileName) -> Result<Option<T>> {
+        match self.load(name)? {
+            Some(profile) => profile.get(name),
+            None => Ok(None),
+        }
+    }
+
     /// Whether profile `name` has a write-ahead record (read without the lock; take the lock
     /// before acting on it).
     pub fn has_write_ahead(&self, name: &ProfileName) -> Result<bool> {
@@ -456,6 +494,42 @@ impl ProfileGuard {
     pub fn save(&self, profile: &Profile) -> Result<()> {
         self.backend
             .save(&self.place, &self.document(profile)?, None)
+    }
+
+    /// Section `T` of the locked profile.
+    pub fn load_section<T: Section>(&self) -> Result<Option<T>> {
+        match self.load()? {
+            Some(profile) => profile.get(&self.place.name),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes section `T`, keeping the profile's other sections.
+    pub fn save_section<T: Section>(&self, value: &T) -> Result<()> {
+        let mut profile = self.load()?.unwrap_or_default();
+        profile.put(value)?;
+        self.save(&profile)
+    }
+
+    /// Removes section `T`, and the whole profile when nothing else is left in it.
+    pub fn remove_section<T: Section>(&self) -> Result<Removed<T>> {
+        let Some(mut profile) = self.load()? else {
+            return Ok(Removed::Nothing);
+        };
+        if !profile.section_names().any(|s| s == T::NAME) {
+            return Ok(Removed::Nothing);
+        }
+        let removed = match profile.get::<T>(&self.place.name) {
+            Ok(Some(value)) => Removed::Section(value),
+            Ok(None) | Err(_) => Removed::Unreadable,
+        };
+        profile.remove_section(T::NAME);
+        if profile.is_empty() {
+            self.delete()?;
+        } else {
+            self.save(&profile)?;
+        }
+        Ok(removed)
     }
 
     /// [`ProfileGuard::save`] into the space held by [`ProfileGuard::reserve`] (a new write when
@@ -884,6 +958,58 @@ pub(crate) mod tests {
         fs::write(dir.join(".other.json.0123456789ab.tmp"), "x").unwrap();
         guard.sweep_temp_files();
         assert_eq!(count(), 2, "the lock and the other profile's file");
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Counter {
+        n: u32,
+    }
+
+    impl Section for Counter {
+        const NAME: &'static str = "counter";
+    }
+
+    #[test]
+    fn typed_sections_keep_the_others_and_the_last_removal_deletes_the_profile() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::at(tmp.path());
+        let n = name("default");
+        assert_eq!(store.load_section::<Counter>(&n).unwrap(), None);
+        let guard = store.lock(&n).unwrap();
+        assert_eq!(guard.remove_section::<Counter>().unwrap(), Removed::Nothing);
+        guard.save_section(&Counter { n: 1 }).unwrap();
+        let mut p = guard.load().unwrap().unwrap();
+        p.set_section("other", &serde_json::json!({"x": 1}))
+            .unwrap();
+        guard.save(&p).unwrap();
+        guard.save_section(&Counter { n: 2 }).unwrap();
+        assert_eq!(
+            store.load_section::<Counter>(&n).unwrap(),
+            Some(Counter { n: 2 })
+        );
+        assert_eq!(
+            fs::read_to_string(guard.path()).unwrap(),
+            "{\n  \"version\": 1,\n  \"counter\": {\n    \"n\": 2\n  },\n  \"other\": {\n    \"x\": 1\n  }\n}\n"
+        );
+        assert_eq!(
+            guard.remove_section::<Counter>().unwrap(),
+            Removed::Section(Counter { n: 2 })
+        );
+        assert!(guard.path().exists(), "`other` is still in it");
+        // An unreadable section is removed all the same, and the empty profile with it.
+        let mut p = guard.load().unwrap().unwrap();
+        p.remove_section("other");
+        p.set_section("counter", &"not a counter").unwrap();
+        guard.save(&p).unwrap();
+        assert!(matches!(
+            guard.load_section::<Counter>(),
+            Err(StoreError::Section { .. })
+        ));
+        assert_eq!(
+            guard.remove_section::<Counter>().unwrap(),
+            Removed::Unreadable
+        );
+        assert!(!guard.path().exists());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! of times a second and a crash replays exactly.
 
 use jira_auth_cloud::callback::{self, RedirectUri};
-use jira_auth_cloud::credentials::{self, CloudCredentials, Status};
+use jira_auth_cloud::credentials::{CloudCredentials, Status};
 use jira_auth_cloud::{export, listener, sites, token};
 use jira_auth_core::ErrorBody;
 use jira_auth_core::store::{self, ProfileName};
@@ -280,7 +280,7 @@ pub fn store_file(data: &[u8]) {
             return;
         }
     };
-    match profile.section::<CloudCredentials>(&name, credentials::SECTION) {
+    match profile.get::<CloudCredentials>(&name) {
         Ok(Some(c)) => {
             keep(Status::compute(&name, &c, NOW, &c.requested_scopes));
             for format in [
@@ -299,7 +299,7 @@ pub fn store_file(data: &[u8]) {
             keep(e.to_string());
         }
     }
-    match profile.section::<profile::ServerProfile>(&name, profile::SECTION) {
+    match profile.get::<profile::ServerProfile>(&name) {
         Ok(Some(p)) => {
             keep((p.kind(), format!("{p:?}")));
         }
@@ -454,11 +454,6 @@ mod tests {
             store::parse_profile_file(Path::new("p.json"), &seed("store-file", "cloud.json"))
                 .unwrap();
         let name = ProfileName::default();
-        assert!(
-            profile
-                .section::<CloudCredentials>(&name, credentials::SECTION)
-                .unwrap()
-                .is_some()
-        );
+        assert!(profile.get::<CloudCredentials>(&name).unwrap().is_some());
     }
 }

@@ -15,7 +15,7 @@ use crate::error::ServerError;
 use crate::key;
 use crate::signer::{Consumer, OAuth1Signer};
 use jira_auth_core::auth::{Authorizer, PatBearer};
-use jira_auth_core::store::{Profile, ProfileName, Store};
+use jira_auth_core::store::{ProfileName, Section, Store};
 use jira_auth_core::time::Clock;
 use jira_auth_core::{AccessToken, PersonalAccessToken, TokenSecret};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The section name in the profile file.
-pub const SECTION: &str = "server";
+pub const SECTION: &str = <ServerProfile as Section>::NAME;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerProfile {
@@ -88,12 +88,13 @@ impl ServerProfile {
     }
 }
 
+impl Section for ServerProfile {
+    const NAME: &'static str = "server";
+}
+
 /// The `server` section of profile `name`, if any.
 pub fn load(store: &Store, name: &ProfileName) -> Result<Option<ServerProfile>, ServerError> {
-    Ok(match store.load(name)? {
-        Some(profile) => profile.section(name, SECTION)?,
-        None => None,
-    })
+    Ok(store.load_section(name)?)
 }
 
 /// Writes the `server` section of profile `name`, keeping its other sections, under the lock.
@@ -103,50 +104,24 @@ pub fn save(
     server: &ServerProfile,
 ) -> Result<PathBuf, ServerError> {
     let guard = store.lock(name)?;
-    let mut profile = guard.load()?.unwrap_or_else(Profile::new);
-    profile.set_section(SECTION, server)?;
-    guard.save(&profile)?;
+    guard.save_section(server)?;
     Ok(guard.path().to_owned())
 }
 
-/// What [`remove`] took out of a profile.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Removed {
-    /// The profile had no `server` section.
-    Nothing,
-    /// A login, as it was stored.
-    Login(ServerProfile),
-    /// A section this build cannot read (hand-edited, or from another version): removed all the
-    /// same, since logging out must not depend on understanding what is being forgotten.
-    Unreadable,
-}
+/// What [`remove`] took out of a profile: a login as it was stored, nothing, or a section this
+/// build cannot read (removed all the same).
+pub type Removed = jira_auth_core::store::Removed<ServerProfile>;
 
 /// Removes the `server` section (and the file when nothing else is left), under the lock.
 pub fn remove(store: &Store, name: &ProfileName) -> Result<Removed, ServerError> {
-    let guard = store.lock(name)?;
-    let Some(mut profile) = guard.load()? else {
-        return Ok(Removed::Nothing);
-    };
-    if !profile.section_names().any(|s| s == SECTION) {
-        return Ok(Removed::Nothing);
-    }
-    let removed = match profile.section::<ServerProfile>(name, SECTION) {
-        Ok(Some(login)) => Removed::Login(login),
-        Ok(None) | Err(_) => Removed::Unreadable,
-    };
-    profile.remove_section(SECTION);
-    if profile.is_empty() {
-        guard.delete()?;
-    } else {
-        guard.save(&profile)?;
-    }
-    Ok(removed)
+    Ok(store.lock(name)?.remove_section::<ServerProfile>()?)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use jira_auth_core::store::Profile;
 
     fn sample() -> ServerProfile {
         ServerProfile {
@@ -206,7 +181,7 @@ mod tests {
         );
         assert_eq!(load(&store, &name).unwrap(), Some(sample()));
         // removing the server section keeps the cloud one
-        assert_eq!(remove(&store, &name).unwrap(), Removed::Login(sample()));
+        assert_eq!(remove(&store, &name).unwrap(), Removed::Section(sample()));
         assert_eq!(load(&store, &name).unwrap(), None);
         assert!(store.load(&name).unwrap().is_some());
     }
@@ -221,7 +196,7 @@ mod tests {
             token: PersonalAccessToken::new("pat1"),
         };
         save(&store, &name, &pat).unwrap();
-        assert_eq!(remove(&store, &name).unwrap(), Removed::Login(pat));
+        assert_eq!(remove(&store, &name).unwrap(), Removed::Section(pat));
         assert!(store.load(&name).unwrap().is_none());
         assert_eq!(remove(&store, &name).unwrap(), Removed::Nothing);
     }

@@ -172,7 +172,7 @@ pub async fn from_profile(
         }
         Section::Server => {
             let server: ServerProfile = profile
-                .section(name, server_profile::SECTION)?
+                .get::<server_profile::ServerProfile>(name)?
                 .ok_or_else(|| Failure::usage(format!("profile `{name}` has no `server` login")))?;
             Ok(AuditTarget {
                 base: parse_url(&server.url)?,

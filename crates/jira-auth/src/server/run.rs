@@ -121,7 +121,7 @@ fn logout(ctx: &Ctx) -> anyhow::Result<u8> {
     let removed = profile::remove(&ctx.store, &ctx.profile)
         .with_context(|| format!("cannot update profile `{}`", ctx.profile))?;
     let removed = match removed {
-        profile::Removed::Login(login) => login,
+        profile::Removed::Section(login) => login,
         profile::Removed::Nothing => {
             println!(
                 "No Jira Server credentials in profile `{}`; nothing to remove",
