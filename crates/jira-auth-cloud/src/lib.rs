@@ -12,6 +12,7 @@
 //! - [`transport`]: oauth2's `AsyncHttpClient` over the shared client (retries, no redirects).
 //! - [`token`]: code exchange and refresh, with Atlassian's errors mapped to [`CloudError`].
 //! - [`sites`]: `accessible-resources` and choosing a site.
+//! - [`consent`]: the consent chain after the callback (exchange, sites, choice, save), typed.
 //! - [`credentials`]: what the store keeps, refresh-under-lock, the status report.
 //! - [`export`]: the export formats (env, json, tfvars, psoxy), rendered as text.
 //! - [`pending`]: the write-ahead record that keeps a rotated refresh token across a crash.
@@ -22,6 +23,7 @@
 
 pub mod authorize;
 pub mod callback;
+pub mod consent;
 pub mod credentials;
 pub mod error;
 pub mod export;

@@ -144,7 +144,7 @@ impl FlowError {
                 FlowError::ClientRejected { error, description }
             }
             CloudError::NoSites => FlowError::NoSites,
-            CloudError::Store(_) => FlowError::Store,
+            CloudError::Store(_) | CloudError::NoRoomForLogin { .. } => FlowError::Store,
             _ => FlowError::Upstream,
         }
     }

@@ -15,11 +15,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jira_auth_cloud::CloudError;
-use jira_auth_cloud::authorize::{authorize_url, missing_scopes};
+use jira_auth_cloud::authorize::authorize_url;
 use jira_auth_cloud::callback::{Callback, parse_query};
-use jira_auth_cloud::credentials::{self, CloudCredentials, Grant};
-use jira_auth_cloud::sites::{Site, accessible_resources, describe};
-use jira_auth_cloud::token::{TokenClient, TokenSet};
+use jira_auth_cloud::consent::{Consent, Granted};
+use jira_auth_cloud::credentials::{self, Grant};
+use jira_auth_cloud::sites::{Site, describe};
 use jira_auth_core::random::{constant_time_eq, hex_token};
 use jira_auth_core::time::rfc3339;
 
@@ -231,44 +231,25 @@ fn upstream(error: CloudError) -> FlowError {
 
 async fn connect(app: &AppState, code: oauth2::AuthorizationCode) -> Result<Connected, FlowError> {
     let config = app.config();
-    // A full disk is found before the code is spent, not after.
-    let (home, profile) = (config.store.clone(), config.profile.clone());
-    let room =
-        tokio::task::spawn_blocking(move || credentials::check_room_for_login(&home, &profile))
-            .await;
-    match room {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::error!("no room to store a login: {e}");
-            return Err(FlowError::Store);
-        }
-        Err(e) => {
-            tracing::error!("checking for room to store a login failed: {e}");
-            return Err(FlowError::Store);
-        }
-    }
-    let client = TokenClient {
-        http: &app.0.http,
-        endpoints: &config.endpoints,
-        client_id: &config.client_id,
-        client_secret: &config.client_secret,
-    };
-    let tokens = client
-        .exchange_code(code, app.redirect_uri())
+    let consent = Consent::new(Grant {
+        client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone(),
+        requested_scopes: config.scopes.clone(),
+        preset: config.preset.clone(),
+        endpoints: config.endpoints.clone(),
+        redirect_uri: app.redirect_uri().as_str().to_owned(),
+    });
+    let granted = consent
+        .exchange(&app.0.http, &config.store, &config.profile, code)
         .await
         .map_err(upstream)?;
-    let sites = accessible_resources(&app.0.http, &config.endpoints, &tokens.access_token)
-        .await
-        .map_err(upstream)?;
-    if sites.is_empty() {
-        return Err(upstream(CloudError::NoSites));
-    }
-    let allowed = crate::allow::filter(&config.allow_sites, &sites);
+    let sites = granted.sites();
+    let allowed = crate::allow::filter(&config.allow_sites, sites);
     match allowed.as_slice() {
         [] => {
             tracing::warn!(
                 "consent for a site outside `--allow-site` refused: {}",
-                describe(&sites)
+                describe(sites)
             );
             Err(FlowError::SiteNotAllowed {
                 allowed: config.allow_sites.join(", "),
@@ -280,8 +261,9 @@ async fn connect(app: &AppState, code: oauth2::AuthorizationCode) -> Result<Conn
             })
         }
         [site] => {
-            let missing = store(app, tokens, site).await?;
-            Ok(Connected::Stored(site.clone(), missing))
+            let site = site.clone();
+            let missing = store(app, granted, &site).await?;
+            Ok(Connected::Stored(site, missing))
         }
         _ => {
             let pick = hex_token(16);
@@ -289,7 +271,7 @@ async fn connect(app: &AppState, code: oauth2::AuthorizationCode) -> Result<Conn
             app.park(
                 pick.clone(),
                 Parked {
-                    tokens,
+                    granted,
                     sites: allowed.clone(),
                     expires_at: app.now() + LIFETIME.as_secs() as i64,
                 },
@@ -299,27 +281,13 @@ async fn connect(app: &AppState, code: oauth2::AuthorizationCode) -> Result<Conn
     }
 }
 
-/// Saves the token set for `site` under the profile, exactly as `cloud login` stores it.
-async fn store(app: &AppState, tokens: TokenSet, site: &Site) -> Result<Vec<String>, FlowError> {
+/// Saves the login for `site` under the profile, exactly as `cloud login` stores it.
+async fn store(app: &AppState, granted: Granted, site: &Site) -> Result<Vec<String>, FlowError> {
     let config = app.config();
-    let now = app.now();
-    let creds = CloudCredentials::from_grant(
-        Grant {
-            client_id: config.client_id.clone(),
-            client_secret: config.client_secret.clone(),
-            requested_scopes: config.scopes.clone(),
-            preset: config.preset.clone(),
-            endpoints: config.endpoints.clone(),
-            redirect_uri: app.redirect_uri().as_str().to_owned(),
-        },
-        tokens,
-        site,
-        now,
-    );
-    let missing = missing_scopes(&config.scopes, &creds.scopes);
-    let (store, profile) = (config.store.clone(), config.profile.clone());
-    let saved =
-        tokio::task::spawn_blocking(move || credentials::save(&store, &profile, &creds)).await;
+    let connection = granted.choose(&site.id, app.now()).map_err(upstream)?;
+    let (home, profile) = (config.store.clone(), config.profile.clone());
+    let saving = connection.clone();
+    let saved = tokio::task::spawn_blocking(move || saving.save(&home, &profile)).await;
     match saved {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -337,7 +305,7 @@ async fn store(app: &AppState, tokens: TokenSet, site: &Site) -> Result<Vec<Stri
         profile = %config.profile,
         "Jira site connected"
     );
-    Ok(missing)
+    Ok(connection.missing_scopes)
 }
 
 /// `POST /oauth/select-site` (form `pick`, `site`): the picker's answer. The pick id must match
@@ -369,7 +337,7 @@ async fn select_site(State(app): State<AppState>, headers: HeaderMap, body: Stri
     match app.take_pick(&pick, &site_id) {
         PickOutcome::Unknown => refuse(FlowError::PickUnknown, &clear),
         PickOutcome::NoSuchSite => refuse(FlowError::NoSuchSite, &[]),
-        PickOutcome::Taken(tokens, site) => match store(&app, *tokens, &site).await {
+        PickOutcome::Taken(granted, site) => match store(&app, *granted, &site).await {
             Ok(missing) => page(
                 StatusCode::OK,
                 html::connected(app.config().profile.as_str(), &site, &missing),

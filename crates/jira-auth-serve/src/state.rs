@@ -12,8 +12,8 @@
 
 use crate::config::{CookieKey, ServeConfig};
 use jira_auth_cloud::callback::RedirectUri;
+use jira_auth_cloud::consent::Granted;
 use jira_auth_cloud::sites::Site;
-use jira_auth_cloud::token::TokenSet;
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::time::unix_seconds;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -111,7 +111,7 @@ impl AppState {
             return PickOutcome::NoSuchSite;
         };
         match pending.map.remove(pick) {
-            Some(parked) => PickOutcome::Taken(Box::new(parked.tokens), site),
+            Some(parked) => PickOutcome::Taken(Box::new(parked.granted), site),
             None => PickOutcome::Unknown,
         }
     }
@@ -149,17 +149,17 @@ impl Consumed {
     }
 }
 
-/// A token set waiting for a site choice.
+/// A consent waiting for a site choice: its token set, and the sites the allow list leaves.
 #[derive(Debug)]
 pub(crate) struct Parked {
-    pub tokens: TokenSet,
+    pub granted: Granted,
     pub sites: Vec<Site>,
     pub expires_at: i64,
 }
 
 #[derive(Debug)]
 pub(crate) enum PickOutcome {
-    Taken(Box<TokenSet>, Site),
+    Taken(Box<Granted>, Site),
     /// Never parked, already taken, or expired.
     Unknown,
     /// The site is not one of the choices offered.

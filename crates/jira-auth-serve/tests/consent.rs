@@ -711,9 +711,9 @@ async fn a_full_disk_is_found_before_the_code_is_spent() {
         "no code exchange"
     );
     assert!(
-        rig.logs.text().contains(
-            "no room to store a login: jira-auth cannot reserve the disk space to save a login"
-        ),
+        rig.logs
+            .text()
+            .contains("consent failed: jira-auth cannot reserve the disk space to save a login"),
         "{}",
         rig.logs.text()
     );

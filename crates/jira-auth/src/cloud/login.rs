@@ -7,10 +7,10 @@ use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
 use anyhow::Context as _;
 use jira_auth_cloud::callback::{RedirectUri, parse_pasted};
-use jira_auth_cloud::credentials::{self, CloudCredentials, Grant};
+use jira_auth_cloud::consent::Consent;
+use jira_auth_cloud::credentials::Grant;
 use jira_auth_cloud::listener::Listener;
 use jira_auth_cloud::sites::{self, Site};
-use jira_auth_cloud::token::TokenClient;
 use jira_auth_cloud::{CloudError, Endpoints, OFFLINE_ACCESS, authorize};
 use jira_auth_core::ClientSecret;
 use jira_auth_core::presets::Presets;
@@ -102,34 +102,21 @@ pub async fn login(
         }
     };
 
-    credentials::check_room_for_login(store, profile)?;
-    let http = super::run::http()?;
-    let client = TokenClient {
-        http: &http,
-        endpoints: &endpoints,
-        client_id: a.client_id.trim(),
-        client_secret: &secret,
-    };
-    let tokens = client.exchange_code(code, &redirect).await?;
-    let now = unix_seconds(SystemTime::now());
-    let all = sites::accessible_resources(&http, &endpoints, &tokens.access_token).await?;
-    let site = pick_site(&all, a.site.as_deref())?;
-
-    let c = CloudCredentials::from_grant(
-        Grant {
-            client_id: a.client_id.trim().to_owned(),
-            client_secret: secret,
-            requested_scopes: scopes.clone(),
-            preset: a.preset.clone(),
-            endpoints: endpoints.clone(),
-            redirect_uri: redirect.as_str().to_owned(),
-        },
-        tokens,
-        site,
-        now,
-    );
-    let missing = authorize::missing_scopes(&scopes, &c.scopes);
-    credentials::save(store, profile, &c)?;
+    let consent = Consent::new(Grant {
+        client_id: a.client_id.trim().to_owned(),
+        client_secret: secret,
+        requested_scopes: scopes,
+        preset: a.preset.clone(),
+        endpoints,
+        redirect_uri: redirect.as_str().to_owned(),
+    });
+    let granted = consent
+        .exchange(&super::run::http()?, store, profile, code)
+        .await?;
+    let site_id = pick_site(granted.sites(), a.site.as_deref())?.id.clone();
+    let connection = granted.choose(&site_id, unix_seconds(SystemTime::now()))?;
+    connection.save(store, profile)?;
+    let (c, missing) = (&connection.credentials, &connection.missing_scopes);
 
     if !missing.is_empty() {
         let only_offline = missing.iter().all(|s| s == OFFLINE_ACCESS);
