@@ -58,8 +58,13 @@ async fn logout_keeps_other_sections_of_the_profile() {
         1,
     );
     std::fs::write(&path, with_cloud).unwrap();
-    let logout = home.run(&["--profile", "ci", "server", "logout"], None);
-    assert_eq!(logout.code, 0, "{}", logout.render());
+    let logout = home.run(&["--profile", "ci", "server", "logout", "--quiet"], None);
+    assert_eq!(
+        (logout.code, logout.stdout.as_str(), logout.stderr.as_str()),
+        (0, "", ""),
+        "{}",
+        logout.render()
+    );
     assert_eq!(
         home.profile_text("ci"),
         "{\n  \"version\": 1,\n  \"cloud\": {\n    \"x\": 1\n  }\n}\n"
@@ -99,6 +104,33 @@ fn keygen_writes_a_usable_pair_and_never_overwrites() {
     );
     let bad_bits = home.run(&["server", "keygen", "--bits", "1024"], None);
     assert_eq!(bad_bits.code, 2);
+    // `--quiet` silences the narration, not the instructions: they are what the command is for.
+    let quiet_out = home.dir.path().join("quiet-keys");
+    let quiet = home.run(
+        &[
+            "-q",
+            "server",
+            "keygen",
+            "--out",
+            quiet_out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        (quiet.code, quiet.stderr.as_str()),
+        (0, ""),
+        "{}",
+        quiet.render()
+    );
+    let quiet_key = std::fs::read_to_string(quiet_out.join("jira_publickey.pem")).unwrap();
+    let quiet_one_line = jira_auth_server::key::public_key_for_jira(&quiet_key);
+    assert_eq!(
+        quiet
+            .stdout
+            .replace(&quiet_one_line, "[PUBLIC KEY]")
+            .replace("quiet-keys", "keys"),
+        shown
+    );
 
     home.settings().bind(|| {
         insta::assert_snapshot!(

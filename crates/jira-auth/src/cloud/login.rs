@@ -1,10 +1,12 @@
 //! `jira-auth cloud login`: the browser flow, from the authorize URL to the stored token set.
 //!
 //! After the consent, exactly two requests are made: the code exchange and accessible-resources.
+//! Everything it says goes to stderr: a login has no data for stdout.
 
 use super::args::LoginArgs;
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
+use crate::output::Narrator;
 use anyhow::Context as _;
 use jira_auth_cloud::callback::{RedirectUri, parse_pasted};
 use jira_auth_cloud::credentials::{self, CloudCredentials, Grant};
@@ -29,11 +31,8 @@ pub async fn login(
     store: &Store,
     a: LoginArgs,
 ) -> anyhow::Result<u8> {
-    let info = |text: &str| {
-        if !global.quiet {
-            eprintln!("{text}");
-        }
-    };
+    let narrator = Narrator::new(global);
+    let info = |text: &str| narrator.say(text);
     let endpoints = Endpoints::parse(&a.endpoints.auth_url, &a.endpoints.api_url)?;
     let redirect = RedirectUri::parse(&a.redirect_uri)?;
     let presets = Presets::load(a.preset_file.as_deref())?;
@@ -146,22 +145,21 @@ pub async fn login(
             }
         );
     }
-    println!(
-        "Logged in to {} ({}), cloud id {}",
-        c.site_name, c.site_url, c.cloud_id
-    );
-    println!("profile: {profile}");
-    println!("scopes: {}", c.scopes.join(" "));
-    println!("access token valid until {}", rfc3339(c.access_expires_at));
-    match c.refresh_token {
-        Some(_) => println!(
+    narrator.say(format!(
+        "Logged in to {} ({}), cloud id {}\nprofile: {profile}\nscopes: {}\naccess token valid until {}",
+        c.site_name,
+        c.site_url,
+        c.cloud_id,
+        c.scopes.join(" "),
+        rfc3339(c.access_expires_at)
+    ));
+    narrator.say(match c.refresh_token {
+        Some(_) => format!(
             "refresh token stored; the token family ends {} (365 days), renew with `jira-auth cloud login` before then",
             rfc3339(c.family_started_at + 365 * 86_400)
         ),
-        None => {
-            println!("no refresh token (`offline_access` not granted): log in again in an hour")
-        }
-    }
+        None => "no refresh token (`offline_access` not granted): log in again in an hour".to_owned(),
+    });
     Ok(exit::OK)
 }
 

@@ -4,6 +4,7 @@ use super::args::{CloudArgs, CloudCommand, ExportArgs, ExportFormat, JsonArgs, S
 use super::present;
 use crate::args::GlobalArgs;
 use crate::exit;
+use crate::output::Narrator;
 use anyhow::Context as _;
 use jira_auth_cloud::credentials::{self, REFRESH_MARGIN, RefreshMode, Status};
 use jira_auth_cloud::{export, sites};
@@ -20,11 +21,11 @@ pub async fn run(global: &GlobalArgs, args: CloudArgs) -> anyhow::Result<u8> {
     match args.command {
         CloudCommand::Login(a) => super::login::login(global, &profile, &store, *a).await,
         CloudCommand::Token => token(&profile, &store).await,
-        CloudCommand::Refresh => refresh(&profile, &store).await,
+        CloudCommand::Refresh => refresh(Narrator::new(global), &profile, &store).await,
         CloudCommand::Sites(a) => list_sites(&profile, &store, a).await,
         CloudCommand::Status(a) => status(&profile, &store, a),
-        CloudCommand::Export(a) => export(global, &profile, &store, a).await,
-        CloudCommand::Logout => logout(&profile, &store),
+        CloudCommand::Export(a) => export(Narrator::new(global), &profile, &store, a).await,
+        CloudCommand::Logout => logout(Narrator::new(global), &profile, &store),
         CloudCommand::Serve(a) => super::serve::run(global, *a).await,
     }
 }
@@ -58,7 +59,8 @@ async fn token(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-async fn refresh(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
+/// `cloud refresh`: redeems the refresh token; what happened is narration, stdout stays empty.
+async fn refresh(narrator: Narrator, profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
     let before = credentials::load(store, profile)?;
     let fresh = credentials::ensure_fresh(store, profile, &http()?, RefreshMode::Always).await?;
     let c = &fresh.credentials;
@@ -67,11 +69,11 @@ async fn refresh(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
     } else {
         "the server sent no new refresh token, the old one stays"
     };
-    println!(
+    narrator.say(format!(
         "Refreshed profile `{profile}` ({}): access token valid until {}; {rotated}",
         c.site_name,
         rfc3339(c.access_expires_at)
-    );
+    ));
     Ok(exit::OK)
 }
 
@@ -124,7 +126,7 @@ fn status(profile: &ProfileName, store: &Store, a: StatusArgs) -> anyhow::Result
 }
 
 async fn export(
-    global: &GlobalArgs,
+    narrator: Narrator,
     profile: &ProfileName,
     store: &Store,
     a: ExportArgs,
@@ -151,24 +153,22 @@ async fn export(
     let text = export::render(&c, format)?;
     if let Some(path) = &a.output {
         jira_auth_core::store::write_atomically(path, text.as_bytes())?;
-        if !global.quiet {
-            eprintln!(
-                "Wrote the {} export of profile `{profile}` to `{}` (mode 0600)",
-                format_name(a.format),
-                path.display()
-            );
-        }
-    } else if std::io::stdout().is_terminal() && !global.quiet {
-        eprintln!(
+        narrator.say(format!(
+            "Wrote the {} export of profile `{profile}` to `{}` (mode 0600)",
+            format_name(a.format),
+            path.display()
+        ));
+    } else if std::io::stdout().is_terminal() {
+        narrator.say(format!(
             "warning: these are live secrets and stdout is a terminal: write them to a private file with `jira-auth cloud export --format {}{} --output FILE`, or pipe them into a secret store",
             format_name(a.format),
             jira_auth_cloud::error::profile_flag(profile.as_str())
-        );
+        ));
     }
-    if matches!(a.format, ExportFormat::Psoxy) && !global.quiet {
-        eprintln!(
+    if matches!(a.format, ExportFormat::Psoxy) {
+        narrator.say(format!(
             "note: once psoxy uses this refresh token it rotates it; stop using profile `{profile}` for this token family (or log in again for jira-auth's own use)"
-        );
+        ));
     }
     if a.output.is_none() {
         std::io::stdout()
@@ -188,13 +188,14 @@ fn format_name(f: ExportFormat) -> &'static str {
     }
 }
 
-fn logout(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
+/// `cloud logout`: forgets the tokens; what happened is narration, stdout stays empty.
+fn logout(narrator: Narrator, profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
     if credentials::forget(store, profile)? {
-        println!(
+        narrator.say(format!(
             "Forgot the Jira Cloud login of profile `{profile}`. To revoke the app's access too, remove it under your Atlassian account's Connected apps"
-        );
+        ));
     } else {
-        println!("Profile `{profile}` had no Jira Cloud login");
+        narrator.say(format!("Profile `{profile}` had no Jira Cloud login"));
     }
     Ok(exit::OK)
 }

@@ -1,4 +1,5 @@
-//! `jira-auth server keygen`: a key pair and the Application Link instructions.
+//! `jira-auth server keygen`: a key pair and the Application Link instructions. The instructions
+//! (what to paste into Jira) are the data, on stdout; which files were written is narration.
 
 use super::args::KeygenArgs;
 use super::run::Ctx;
@@ -29,7 +30,8 @@ pub fn run(ctx: &Ctx, args: KeygenArgs) -> anyhow::Result<u8> {
     if !key::ALLOWED_BITS.contains(&args.bits) {
         return Err(key::KeyError::BadBits(args.bits).into());
     }
-    ctx.note(format!("Generating a {}-bit RSA key pair…", args.bits));
+    ctx.narrator
+        .say(format!("Generating a {}-bit RSA key pair…", args.bits));
     let generated = key::generate(args.bits)?;
     create_private_dir(&dir)?;
     write_atomically(
@@ -51,17 +53,14 @@ pub fn run(ctx: &Ctx, args: KeygenArgs) -> anyhow::Result<u8> {
         .consumer_key
         .unwrap_or_else(|| format!("jira-auth-{}", ctx.profile));
 
-    println!(
-        "Wrote the private key to `{}` (PKCS#8 PEM, mode 0600: keep it secret)",
-        private_shown.display()
-    );
-    println!(
-        "Wrote the public key to `{}`",
+    ctx.narrator.say(format!(
+        "Wrote the private key to `{}` (PKCS#8 PEM, mode 0600: keep it secret)\nWrote the public key to `{}`",
+        private_shown.display(),
         std::path::absolute(&public_path)
             .unwrap_or(public_path)
             .display()
-    );
-    println!();
+    ));
+    // What to paste into Jira is this command's data: stdout, even with `--quiet`.
     println!(
         "In Jira, as an administrator: Administration (cog) → Applications → Application links"
     );

@@ -1,4 +1,5 @@
-//! `jira-auth server login`: the OAuth 1.0a dance, or a personal access token.
+//! `jira-auth server login`: the OAuth 1.0a dance, or a personal access token. Everything it
+//! says goes to stderr: a login has no data for stdout.
 
 use super::PAT_ENV;
 use super::args::LoginArgs;
@@ -52,7 +53,7 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
     let authorize = jira.authorize_url(&request_token);
 
     let opened = !args.no_browser && crate::browser::open(authorize.as_str()).is_ok();
-    ctx.note(match (opened, args.oob) {
+    ctx.narrator.say(match (opened, args.oob) {
         (true, false) => "Opened Jira in your browser: choose Allow (if no browser opened, visit this URL):",
         (true, true) => "Opened Jira in your browser: choose Allow, then type the code Jira shows (if no browser opened, visit this URL):",
         (false, false) => "Open this URL in a browser and choose Allow:",
@@ -124,16 +125,13 @@ fn save(ctx: &Ctx, jira: &JiraServer, me: &Myself, credential: Credential) -> an
         Some(d) => format!("{d} ({})", me.name),
         None => me.name.clone(),
     };
-    println!(
-        "Logged in to {} as {who} with {}",
+    ctx.narrator.say(format!(
+        "Logged in to {} as {who} with {}\nSaved to profile `{}` ({})",
         stored.url,
-        stored.kind()
-    );
-    println!(
-        "Saved to profile `{}` ({})",
+        stored.kind(),
         ctx.profile,
         ctx.store.location(&ctx.profile)
-    );
+    ));
     Ok(exit::OK)
 }
 

@@ -3,6 +3,7 @@
 use super::args::{ServerArgs, ServerCommand, StatusArgs};
 use crate::args::GlobalArgs;
 use crate::exit;
+use crate::output::Narrator;
 use anyhow::Context as _;
 use jira_auth_core::Categorize as _;
 use jira_auth_core::store::{ProfileName, Store};
@@ -22,11 +23,11 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// What every server command needs: the store, the profile name, and the output settings.
+/// What every server command needs: the store, the profile name, and where narration goes.
 pub(super) struct Ctx {
     pub store: Store,
     pub profile: ProfileName,
-    pub quiet: bool,
+    pub narrator: Narrator,
 }
 
 impl Ctx {
@@ -34,15 +35,8 @@ impl Ctx {
         Ok(Self {
             store: Store::from_env()?,
             profile: ProfileName::new(global.profile.clone())?,
-            quiet: global.quiet,
+            narrator: Narrator::new(global),
         })
-    }
-
-    /// Progress and advice on stderr, unless `--quiet`.
-    pub fn note(&self, text: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", text.as_ref());
-        }
     }
 
     /// The stored `server` section, or a clear "log in first".
@@ -117,40 +111,41 @@ async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<u8> {
     }
 }
 
+/// `server logout`: removes the `server` section; what happened is narration, stdout stays empty.
 fn logout(ctx: &Ctx) -> anyhow::Result<u8> {
     let removed = profile::remove(&ctx.store, &ctx.profile)
         .with_context(|| format!("cannot update profile `{}`", ctx.profile))?;
     let removed = match removed {
         profile::Removed::Login(login) => login,
         profile::Removed::Nothing => {
-            println!(
+            ctx.narrator.say(format!(
                 "No Jira Server credentials in profile `{}`; nothing to remove",
                 ctx.profile
-            );
+            ));
             return Ok(exit::OK);
         }
         profile::Removed::Unreadable => {
-            println!(
+            ctx.narrator.say(format!(
                 "Removed an unreadable `server` section from profile `{}`; revoke its token in Jira if it still exists",
                 ctx.profile
-            );
+            ));
             return Ok(exit::OK);
         }
     };
-    println!(
+    ctx.narrator.say(format!(
         "Removed the Jira Server credentials ({}) for {} from profile `{}`",
         removed.kind(),
         removed.url,
         ctx.profile
-    );
+    ));
     match removed.credential {
         Credential::Oauth1 {
             private_key_path, ..
-        } => ctx.note(format!(
+        } => ctx.narrator.say(format!(
             "The access token stays valid in Jira until it is revoked there (deleting the Application Link revokes all of its tokens); the private key `{}` was left in place",
             private_key_path.display()
         )),
-        Credential::Pat { .. } => ctx.note(
+        Credential::Pat { .. } => ctx.narrator.say(
             "The token stays valid in Jira until it is revoked there: Profile → Personal Access Tokens → Revoke",
         ),
     }
