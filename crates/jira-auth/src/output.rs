@@ -4,6 +4,7 @@
 //! status); everything said to the person running it goes to stderr through [`Narrator`].
 
 use crate::args::{ColorChoice, GlobalArgs};
+use crate::exit::{Category, ContextAs as _};
 use std::io::IsTerminal;
 
 /// Narration: what a command did or is doing, for the person running it. Written to stderr so
@@ -26,6 +27,11 @@ impl Narrator {
             eprintln!("{}", text.as_ref());
         }
     }
+}
+
+/// `value` as pretty JSON, for a command's `--json`.
+pub fn json(value: &impl serde::Serialize) -> crate::exit::Result<String> {
+    serde_json::to_string_pretty(value).context_as(Category::Usage, "cannot render the JSON")
 }
 
 /// Whether to colour stream output, given the flag, `NO_COLOR` and whether it is a terminal.

@@ -6,8 +6,8 @@
 use super::args::LoginArgs;
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
+use crate::exit::{Category, ContextAs as _};
 use crate::output::Narrator;
-use anyhow::Context as _;
 use jira_auth_cloud::callback::{RedirectUri, parse_pasted};
 use jira_auth_cloud::credentials::{self, CloudCredentials, Grant};
 use jira_auth_cloud::listener::Listener;
@@ -30,7 +30,7 @@ pub async fn login(
     profile: &ProfileName,
     store: &Store,
     a: LoginArgs,
-) -> anyhow::Result<u8> {
+) -> crate::exit::Result<u8> {
     let narrator = Narrator::new(global);
     let info = |text: &str| narrator.say(text);
     let endpoints = Endpoints::parse(&a.endpoints.auth_url, &a.endpoints.api_url)?;
@@ -166,8 +166,8 @@ pub async fn login(
 fn client_secret(
     a: &LoginArgs,
     stdin_lines: &mut impl Iterator<Item = std::io::Result<String>>,
-) -> anyhow::Result<ClientSecret> {
-    let from = |value: String, source: &str| -> anyhow::Result<ClientSecret> {
+) -> crate::exit::Result<ClientSecret> {
+    let from = |value: String, source: &str| -> crate::exit::Result<ClientSecret> {
         let value = value.trim().to_owned();
         if value.is_empty() {
             return Err(Failure::usage(format!("the client secret from {source} is empty")).into());
@@ -188,7 +188,7 @@ fn client_secret(
         let line = stdin_lines
             .next()
             .transpose()
-            .context("cannot read the client secret from stdin")?
+            .context_as(Category::Usage, "cannot read the client secret from stdin")?
             .unwrap_or_default();
         return from(line, "standard input");
     }
@@ -202,7 +202,10 @@ fn client_secret(
         let value = rpassword::prompt_password(
             "Client secret (hidden; developer console → your app → Settings): ",
         )
-        .context("cannot read the client secret from the terminal")?;
+        .context_as(
+            Category::Usage,
+            "cannot read the client secret from the terminal",
+        )?;
         return from(value, "the prompt");
     }
     Err(Failure::usage(format!(
@@ -212,7 +215,7 @@ fn client_secret(
 }
 
 /// Reads one line of stdin without blocking the runtime, giving up after `timeout`.
-async fn read_line(timeout: Duration) -> anyhow::Result<String> {
+async fn read_line(timeout: Duration) -> crate::exit::Result<String> {
     let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
@@ -224,12 +227,12 @@ async fn read_line(timeout: Duration) -> anyhow::Result<String> {
         ))
         .into()),
         Ok(joined) => Ok(joined
-            .context("the stdin reader failed")?
-            .context("cannot read standard input")?),
+            .context_as(Category::Usage, "the stdin reader failed")?
+            .context_as(Category::Usage, "cannot read standard input")?),
     }
 }
 
-fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> anyhow::Result<&'a Site> {
+fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> crate::exit::Result<&'a Site> {
     if let Some(site) = sites::choose(all, wanted)? {
         return Ok(site);
     }
@@ -248,7 +251,11 @@ fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> anyhow::Result<&'a Si
     for _ in 0..3 {
         eprint!("Choose one [1-{}]: ", all.len());
         let mut line = String::new();
-        if stdin.lock().read_line(&mut line)? == 0 {
+        let read = stdin.lock().read_line(&mut line).context_as(
+            Category::Usage,
+            "cannot read the choice from standard input",
+        )?;
+        if read == 0 {
             break;
         }
         if let Ok(n) = line.trim().parse::<usize>()

@@ -89,7 +89,7 @@ pub struct ServeArgs {
 }
 
 /// Builds the configuration, binds, and serves until `SIGTERM` or Ctrl-C.
-pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<u8> {
+pub async fn run(global: &GlobalArgs, args: ServeArgs) -> crate::exit::Result<u8> {
     let profile = ProfileName::new(global.profile.clone())?;
     let store = Store::from_env()?;
     let config = config(args, profile, store, &|k| {
@@ -111,7 +111,7 @@ pub async fn serve_until(
     config: ServeConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     bound: impl FnOnce(SocketAddr),
-) -> anyhow::Result<u8> {
+) -> crate::exit::Result<u8> {
     let http = super::run::http()?;
     let server = jira_auth_serve::Server::bind(config, http).await?;
     let addr = server.local_addr()?;
@@ -132,7 +132,7 @@ pub fn config(
     profile: ProfileName,
     store: Store,
     env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<ServeConfig> {
+) -> crate::exit::Result<ServeConfig> {
     let listen = match (args.listen, env(PORT_ENV)) {
         (Some(addr), _) => addr,
         (None, Some(port)) => {
@@ -195,12 +195,12 @@ pub fn config(
     })
 }
 
-fn read(path: &Path, flag: &str) -> anyhow::Result<String> {
+fn read(path: &Path, flag: &str) -> crate::exit::Result<String> {
     std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read `{flag} {}`: {e}", path.display())).into())
 }
 
-fn first_line(path: &Path, flag: &str) -> anyhow::Result<String> {
+fn first_line(path: &Path, flag: &str) -> crate::exit::Result<String> {
     Ok(read(path, flag)?
         .lines()
         .next()
@@ -226,7 +226,7 @@ mod tests {
         Cli::try_parse_from(argv).unwrap().serve
     }
 
-    fn build(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<ServeConfig> {
+    fn build(args: &[&str], env: &[(&str, &str)]) -> crate::exit::Result<ServeConfig> {
         let env: HashMap<String, String> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -270,7 +270,7 @@ mod tests {
             err.to_string(),
             "`PORT=http` is not a port number: fix it, or pass `--listen ADDR:PORT`"
         );
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
     }
 
     #[test]
@@ -299,9 +299,9 @@ mod tests {
             err.to_string(),
             "no client secret: set `JIRA_AUTH_CLIENT_SECRET` or pass `--client-secret-file PATH` (never as an argument: it would show in `ps`)"
         );
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
         let err = build(BASE, &[(CLIENT_SECRET_ENV, "s"), (COOKIE_KEY_ENV, "short")]).unwrap_err();
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
         assert!(
             err.to_string().starts_with("the cookie key has 5 bytes"),
             "{err}"
@@ -374,7 +374,7 @@ mod tests {
                 .ends_with("; choose another `--listen ADDR:PORT` (or `JIRA_AUTH_LISTEN`)"),
             "{err}"
         );
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
     }
 
     #[test]
@@ -392,7 +392,7 @@ mod tests {
         let mut args = BASE.to_vec();
         args[1] = "https://jira-auth.example.com/sub";
         let err = build(&args, &[(CLIENT_SECRET_ENV, "s")]).unwrap_err();
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
         let err = build(
             &["--public-url", "https://x.example.com", "--client-id", "C"],
             &[(CLIENT_SECRET_ENV, "s")],

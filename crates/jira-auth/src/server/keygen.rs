@@ -4,7 +4,7 @@
 use super::args::KeygenArgs;
 use super::run::Ctx;
 use crate::exit;
-use anyhow::Context as _;
+use crate::exit::{Category, Context as _, ContextAs as _};
 use jira_auth_core::store::{create_private_dir, write_atomically};
 use jira_auth_server::key;
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub const PRIVATE_FILE: &str = "jira_privatekey.pem";
 pub const PUBLIC_FILE: &str = "jira_publickey.pem";
 
-pub fn run(ctx: &Ctx, args: KeygenArgs) -> anyhow::Result<u8> {
+pub fn run(ctx: &Ctx, args: KeygenArgs) -> crate::exit::Result<u8> {
     let dir = args.out.unwrap_or_else(|| PathBuf::from("."));
     let private_path = dir.join(PRIVATE_FILE);
     let public_path = dir.join(PUBLIC_FILE);
@@ -46,7 +46,7 @@ pub fn run(ctx: &Ctx, args: KeygenArgs) -> anyhow::Result<u8> {
         // The public half is meant to be shared.
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&public_path, std::fs::Permissions::from_mode(0o644))
-            .context("cannot make the public key readable")?;
+            .context_as(Category::Usage, "cannot make the public key readable")?;
     }
     let private_shown = std::path::absolute(&private_path).unwrap_or(private_path);
     let consumer_key = args

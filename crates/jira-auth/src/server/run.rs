@@ -3,8 +3,8 @@
 use super::args::{ServerArgs, ServerCommand, StatusArgs};
 use crate::args::GlobalArgs;
 use crate::exit;
+use crate::exit::Context as _;
 use crate::output::Narrator;
-use anyhow::Context as _;
 use jira_auth_core::Categorize as _;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_server::ServerError;
@@ -12,7 +12,7 @@ use jira_auth_server::dance::{JiraServer, parse_site_url};
 use jira_auth_server::key;
 use jira_auth_server::profile::{self, Credential, ServerProfile};
 
-pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<u8> {
+pub async fn run(global: &GlobalArgs, args: ServerArgs) -> crate::exit::Result<u8> {
     let ctx = Ctx::new(global)?;
     match args.command {
         ServerCommand::Keygen(a) => super::keygen::run(&ctx, a),
@@ -31,7 +31,7 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
-    fn new(global: &GlobalArgs) -> anyhow::Result<Self> {
+    fn new(global: &GlobalArgs) -> crate::exit::Result<Self> {
         Ok(Self {
             store: Store::from_env()?,
             profile: ProfileName::new(global.profile.clone())?,
@@ -45,13 +45,13 @@ impl Ctx {
             .ok_or_else(|| ServerError::NotLoggedIn(self.profile.to_string()))
     }
 
-    pub fn jira(&self, url: &str) -> anyhow::Result<JiraServer> {
+    pub fn jira(&self, url: &str) -> crate::exit::Result<JiraServer> {
         let base = parse_site_url(url)?;
         Ok(JiraServer::new(crate::net::client()?, base))
     }
 }
 
-async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<u8> {
+async fn status(ctx: &Ctx, args: StatusArgs) -> crate::exit::Result<u8> {
     let stored = ctx.load()?;
     println!(
         "Profile `{}` ({})",
@@ -102,7 +102,7 @@ async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Err(e) if e.category() == jira_auth_core::Category::Network => {
-            Err(anyhow::Error::new(e).context("cannot check the credentials"))
+            Err(exit::Error::from(e).context("cannot check the credentials"))
         }
         Err(e) => {
             println!("  Check:       FAILED: {e}");
@@ -112,7 +112,7 @@ async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<u8> {
 }
 
 /// `server logout`: removes the `server` section; what happened is narration, stdout stays empty.
-fn logout(ctx: &Ctx) -> anyhow::Result<u8> {
+fn logout(ctx: &Ctx) -> crate::exit::Result<u8> {
     let removed = profile::remove(&ctx.store, &ctx.profile)
         .with_context(|| format!("cannot update profile `{}`", ctx.profile))?;
     let removed = match removed {
