@@ -1,15 +1,12 @@
-//! Execution of `jira-auth server …`: dispatch, `status`, `logout`, and what they share.
+//! Execution of `jira-auth server …`: dispatch, `logout`, and what the commands share.
 
-use super::args::{ServerArgs, ServerCommand, StatusArgs};
+use super::args::{ServerArgs, ServerCommand};
 use crate::args::GlobalArgs;
-use crate::exit;
-use crate::exit::Context as _;
+use crate::exit::{self, Context as _};
 use crate::output::Narrator;
-use jira_auth_core::Categorize as _;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_server::ServerError;
 use jira_auth_server::dance::{JiraServer, parse_site_url};
-use jira_auth_server::key;
 use jira_auth_server::profile::{self, Credential, ServerProfile};
 
 pub async fn run(global: &GlobalArgs, args: ServerArgs) -> crate::exit::Result<u8> {
@@ -18,7 +15,7 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> crate::exit::Result<u
         ServerCommand::Keygen(a) => super::keygen::run(&ctx, a),
         ServerCommand::Login(a) => super::login::run(&ctx, a).await,
         ServerCommand::Request(a) => super::request::run(&ctx, a).await,
-        ServerCommand::Status(a) => status(&ctx, a).await,
+        ServerCommand::Status(a) => super::status::run(&ctx, a).await,
         ServerCommand::Logout => logout(&ctx),
     }
 }
@@ -48,66 +45,6 @@ impl Ctx {
     pub fn jira(&self, url: &str) -> crate::exit::Result<JiraServer> {
         let base = parse_site_url(url)?;
         Ok(JiraServer::new(crate::net::client()?, base))
-    }
-}
-
-async fn status(ctx: &Ctx, args: StatusArgs) -> crate::exit::Result<u8> {
-    let stored = ctx.load()?;
-    println!(
-        "Profile `{}` ({})",
-        ctx.profile,
-        ctx.store.location(&ctx.profile)
-    );
-    println!("  Jira:        {}", stored.url);
-    match &stored.credential {
-        Credential::Oauth1 {
-            consumer_key,
-            private_key_path,
-            ..
-        } => {
-            println!("  Credential:  {}", stored.kind());
-            println!("  Consumer:    `{consumer_key}`");
-            let key_state = match key::read_private_key(private_key_path) {
-                Ok(k) => format!("{}-bit RSA", key::bits(&k)),
-                Err(e) => format!("unusable: {e}"),
-            };
-            println!(
-                "  Private key: `{}` ({key_state})",
-                private_key_path.display()
-            );
-        }
-        Credential::Pat { .. } => println!("  Credential:  {}", stored.kind()),
-    }
-    if let Some(user) = &stored.user {
-        match &user.display_name {
-            Some(d) => println!("  User:        {d} ({})", user.name),
-            None => println!("  User:        {}", user.name),
-        }
-    }
-    println!("  Logged in:   {}", stored.logged_in_at);
-    if args.offline {
-        return Ok(exit::OK);
-    }
-    let jira = ctx.jira(&stored.url)?;
-    let checked = match stored.authorizer(jira.http().clock().clone()) {
-        Ok(auth) => jira.myself(auth).await,
-        Err(e) => Err(e),
-    };
-    match checked {
-        Ok(me) => {
-            println!(
-                "  Check:       ok, `GET /rest/api/2/myself` answered as {}",
-                me.name
-            );
-            Ok(exit::OK)
-        }
-        Err(e) if e.category() == jira_auth_core::Category::Network => {
-            Err(exit::Error::from(e).context("cannot check the credentials"))
-        }
-        Err(e) => {
-            println!("  Check:       FAILED: {e}");
-            Ok(exit::FINDINGS)
-        }
     }
 }
 
