@@ -5,7 +5,8 @@
 //! target; anything else (a favicon request, a callback for another login, a non-loopback `Host`)
 //! is answered and ignored, up to a bounded number of connections.
 //!
-//! The cloud crate has its own listener for OAuth 2.0; the two should move into core together.
+//! The OAuth 2.0 listener of `jira-auth-cloud` (`listener.rs`) follows the same rules for Cloud
+//! logins; the two differ in what a callback carries and how it is matched to the login.
 
 use std::io;
 use std::time::Duration;
