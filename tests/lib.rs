@@ -1,1 +1,2 @@
-//! End-to-end tests of the `jira-auth` binary live in `tests/*.rs` beside this file; they get the binary from `jira_auth_test::binary`.
+//! The `tests` package: end-to-end tests of the `jira-auth` binary, in `tests/*.rs` below this
+//! folder (`cargo test -p tests`). They get the binary from `jira_auth_test::binary`.

@@ -96,9 +96,12 @@ async fn refresh_without_a_new_refresh_token_keeps_the_old_one() {
     let old = env.profile("default")["cloud"]["refresh_token"].clone();
     let run = env.run(&["cloud", "refresh"], "");
     assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(run.stdout, "", "narration goes to stderr");
     assert!(
-        run.stdout
-            .ends_with("the server sent no new refresh token, the old one stays\n")
+        run.stderr
+            .ends_with("the server sent no new refresh token, the old one stays\n"),
+        "{}",
+        run.transcript()
     );
     assert_eq!(env.profile("default")["cloud"]["refresh_token"], old);
 }
@@ -342,7 +345,43 @@ async fn logout_forgets_and_then_commands_say_how_to_log_in() {
     });
     assert_eq!(run.code, 2);
     let run = env.run(&["cloud", "logout"], "");
-    assert_eq!(run.stdout, "Profile `default` had no Jira Cloud login\n");
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "Profile `default` had no Jira Cloud login\n")
+    );
+}
+
+#[tokio::test]
+async fn refresh_and_logout_narrate_on_stderr_and_quiet_silences_them() {
+    let env = logged_in(FakeConfig::default()).await;
+    let old = env.profile("default")["cloud"]["refresh_token"].clone();
+    let run = env.run(&["cloud", "refresh", "--quiet"], "");
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", ""),
+        "{}",
+        run.transcript()
+    );
+    assert_ne!(
+        env.profile("default")["cloud"]["refresh_token"],
+        old,
+        "it did refresh"
+    );
+
+    let run = env.run(&["cloud", "logout"], "");
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            0,
+            "",
+            "Forgot the Jira Cloud login of profile `default`. To revoke the app's access too, remove it under your Atlassian account's Connected apps\n"
+        )
+    );
+    let run = env.run(&["cloud", "logout", "-q"], "");
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "", "")
+    );
 }
 
 #[tokio::test]

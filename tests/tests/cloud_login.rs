@@ -283,7 +283,14 @@ async fn no_refresh_requests_no_offline_access_and_stores_no_refresh_token() {
     let run = env
         .logged_in(&["--scope", "read:jira-work", "--no-refresh"])
         .await;
-    assert!(run.stdout.contains("no refresh token"), "{}", run.stdout);
+    assert_eq!(run.stdout, "", "a login has no data for stdout");
+    assert!(
+        run.stderr.ends_with(
+            "no refresh token (`offline_access` not granted): log in again in an hour\n"
+        ),
+        "{}",
+        run.stderr
+    );
     let cloud = &env.profile("default")["cloud"];
     assert_eq!(cloud["refresh_token"], serde_json::Value::Null);
     assert_eq!(cloud["scopes"], serde_json::json!(["read:jira-work"]));

@@ -270,6 +270,7 @@ async fn server_commands_at_trace_level_show_no_secret() {
         });
     };
     run(&["server", "status"], None, None, 0, &mut seen);
+    run(&["server", "status", "--json"], None, None, 0, &mut seen);
     run(
         &["server", "request", "/rest/api/2/myself"],
         None,
@@ -279,6 +280,7 @@ async fn server_commands_at_trace_level_show_no_secret() {
     );
     fake.revoke_access_tokens();
     run(&["server", "status"], None, None, 1, &mut seen);
+    run(&["server", "status", "--json"], None, None, 1, &mut seen);
     run(
         &["server", "request", "/rest/api/2/myself"],
         None,

@@ -342,7 +342,21 @@ async fn pat_login_from_env_and_stdin_and_a_rejected_pat() {
         insta::assert_snapshot!("pat_rejected", rejected.render());
         insta::assert_snapshot!("pat_empty", empty.render());
     });
-    assert_eq!(from_env.stdout, from_stdin.stdout);
+    assert_eq!(from_env.stderr, from_stdin.stderr);
+    assert_eq!(
+        (from_env.stdout.as_str(), from_stdin.stdout.as_str()),
+        ("", "")
+    );
+
+    let mut args = args.to_vec();
+    args.push("--quiet");
+    let quiet = home.run(&args, Some("pat-test-token-0001\n"));
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "", ""),
+        "{}",
+        quiet.render()
+    );
 }
 
 /// Nobody approves: the loopback wait ends at `--timeout` (1 s here) with advice, nothing stored.

@@ -14,11 +14,73 @@ async fn status_checks_the_credential_and_logout_forgets_it() {
 
     let ok = home.run(&["server", "status"], None);
     assert_eq!(ok.code, 0, "{}", ok.render());
+    let ok_json = home.run(&["server", "status", "--json"], None);
+    assert_eq!(
+        (ok_json.code, ok_json.stderr.as_str()),
+        (0, ""),
+        "{}",
+        ok_json.render()
+    );
     let offline = home.run(&["server", "status", "--offline"], None);
     assert_eq!(offline.code, 0);
+    let offline_json = home.run(&["server", "status", "--offline", "--json"], None);
+    assert_eq!(offline_json.code, 0, "{}", offline_json.render());
     fake.revoke_access_tokens();
     let rejected = home.run(&["server", "status"], None);
     assert_eq!(rejected.code, 1, "{}", rejected.render());
+    let rejected_json = home.run(&["server", "status", "--json"], None);
+    assert_eq!(
+        (rejected_json.code, rejected_json.stderr.as_str()),
+        (1, ""),
+        "{}",
+        rejected_json.render()
+    );
+
+    // The JSON, exactly: what the text shows, and the check with its outcome.
+    let stored: serde_json::Value = serde_json::from_str(&home.profile_text("default")).unwrap();
+    let expected = |check: serde_json::Value| {
+        serde_json::json!({
+            "profile": "default",
+            "store": "file",
+            "path": home.profile_path("default"),
+            "url": fake.url(),
+            "credential": {
+                "kind": "oauth1",
+                "description": "OAuth 1.0a (RSA-SHA1)",
+                "consumer_key": "jira-auth-test",
+                "private_key": {
+                    "path": home.dir.path().join("test-key.pkcs8.pem"),
+                    "bits": 2048,
+                    "error": null
+                }
+            },
+            "user": {"name": "jsmith", "display_name": "Jane Smith"},
+            "logged_in_at": stored["server"]["logged_in_at"],
+            "check": check
+        })
+    };
+    let json = |run: &server_support::Run| -> serde_json::Value {
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+    assert_eq!(
+        json(&ok_json),
+        expected(serde_json::json!({
+            "request": "GET /rest/api/2/myself",
+            "outcome": "ok",
+            "user": "jsmith",
+            "error": null
+        }))
+    );
+    assert_eq!(json(&offline_json), expected(serde_json::Value::Null));
+    assert_eq!(
+        json(&rejected_json),
+        expected(serde_json::json!({
+            "request": "GET /rest/api/2/myself",
+            "outcome": "failed",
+            "user": null,
+            "error": "Jira refused the signed request: oauth_problem=token_rejected; Jira does not know the access token (it was revoked, or the Application Link was deleted and recreated): run `jira-auth server login` again"
+        }))
+    );
 
     let logout = home.run(&["server", "logout"], None);
     assert_eq!(logout.code, 0, "{}", logout.render());
@@ -32,6 +94,8 @@ async fn status_checks_the_credential_and_logout_forgets_it() {
         insta::assert_snapshot!("status_ok", ok.render());
         insta::assert_snapshot!("status_offline", offline.render());
         insta::assert_snapshot!("status_rejected", rejected.render());
+        insta::assert_snapshot!("status_ok_json", ok_json.render());
+        insta::assert_snapshot!("status_rejected_json", rejected_json.render());
         insta::assert_snapshot!("logout", logout.render());
         insta::assert_snapshot!("logout_again", again.render());
         insta::assert_snapshot!("status_after_logout", status_after.render());
@@ -58,12 +122,67 @@ async fn logout_keeps_other_sections_of_the_profile() {
         1,
     );
     std::fs::write(&path, with_cloud).unwrap();
-    let logout = home.run(&["--profile", "ci", "server", "logout"], None);
-    assert_eq!(logout.code, 0, "{}", logout.render());
+    let logout = home.run(&["--profile", "ci", "server", "logout", "--quiet"], None);
+    assert_eq!(
+        (logout.code, logout.stdout.as_str(), logout.stderr.as_str()),
+        (0, "", ""),
+        "{}",
+        logout.render()
+    );
     assert_eq!(
         home.profile_text("ci"),
         "{\n  \"version\": 1,\n  \"cloud\": {\n    \"x\": 1\n  }\n}\n"
     );
+}
+
+/// A PAT profile has no consumer or key; an unreachable Jira exits 4 in both forms, and the JSON
+/// still says what is stored, with the check `unreachable`.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_of_a_pat_and_of_an_unreachable_jira() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::new();
+    let url = fake.url();
+    let login = home.run(
+        &["server", "login", "--url", &url, "--pat"],
+        Some("pat-test-token-0001"),
+    );
+    assert_eq!(login.code, 0, "{}", login.render());
+    let ok_json = home.run(&["server", "status", "--json"], None);
+    assert_eq!(ok_json.code, 0, "{}", ok_json.render());
+    let ok: serde_json::Value = serde_json::from_str(&ok_json.stdout).unwrap();
+    assert_eq!(
+        ok["credential"],
+        serde_json::json!({
+            "kind": "pat",
+            "description": "personal access token",
+            "consumer_key": null,
+            "private_key": null
+        })
+    );
+    assert_eq!(ok["check"]["outcome"], "ok");
+
+    // Nothing listens on a port just released: Jira is unreachable (the profile now says so).
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let moved = home.profile_text("default").replace(&url, &closed);
+    std::fs::write(home.profile_path("default"), moved).unwrap();
+    let text = home.run(&["server", "status"], None);
+    assert_eq!(text.code, 4, "{}", text.render());
+    let json = home.run(&["server", "status", "--json"], None);
+    assert_eq!(json.code, 4, "{}", json.render());
+    let unreachable: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(unreachable["check"]["outcome"], "unreachable");
+    assert_eq!(unreachable["check"]["user"], serde_json::Value::Null);
+    assert_eq!(unreachable["url"], closed.as_str());
+    // The same error on stderr for both forms.
+    assert_eq!(json.stderr, text.stderr);
+    home.settings().bind(|| {
+        insta::assert_snapshot!("status_pat_json", ok_json.render());
+        insta::assert_snapshot!("status_unreachable", text.render());
+        insta::assert_snapshot!("status_unreachable_json", json.render());
+    });
 }
 
 #[test]
@@ -99,6 +218,33 @@ fn keygen_writes_a_usable_pair_and_never_overwrites() {
     );
     let bad_bits = home.run(&["server", "keygen", "--bits", "1024"], None);
     assert_eq!(bad_bits.code, 2);
+    // `--quiet` silences the narration, not the instructions: they are what the command is for.
+    let quiet_out = home.dir.path().join("quiet-keys");
+    let quiet = home.run(
+        &[
+            "-q",
+            "server",
+            "keygen",
+            "--out",
+            quiet_out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        (quiet.code, quiet.stderr.as_str()),
+        (0, ""),
+        "{}",
+        quiet.render()
+    );
+    let quiet_key = std::fs::read_to_string(quiet_out.join("jira_publickey.pem")).unwrap();
+    let quiet_one_line = jira_auth_server::key::public_key_for_jira(&quiet_key);
+    assert_eq!(
+        quiet
+            .stdout
+            .replace(&quiet_one_line, "[PUBLIC KEY]")
+            .replace("quiet-keys", "keys"),
+        shown
+    );
 
     home.settings().bind(|| {
         insta::assert_snapshot!(

@@ -6,7 +6,8 @@ use jira_auth_core::presets::PresetError;
 use jira_auth_core::store::StoreError;
 use jira_auth_core::{Categorize, Category};
 
-/// The message for a refresh token Atlassian no longer accepts (the contract).
+/// The message for a refresh token Atlassian no longer accepts. Scripts and docs quote it
+/// (`docs/cloud.md`), so it stays word for word.
 pub const FAMILY_INVALID: &str = "the token family is no longer valid (expired, revoked or reused): run `jira-auth cloud login` again";
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,8 @@ pub enum Category {
     Network,
 }
 
-/// Implemented by every library error so the binary can pick an exit code.
+/// Implemented by every library error so the binary can pick an exit code. The binary's `?`
+/// converts only errors that implement it, so an error type without it cannot leave a command.
 pub trait Categorize {
     fn category(&self) -> Category;
 }

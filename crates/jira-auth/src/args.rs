@@ -11,6 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// `server` does OAuth 1.0a (RSA-SHA1) or personal access tokens for Jira Server / Data Center;
 /// `audit` proves the technical user can see everything a connector needs.
 ///
+/// stdout carries only a command's data (tokens, exports, reports, JSON, tables, status);
+/// narration, warnings and errors go to stderr.
+///
 /// Exit codes: 0 ok, 1 findings or failed check, 2 usage or configuration error,
 /// 3 authentication or authorization error, 4 network or server error.
 #[derive(Debug, Parser)]
@@ -43,7 +46,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Only errors on stderr.
+    /// No narration or logs on stderr (errors still show); stdout, the command's data, is unchanged.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 

@@ -1,7 +1,7 @@
 //! Runs a parsed command line: sets up logging, dispatches, maps errors to exit codes.
 
 use crate::args::{Cli, Command, GlobalArgs};
-use crate::exit;
+use crate::exit::{self, Category, ContextAs as _};
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
@@ -12,11 +12,10 @@ pub fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+        .context_as(Category::Usage, "cannot start the async runtime")
     {
         Ok(rt) => rt,
-        Err(e) => {
-            return exit::report(&anyhow::Error::new(e).context("cannot start the async runtime"));
-        }
+        Err(e) => return exit::report(&e),
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
@@ -25,7 +24,7 @@ pub fn main() -> ExitCode {
 }
 
 /// Runs one command and returns its exit code (0 or 1); errors carry their own code.
-pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+pub async fn run(cli: Cli) -> crate::exit::Result<u8> {
     let global = &cli.global;
     crate::net::configure(global);
     match cli.command {

@@ -6,8 +6,8 @@ use super::progress::StderrProgress;
 use super::target::{self, AuditTarget};
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
+use crate::exit::{Category, ContextAs as _};
 use crate::output::Styles;
-use anyhow::Context as _;
 use jira_auth_audit::{AuditOptions, Progress};
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::jira::JiraClient;
@@ -16,7 +16,7 @@ use jira_auth_core::store::{ProfileName, Store};
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 
-pub async fn run(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<u8> {
+pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8> {
     let outputs = present::outputs(&args.format, args.output.clone())?;
     let presets = Presets::load(args.preset_file.as_deref())?;
     let preset = presets.get(&args.preset)?;
@@ -49,8 +49,9 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> anyhow::Result<u8> {
         let text = present::render(&report, output.format, color, args.fail_on);
         match &output.file {
             None => print!("{text}"),
-            Some(path) => std::fs::write(path, text)
-                .with_context(|| format!("cannot write the report to `{}`", path.display()))?,
+            Some(path) => std::fs::write(path, text).with_context_as(Category::Usage, || {
+                format!("cannot write the report to `{}`", path.display())
+            })?,
         }
     }
     Ok(if present::report_fails(&report, args.fail_on) {
@@ -65,7 +66,7 @@ async fn resolve_target(
     global: &GlobalArgs,
     args: &AuditArgs,
     http: &HttpClient,
-) -> anyhow::Result<AuditTarget> {
+) -> crate::exit::Result<AuditTarget> {
     if let Some(url) = &args.url {
         return Ok(target::ad_hoc(args, url)?);
     }

@@ -152,7 +152,7 @@ pub async fn from_profile(
     profile: &Profile,
     want: Option<DeploymentArg>,
     http: &HttpClient,
-) -> Result<AuditTarget, anyhow::Error> {
+) -> crate::exit::Result<AuditTarget> {
     match choose(name, profile, want)? {
         Section::Cloud => {
             let fresh = cloud_credentials::ensure_fresh(
@@ -306,6 +306,6 @@ mod tests {
             err.to_string(),
             "profile `conn` has no `cloud` or `server` login: run `jira-auth cloud login` or `jira-auth server login` first, or audit ad hoc with `--url`"
         );
-        assert_eq!(crate::exit::code_for(&err), crate::exit::USAGE);
+        assert_eq!(err.code(), crate::exit::USAGE);
     }
 }

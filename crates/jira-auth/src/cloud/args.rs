@@ -2,9 +2,12 @@
 //!
 //! The client secret is never a flag value (it would show in `ps`): it comes from
 //! `JIRA_AUTH_CLIENT_SECRET`, `--client-secret-file`, `--client-secret-stdin` or a hidden prompt.
+//! Every flag of `cloud serve` ([`ServeArgs`]) also has an environment variable, so a container
+//! runs it with no arguments.
 
 use clap::{Args, Subcommand, ValueEnum};
 use jira_auth_cloud::{DEFAULT_API_URL, DEFAULT_AUTH_URL, DEFAULT_REDIRECT_URI};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Jira Cloud OAuth 2.0 (3LO): log in, keep the rotating refresh token, export credentials.
@@ -49,7 +52,7 @@ pub enum CloudCommand {
     /// `/health-check`; the redirect URI to register is `{public-url}/oauth/callback`. Every flag
     /// has an environment variable so it deploys as a container with no arguments. See
     /// `docs/serve.md`.
-    Serve(Box<crate::cloud::serve::ServeArgs>),
+    Serve(Box<ServeArgs>),
 }
 
 /// Where Atlassian's endpoints are (the defaults are Atlassian's; tests and demos use a fake).
@@ -156,4 +159,66 @@ pub enum ExportFormat {
     Json,
     Tfvars,
     Psoxy,
+}
+
+/// Run the hosted consent service: a web page that mints and stores a Jira Cloud token set.
+///
+/// Routes: `/` (the app, its scopes and the connected site), `/initiate-oauth` (to Atlassian),
+/// `/oauth/callback` (register `{public-url}/oauth/callback` in the developer console),
+/// `/health-check` (JSON). No route returns a token: read it on the host with
+/// `jira-auth cloud token --profile NAME`. Without `--listen`, listens on `0.0.0.0:$PORT` when
+/// `PORT` is set (container platforms), else `127.0.0.1:8080`.
+///
+/// Example: `JIRA_AUTH_CLIENT_SECRET=… jira-auth cloud serve --public-url https://jira-auth.example.com --client-id ID --preset psoxy --allow-site acme`
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "JIRA_AUTH_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<SocketAddr>,
+
+    /// The HTTPS origin browsers reach the service at; the callback is `{URL}/oauth/callback`.
+    #[arg(long, env = "JIRA_AUTH_PUBLIC_URL", value_name = "URL")]
+    pub public_url: String,
+
+    /// The OAuth 2.0 (3LO) app's client id (developer console → the app → Settings).
+    #[arg(long, env = "JIRA_AUTH_CLIENT_ID", value_name = "ID")]
+    pub client_id: String,
+
+    /// Read the client secret from this file (first line, e.g. a mounted secret). Else
+    /// `JIRA_AUTH_CLIENT_SECRET`.
+    #[arg(long, env = "JIRA_AUTH_CLIENT_SECRET_FILE", value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// Read the cookie-signing key (32 bytes or more) from this file. Else
+    /// `JIRA_AUTH_COOKIE_KEY`, else a random key per process (consents in progress then fail
+    /// across restarts).
+    #[arg(long, env = "JIRA_AUTH_COOKIE_KEY_FILE", value_name = "PATH")]
+    pub cookie_key_file: Option<PathBuf>,
+
+    /// Request the scopes of this preset (`psoxy`, `raytion`, `audit`, or one of `--preset-file`).
+    #[arg(long, env = "JIRA_AUTH_PRESET", value_name = "NAME")]
+    pub preset: Option<String>,
+
+    /// A TOML file of extra presets (same shape as the built-in `presets.toml`).
+    #[arg(long, env = "JIRA_AUTH_PRESET_FILE", value_name = "PATH")]
+    pub preset_file: Option<PathBuf>,
+
+    /// Request this scope too (repeatable; spaces or commas separate several).
+    /// `offline_access` is always requested.
+    #[arg(long = "scope", env = "JIRA_AUTH_SCOPES", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+
+    /// Connect only this site: its name, URL or cloud id (repeatable; the variable takes a comma
+    /// list). Consent for any other site is refused, so a public endpoint cannot attach a
+    /// stranger's Jira.
+    #[arg(
+        long = "allow-site",
+        env = "JIRA_AUTH_ALLOW_SITES",
+        value_delimiter = ',',
+        value_name = "NAME|URL|ID"
+    )]
+    pub allow_sites: Vec<String>,
+
+    #[command(flatten)]
+    pub endpoints: EndpointArgs,
 }

@@ -1,11 +1,13 @@
 //! `jira-auth cloud login`: the browser flow, from the authorize URL to the stored token set.
 //!
 //! After the consent, exactly two requests are made: the code exchange and accessible-resources.
+//! Everything it says goes to stderr: a login has no data for stdout.
 
 use super::args::LoginArgs;
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
-use anyhow::Context as _;
+use crate::exit::{Category, ContextAs as _};
+use crate::output::Narrator;
 use jira_auth_cloud::callback::{RedirectUri, parse_pasted};
 use jira_auth_cloud::consent::Consent;
 use jira_auth_cloud::credentials::Grant;
@@ -28,12 +30,9 @@ pub async fn login(
     profile: &ProfileName,
     store: &Store,
     a: LoginArgs,
-) -> anyhow::Result<u8> {
-    let info = |text: &str| {
-        if !global.quiet {
-            eprintln!("{text}");
-        }
-    };
+) -> crate::exit::Result<u8> {
+    let narrator = Narrator::new(global);
+    let info = |text: &str| narrator.say(text);
     let endpoints = Endpoints::parse(&a.endpoints.auth_url, &a.endpoints.api_url)?;
     let redirect = RedirectUri::parse(&a.redirect_uri)?;
     let presets = Presets::load(a.preset_file.as_deref())?;
@@ -133,30 +132,29 @@ pub async fn login(
             }
         );
     }
-    println!(
-        "Logged in to {} ({}), cloud id {}",
-        c.site_name, c.site_url, c.cloud_id
-    );
-    println!("profile: {profile}");
-    println!("scopes: {}", c.scopes.join(" "));
-    println!("access token valid until {}", rfc3339(c.access_expires_at));
-    match c.refresh_token {
-        Some(_) => println!(
+    narrator.say(format!(
+        "Logged in to {} ({}), cloud id {}\nprofile: {profile}\nscopes: {}\naccess token valid until {}",
+        c.site_name,
+        c.site_url,
+        c.cloud_id,
+        c.scopes.join(" "),
+        rfc3339(c.access_expires_at)
+    ));
+    narrator.say(match c.refresh_token {
+        Some(_) => format!(
             "refresh token stored; the token family ends {} (365 days), renew with `jira-auth cloud login` before then",
             rfc3339(c.family_started_at + 365 * 86_400)
         ),
-        None => {
-            println!("no refresh token (`offline_access` not granted): log in again in an hour")
-        }
-    }
+        None => "no refresh token (`offline_access` not granted): log in again in an hour".to_owned(),
+    });
     Ok(exit::OK)
 }
 
 fn client_secret(
     a: &LoginArgs,
     stdin_lines: &mut impl Iterator<Item = std::io::Result<String>>,
-) -> anyhow::Result<ClientSecret> {
-    let from = |value: String, source: &str| -> anyhow::Result<ClientSecret> {
+) -> crate::exit::Result<ClientSecret> {
+    let from = |value: String, source: &str| -> crate::exit::Result<ClientSecret> {
         let value = value.trim().to_owned();
         if value.is_empty() {
             return Err(Failure::usage(format!("the client secret from {source} is empty")).into());
@@ -177,7 +175,7 @@ fn client_secret(
         let line = stdin_lines
             .next()
             .transpose()
-            .context("cannot read the client secret from stdin")?
+            .context_as(Category::Usage, "cannot read the client secret from stdin")?
             .unwrap_or_default();
         return from(line, "standard input");
     }
@@ -191,7 +189,10 @@ fn client_secret(
         let value = rpassword::prompt_password(
             "Client secret (hidden; developer console → your app → Settings): ",
         )
-        .context("cannot read the client secret from the terminal")?;
+        .context_as(
+            Category::Usage,
+            "cannot read the client secret from the terminal",
+        )?;
         return from(value, "the prompt");
     }
     Err(Failure::usage(format!(
@@ -201,7 +202,7 @@ fn client_secret(
 }
 
 /// Reads one line of stdin without blocking the runtime, giving up after `timeout`.
-async fn read_line(timeout: Duration) -> anyhow::Result<String> {
+async fn read_line(timeout: Duration) -> crate::exit::Result<String> {
     let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
@@ -213,12 +214,12 @@ async fn read_line(timeout: Duration) -> anyhow::Result<String> {
         ))
         .into()),
         Ok(joined) => Ok(joined
-            .context("the stdin reader failed")?
-            .context("cannot read standard input")?),
+            .context_as(Category::Usage, "the stdin reader failed")?
+            .context_as(Category::Usage, "cannot read standard input")?),
     }
 }
 
-fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> anyhow::Result<&'a Site> {
+fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> crate::exit::Result<&'a Site> {
     if let Some(site) = sites::choose(all, wanted)? {
         return Ok(site);
     }
@@ -237,7 +238,11 @@ fn pick_site<'a>(all: &'a [Site], wanted: Option<&str>) -> anyhow::Result<&'a Si
     for _ in 0..3 {
         eprint!("Choose one [1-{}]: ", all.len());
         let mut line = String::new();
-        if stdin.lock().read_line(&mut line)? == 0 {
+        let read = stdin.lock().read_line(&mut line).context_as(
+            Category::Usage,
+            "cannot read the choice from standard input",
+        )?;
+        if read == 0 {
             break;
         }
         if let Ok(n) = line.trim().parse::<usize>()

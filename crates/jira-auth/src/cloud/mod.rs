@@ -1,4 +1,4 @@
-//! `jira-auth cloud …`: Jira Cloud OAuth 2.0 (3LO). Owned by the cloud issue.
+//! `jira-auth cloud …`: Jira Cloud OAuth 2.0 (3LO).
 //!
 //! [`args`] holds the clap structs, [`run`] dispatches, [`login`] runs the browser flow, and
 //! [`present`] renders reports. The protocol lives in the `jira-auth-cloud` crate.

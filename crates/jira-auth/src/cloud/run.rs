@@ -4,7 +4,8 @@ use super::args::{CloudArgs, CloudCommand, ExportArgs, ExportFormat, JsonArgs, S
 use super::present;
 use crate::args::GlobalArgs;
 use crate::exit;
-use anyhow::Context as _;
+use crate::exit::{Category, ContextAs as _};
+use crate::output::Narrator;
 use jira_auth_cloud::credentials::{self, REFRESH_MARGIN, RefreshMode, Status};
 use jira_auth_cloud::{export, sites};
 use jira_auth_core::http::HttpClient;
@@ -14,17 +15,17 @@ use jira_auth_core::time::{rfc3339, unix_seconds};
 use std::io::{IsTerminal, Write};
 use std::time::SystemTime;
 
-pub async fn run(global: &GlobalArgs, args: CloudArgs) -> anyhow::Result<u8> {
+pub async fn run(global: &GlobalArgs, args: CloudArgs) -> crate::exit::Result<u8> {
     let profile = ProfileName::new(global.profile.clone())?;
     let store = Store::from_env()?;
     match args.command {
         CloudCommand::Login(a) => super::login::login(global, &profile, &store, *a).await,
         CloudCommand::Token => token(&profile, &store).await,
-        CloudCommand::Refresh => refresh(&profile, &store).await,
+        CloudCommand::Refresh => refresh(Narrator::new(global), &profile, &store).await,
         CloudCommand::Sites(a) => list_sites(&profile, &store, a).await,
         CloudCommand::Status(a) => status(&profile, &store, a),
-        CloudCommand::Export(a) => export(global, &profile, &store, a).await,
-        CloudCommand::Logout => logout(&profile, &store),
+        CloudCommand::Export(a) => export(Narrator::new(global), &profile, &store, a).await,
+        CloudCommand::Logout => logout(Narrator::new(global), &profile, &store),
         CloudCommand::Serve(a) => super::serve::run(global, *a).await,
     }
 }
@@ -35,7 +36,7 @@ pub async fn run(global: &GlobalArgs, args: CloudArgs) -> anyhow::Result<u8> {
 async fn usable_credentials(
     profile: &ProfileName,
     store: &Store,
-) -> anyhow::Result<credentials::CloudCredentials> {
+) -> crate::exit::Result<credentials::CloudCredentials> {
     let stored = credentials::load(store, profile)?;
     if stored.access_remaining(unix_seconds(SystemTime::now())) >= REFRESH_MARGIN.as_secs() as i64 {
         return Ok(stored);
@@ -46,19 +47,25 @@ async fn usable_credentials(
         .credentials)
 }
 
-pub(crate) fn http() -> anyhow::Result<HttpClient> {
+pub(crate) fn http() -> crate::exit::Result<HttpClient> {
     Ok(crate::net::client()?)
 }
 
 /// `cloud token`: a valid access token on stdout.
-async fn token(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
+async fn token(profile: &ProfileName, store: &Store) -> crate::exit::Result<u8> {
     let credentials = usable_credentials(profile, store).await?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", credentials.access_token.expose_secret())?;
+    writeln!(out, "{}", credentials.access_token.expose_secret())
+        .context_as(Category::Usage, "cannot write to stdout")?;
     Ok(exit::OK)
 }
 
-async fn refresh(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
+/// `cloud refresh`: redeems the refresh token; what happened is narration, stdout stays empty.
+async fn refresh(
+    narrator: Narrator,
+    profile: &ProfileName,
+    store: &Store,
+) -> crate::exit::Result<u8> {
     let before = credentials::load(store, profile)?;
     let fresh = credentials::ensure_fresh(store, profile, &http()?, RefreshMode::Always).await?;
     let c = &fresh.credentials;
@@ -67,15 +74,15 @@ async fn refresh(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
     } else {
         "the server sent no new refresh token, the old one stays"
     };
-    println!(
+    narrator.say(format!(
         "Refreshed profile `{profile}` ({}): access token valid until {}; {rotated}",
         c.site_name,
         rfc3339(c.access_expires_at)
-    );
+    ));
     Ok(exit::OK)
 }
 
-async fn list_sites(profile: &ProfileName, store: &Store, a: JsonArgs) -> anyhow::Result<u8> {
+async fn list_sites(profile: &ProfileName, store: &Store, a: JsonArgs) -> crate::exit::Result<u8> {
     let http = http()?;
     let fresh = credentials::ensure_fresh(
         store,
@@ -87,14 +94,14 @@ async fn list_sites(profile: &ProfileName, store: &Store, a: JsonArgs) -> anyhow
     let c = &fresh.credentials;
     let all = sites::accessible_resources(&http, &c.endpoints()?, &c.access_token).await?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        println!("{}", crate::output::json(&all)?);
     } else {
         print!("{}", present::sites_table(&all, Some(&c.cloud_id)));
     }
     Ok(exit::OK)
 }
 
-fn status(profile: &ProfileName, store: &Store, a: StatusArgs) -> anyhow::Result<u8> {
+fn status(profile: &ProfileName, store: &Store, a: StatusArgs) -> crate::exit::Result<u8> {
     let c = credentials::load(store, profile)?;
     let expected = match &c.preset {
         Some(name) => {
@@ -109,7 +116,7 @@ fn status(profile: &ProfileName, store: &Store, a: StatusArgs) -> anyhow::Result
     };
     let report = Status::compute(profile, &c, unix_seconds(SystemTime::now()), &expected);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", crate::output::json(&report)?);
     } else {
         print!("{}", present::status_text(&report));
         for w in &report.warnings {
@@ -124,11 +131,11 @@ fn status(profile: &ProfileName, store: &Store, a: StatusArgs) -> anyhow::Result
 }
 
 async fn export(
-    global: &GlobalArgs,
+    narrator: Narrator,
     profile: &ProfileName,
     store: &Store,
     a: ExportArgs,
-) -> anyhow::Result<u8> {
+) -> crate::exit::Result<u8> {
     // Read under the lock, so a refresh running now finishes first; then export a token that
     // is still valid for a while, refreshing first if it is about to expire.
     let stored = credentials::load_locked(store, profile)?;
@@ -151,30 +158,28 @@ async fn export(
     let text = export::render(&c, format)?;
     if let Some(path) = &a.output {
         jira_auth_core::store::write_atomically(path, text.as_bytes())?;
-        if !global.quiet {
-            eprintln!(
-                "Wrote the {} export of profile `{profile}` to `{}` (mode 0600)",
-                format_name(a.format),
-                path.display()
-            );
-        }
-    } else if std::io::stdout().is_terminal() && !global.quiet {
-        eprintln!(
+        narrator.say(format!(
+            "Wrote the {} export of profile `{profile}` to `{}` (mode 0600)",
+            format_name(a.format),
+            path.display()
+        ));
+    } else if std::io::stdout().is_terminal() {
+        narrator.say(format!(
             "warning: these are live secrets and stdout is a terminal: write them to a private file with `jira-auth cloud export --format {}{} --output FILE`, or pipe them into a secret store",
             format_name(a.format),
             jira_auth_cloud::error::profile_flag(profile.as_str())
-        );
+        ));
     }
-    if matches!(a.format, ExportFormat::Psoxy) && !global.quiet {
-        eprintln!(
+    if matches!(a.format, ExportFormat::Psoxy) {
+        narrator.say(format!(
             "note: once psoxy uses this refresh token it rotates it; stop using profile `{profile}` for this token family (or log in again for jira-auth's own use)"
-        );
+        ));
     }
     if a.output.is_none() {
         std::io::stdout()
             .lock()
             .write_all(text.as_bytes())
-            .context("cannot write to stdout")?;
+            .context_as(Category::Usage, "cannot write to stdout")?;
     }
     Ok(exit::OK)
 }
@@ -188,13 +193,14 @@ fn format_name(f: ExportFormat) -> &'static str {
     }
 }
 
-fn logout(profile: &ProfileName, store: &Store) -> anyhow::Result<u8> {
+/// `cloud logout`: forgets the tokens; what happened is narration, stdout stays empty.
+fn logout(narrator: Narrator, profile: &ProfileName, store: &Store) -> crate::exit::Result<u8> {
     if credentials::forget(store, profile)? {
-        println!(
+        narrator.say(format!(
             "Forgot the Jira Cloud login of profile `{profile}`. To revoke the app's access too, remove it under your Atlassian account's Connected apps"
-        );
+        ));
     } else {
-        println!("Profile `{profile}` had no Jira Cloud login");
+        narrator.say(format!("Profile `{profile}` had no Jira Cloud login"));
     }
     Ok(exit::OK)
 }

@@ -1,12 +1,12 @@
 //! `jira-auth cloud serve`: the hosted consent service (the `jira-auth-serve` crate) for teams
-//! whose token must be minted away from a laptop. Flags and execution live together here because
-//! the command is one call: build the configuration, bind, serve until `SIGTERM` or Ctrl-C.
+//! whose token must be minted away from a laptop. The command is one call: build the
+//! configuration from [`ServeArgs`] (in `args.rs` with the other cloud flags), bind, serve until
+//! `SIGTERM` or Ctrl-C.
 //!
-//! Every flag has an environment variable, so a container runs it with no arguments. Secrets
-//! (the client secret, the cookie key) come from the environment or a file, never from argv.
-//! See `docs/serve.md`.
+//! Secrets (the client secret, the cookie key) come from the environment or a file, never from
+//! argv. See `docs/serve.md`.
 
-use super::args::EndpointArgs;
+use super::args::ServeArgs;
 use super::login::CLIENT_SECRET_ENV;
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
@@ -16,7 +16,7 @@ use jira_auth_core::presets::Presets;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_serve::{CookieKey, PublicUrl, ServeConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The environment variable holding the cookie-signing key.
 pub const COOKIE_KEY_ENV: &str = "JIRA_AUTH_COOKIE_KEY";
@@ -26,70 +26,8 @@ pub const PORT_ENV: &str = "PORT";
 /// forgotten flag never exposes it.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
 
-/// Run the hosted consent service: a web page that mints and stores a Jira Cloud token set.
-///
-/// Routes: `/` (the app, its scopes and the connected site), `/initiate-oauth` (to Atlassian),
-/// `/oauth/callback` (register `{public-url}/oauth/callback` in the developer console),
-/// `/health-check` (JSON). No route returns a token: read it on the host with
-/// `jira-auth cloud token --profile NAME`. Without `--listen`, listens on `0.0.0.0:$PORT` when
-/// `PORT` is set (container platforms), else `127.0.0.1:8080`.
-///
-/// Example: `JIRA_AUTH_CLIENT_SECRET=… jira-auth cloud serve --public-url https://jira-auth.example.com --client-id ID --preset psoxy --allow-site acme`
-#[derive(Debug, Clone, clap::Args)]
-pub struct ServeArgs {
-    /// Address and port to listen on.
-    #[arg(long, env = "JIRA_AUTH_LISTEN", value_name = "ADDR:PORT")]
-    pub listen: Option<SocketAddr>,
-
-    /// The HTTPS origin browsers reach the service at; the callback is `{URL}/oauth/callback`.
-    #[arg(long, env = "JIRA_AUTH_PUBLIC_URL", value_name = "URL")]
-    pub public_url: String,
-
-    /// The OAuth 2.0 (3LO) app's client id (developer console → the app → Settings).
-    #[arg(long, env = "JIRA_AUTH_CLIENT_ID", value_name = "ID")]
-    pub client_id: String,
-
-    /// Read the client secret from this file (first line, e.g. a mounted secret). Else
-    /// `JIRA_AUTH_CLIENT_SECRET`.
-    #[arg(long, env = "JIRA_AUTH_CLIENT_SECRET_FILE", value_name = "PATH")]
-    pub client_secret_file: Option<PathBuf>,
-
-    /// Read the cookie-signing key (32 bytes or more) from this file. Else
-    /// `JIRA_AUTH_COOKIE_KEY`, else a random key per process (consents in progress then fail
-    /// across restarts).
-    #[arg(long, env = "JIRA_AUTH_COOKIE_KEY_FILE", value_name = "PATH")]
-    pub cookie_key_file: Option<PathBuf>,
-
-    /// Request the scopes of this preset (`psoxy`, `raytion`, `audit`, or one of `--preset-file`).
-    #[arg(long, env = "JIRA_AUTH_PRESET", value_name = "NAME")]
-    pub preset: Option<String>,
-
-    /// A TOML file of extra presets (same shape as the built-in `presets.toml`).
-    #[arg(long, env = "JIRA_AUTH_PRESET_FILE", value_name = "PATH")]
-    pub preset_file: Option<PathBuf>,
-
-    /// Request this scope too (repeatable; spaces or commas separate several).
-    /// `offline_access` is always requested.
-    #[arg(long = "scope", env = "JIRA_AUTH_SCOPES", value_name = "SCOPE")]
-    pub scopes: Vec<String>,
-
-    /// Connect only this site: its name, URL or cloud id (repeatable; the variable takes a comma
-    /// list). Consent for any other site is refused, so a public endpoint cannot attach a
-    /// stranger's Jira.
-    #[arg(
-        long = "allow-site",
-        env = "JIRA_AUTH_ALLOW_SITES",
-        value_delimiter = ',',
-        value_name = "NAME|URL|ID"
-    )]
-    pub allow_sites: Vec<String>,
-
-    #[command(flatten)]
-    pub endpoints: EndpointArgs,
-}
-
 /// Builds the configuration, binds, and serves until `SIGTERM` or Ctrl-C.
-pub async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<u8> {
+pub async fn run(global: &GlobalArgs, args: ServeArgs) -> crate::exit::Result<u8> {
     let profile = ProfileName::new(global.profile.clone())?;
     let store = Store::from_env()?;
     let config = config(args, profile, store, &|k| {
@@ -111,7 +49,7 @@ pub async fn serve_until(
     config: ServeConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     bound: impl FnOnce(SocketAddr),
-) -> anyhow::Result<u8> {
+) -> crate::exit::Result<u8> {
     let http = super::run::http()?;
     let server = jira_auth_serve::Server::bind(config, http).await?;
     let addr = server.local_addr()?;
@@ -132,7 +70,7 @@ pub fn config(
     profile: ProfileName,
     store: Store,
     env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<ServeConfig> {
+) -> crate::exit::Result<ServeConfig> {
     let listen = match (args.listen, env(PORT_ENV)) {
         (Some(addr), _) => addr,
         (None, Some(port)) => {
@@ -195,12 +133,12 @@ pub fn config(
     })
 }
 
-fn read(path: &Path, flag: &str) -> anyhow::Result<String> {
+fn read(path: &Path, flag: &str) -> crate::exit::Result<String> {
     std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read `{flag} {}`: {e}", path.display())).into())
 }
 
-fn first_line(path: &Path, flag: &str) -> anyhow::Result<String> {
+fn first_line(path: &Path, flag: &str) -> crate::exit::Result<String> {
     Ok(read(path, flag)?
         .lines()
         .next()
@@ -226,7 +164,7 @@ mod tests {
         Cli::try_parse_from(argv).unwrap().serve
     }
 
-    fn build(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<ServeConfig> {
+    fn build(args: &[&str], env: &[(&str, &str)]) -> crate::exit::Result<ServeConfig> {
         let env: HashMap<String, String> = env
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -270,7 +208,7 @@ mod tests {
             err.to_string(),
             "`PORT=http` is not a port number: fix it, or pass `--listen ADDR:PORT`"
         );
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
     }
 
     #[test]
@@ -299,9 +237,9 @@ mod tests {
             err.to_string(),
             "no client secret: set `JIRA_AUTH_CLIENT_SECRET` or pass `--client-secret-file PATH` (never as an argument: it would show in `ps`)"
         );
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
         let err = build(BASE, &[(CLIENT_SECRET_ENV, "s"), (COOKIE_KEY_ENV, "short")]).unwrap_err();
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
         assert!(
             err.to_string().starts_with("the cookie key has 5 bytes"),
             "{err}"
@@ -374,7 +312,7 @@ mod tests {
                 .ends_with("; choose another `--listen ADDR:PORT` (or `JIRA_AUTH_LISTEN`)"),
             "{err}"
         );
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
     }
 
     #[test]
@@ -392,7 +330,7 @@ mod tests {
         let mut args = BASE.to_vec();
         args[1] = "https://jira-auth.example.com/sub";
         let err = build(&args, &[(CLIENT_SECRET_ENV, "s")]).unwrap_err();
-        assert_eq!(exit::code_for(&err), exit::USAGE);
+        assert_eq!(err.code(), exit::USAGE);
         let err = build(
             &["--public-url", "https://x.example.com", "--client-id", "C"],
             &[(CLIENT_SECRET_ENV, "s")],

@@ -28,6 +28,9 @@ pub enum ServerCommand {
     /// `jira-auth server request -X POST /rest/api/2/search -d '{"jql":"project = ABC"}'`.
     Request(RequestArgs),
     /// Show the stored Jira Server credentials and check them with `GET /rest/api/2/myself`.
+    ///
+    /// Exits 1 when the check fails (Jira refuses the credential, or its key file is unusable)
+    /// and 4 when Jira cannot be reached, with text or `--json` alike.
     Status(StatusArgs),
     /// Forget the stored Jira Server credentials of the profile.
     Logout,
@@ -130,4 +133,8 @@ pub struct StatusArgs {
     /// Only show what is stored; do not call Jira.
     #[arg(long)]
     pub offline: bool,
+
+    /// Print JSON instead of text (the check's outcome is `ok`, `failed` or `unreachable`).
+    #[arg(long)]
+    pub json: bool,
 }

@@ -1,9 +1,10 @@
-//! `jira-auth server keygen`: a key pair and the Application Link instructions.
+//! `jira-auth server keygen`: a key pair and the Application Link instructions. The instructions
+//! (what to paste into Jira) are the data, on stdout; which files were written is narration.
 
 use super::args::KeygenArgs;
 use super::run::Ctx;
 use crate::exit;
-use anyhow::Context as _;
+use crate::exit::{Category, Context as _, ContextAs as _};
 use jira_auth_core::store::{create_private_dir, write_atomically};
 use jira_auth_server::key;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::path::PathBuf;
 pub const PRIVATE_FILE: &str = "jira_privatekey.pem";
 pub const PUBLIC_FILE: &str = "jira_publickey.pem";
 
-pub fn run(ctx: &Ctx, args: KeygenArgs) -> anyhow::Result<u8> {
+pub fn run(ctx: &Ctx, args: KeygenArgs) -> crate::exit::Result<u8> {
     let dir = args.out.unwrap_or_else(|| PathBuf::from("."));
     let private_path = dir.join(PRIVATE_FILE);
     let public_path = dir.join(PUBLIC_FILE);
@@ -29,7 +30,8 @@ pub fn run(ctx: &Ctx, args: KeygenArgs) -> anyhow::Result<u8> {
     if !key::ALLOWED_BITS.contains(&args.bits) {
         return Err(key::KeyError::BadBits(args.bits).into());
     }
-    ctx.note(format!("Generating a {}-bit RSA key pair…", args.bits));
+    ctx.narrator
+        .say(format!("Generating a {}-bit RSA key pair…", args.bits));
     let generated = key::generate(args.bits)?;
     create_private_dir(&dir)?;
     write_atomically(
@@ -44,24 +46,21 @@ pub fn run(ctx: &Ctx, args: KeygenArgs) -> anyhow::Result<u8> {
         // The public half is meant to be shared.
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&public_path, std::fs::Permissions::from_mode(0o644))
-            .context("cannot make the public key readable")?;
+            .context_as(Category::Usage, "cannot make the public key readable")?;
     }
     let private_shown = std::path::absolute(&private_path).unwrap_or(private_path);
     let consumer_key = args
         .consumer_key
         .unwrap_or_else(|| format!("jira-auth-{}", ctx.profile));
 
-    println!(
-        "Wrote the private key to `{}` (PKCS#8 PEM, mode 0600: keep it secret)",
-        private_shown.display()
-    );
-    println!(
-        "Wrote the public key to `{}`",
+    ctx.narrator.say(format!(
+        "Wrote the private key to `{}` (PKCS#8 PEM, mode 0600: keep it secret)\nWrote the public key to `{}`",
+        private_shown.display(),
         std::path::absolute(&public_path)
             .unwrap_or(public_path)
             .display()
-    );
-    println!();
+    ));
+    // What to paste into Jira is this command's data: stdout, even with `--quiet`.
     println!(
         "In Jira, as an administrator: Administration (cog) → Applications → Application links"
     );

@@ -1,10 +1,11 @@
-//! `jira-auth server login`: the OAuth 1.0a dance, or a personal access token.
+//! `jira-auth server login`: the OAuth 1.0a dance, or a personal access token. Everything it
+//! says goes to stderr: a login has no data for stdout.
 
 use super::PAT_ENV;
 use super::args::LoginArgs;
 use super::run::Ctx;
 use crate::exit;
-use anyhow::Context as _;
+use crate::exit::{Category, Context as _, ContextAs as _};
 use jira_auth_core::PersonalAccessToken;
 use jira_auth_core::auth::PatBearer;
 use jira_auth_core::loopback::LoopbackError;
@@ -19,7 +20,7 @@ use std::io::{BufRead as _, IsTerminal as _, Read as _};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
+pub async fn run(ctx: &Ctx, args: LoginArgs) -> crate::exit::Result<u8> {
     let jira = ctx.jira(&args.url)?;
     if args.pat {
         return login_pat(ctx, &jira).await;
@@ -53,7 +54,7 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
     let authorize = jira.authorize_url(&request_token);
 
     let opened = !args.no_browser && crate::browser::open(authorize.as_str()).is_ok();
-    ctx.note(match (opened, args.oob) {
+    ctx.narrator.say(match (opened, args.oob) {
         (true, false) => "Opened Jira in your browser: choose Allow (if no browser opened, visit this URL):",
         (true, true) => "Opened Jira in your browser: choose Allow, then type the code Jira shows (if no browser opened, visit this URL):",
         (false, false) => "Open this URL in a browser and choose Allow:",
@@ -100,7 +101,7 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> anyhow::Result<u8> {
     )
 }
 
-async fn login_pat(ctx: &Ctx, jira: &JiraServer) -> anyhow::Result<u8> {
+async fn login_pat(ctx: &Ctx, jira: &JiraServer) -> crate::exit::Result<u8> {
     let token = read_pat()?;
     let me = jira
         .myself(Arc::new(PatBearer(token.clone())))
@@ -109,7 +110,12 @@ async fn login_pat(ctx: &Ctx, jira: &JiraServer) -> anyhow::Result<u8> {
     save(ctx, jira, &me, Credential::Pat { token })
 }
 
-fn save(ctx: &Ctx, jira: &JiraServer, me: &Myself, credential: Credential) -> anyhow::Result<u8> {
+fn save(
+    ctx: &Ctx,
+    jira: &JiraServer,
+    me: &Myself,
+    credential: Credential,
+) -> crate::exit::Result<u8> {
     let now = unix_seconds(jira.http().clock().now());
     let stored = ServerProfile {
         url: jira.base().as_str().trim_end_matches('/').to_owned(),
@@ -125,21 +131,18 @@ fn save(ctx: &Ctx, jira: &JiraServer, me: &Myself, credential: Credential) -> an
         Some(d) => format!("{d} ({})", me.name),
         None => me.name.clone(),
     };
-    println!(
-        "Logged in to {} as {who} with {}",
+    ctx.narrator.say(format!(
+        "Logged in to {} as {who} with {}\nSaved to profile `{}` ({})",
         stored.url,
-        stored.kind()
-    );
-    println!(
-        "Saved to profile `{}` ({})",
+        stored.kind(),
         ctx.profile,
         ctx.store.location(&ctx.profile)
-    );
+    ));
     Ok(exit::OK)
 }
 
 /// `JIRA_AUTH_PAT`, else standard input when it is not a terminal, else a hidden prompt.
-fn read_pat() -> anyhow::Result<PersonalAccessToken> {
+fn read_pat() -> crate::exit::Result<PersonalAccessToken> {
     let token = if let Some(v) = std::env::var_os(PAT_ENV).filter(|v| !v.is_empty()) {
         v.into_string()
             .map_err(|_| exit::Failure::usage(format!("`{PAT_ENV}` is not valid UTF-8")))?
@@ -147,11 +150,11 @@ fn read_pat() -> anyhow::Result<PersonalAccessToken> {
         let mut text = String::new();
         std::io::stdin()
             .read_to_string(&mut text)
-            .context("cannot read the token from standard input")?;
+            .context_as(Category::Usage, "cannot read the token from standard input")?;
         text
     } else {
         rpassword::prompt_password("Personal access token: ")
-            .context("cannot read the token from the terminal")?
+            .context_as(Category::Usage, "cannot read the token from the terminal")?
     };
     let token = token.trim().to_owned();
     if token.is_empty() || token.contains(char::is_whitespace) {
@@ -164,13 +167,13 @@ fn read_pat() -> anyhow::Result<PersonalAccessToken> {
 }
 
 /// The verification code Jira shows in `--oob` mode, typed (or piped) on standard input.
-fn read_verifier() -> anyhow::Result<String> {
+fn read_verifier() -> crate::exit::Result<String> {
     eprint!("Enter the verification code Jira shows: ");
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .context("cannot read the verification code")?;
+        .context_as(Category::Usage, "cannot read the verification code")?;
     if !std::io::stdin().is_terminal() {
         // The typed newline is not echoed when the code is piped in.
         eprintln!();

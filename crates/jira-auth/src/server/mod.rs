@@ -6,6 +6,7 @@ mod keygen;
 mod login;
 mod request;
 pub mod run;
+mod status;
 
 /// The personal access token of `server login --pat` and `audit --pat`.
 pub const PAT_ENV: &str = "JIRA_AUTH_PAT";

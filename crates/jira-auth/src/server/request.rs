@@ -3,13 +3,13 @@
 use super::args::RequestArgs;
 use super::run::Ctx;
 use crate::exit;
-use anyhow::Context as _;
+use crate::exit::{Category, ContextAs as _};
 use jira_auth_core::http::check_status;
 use jira_auth_core::secret::mask_url;
 use jira_auth_server::{ServerError, Step};
 use std::io::{IsTerminal as _, Read as _, Write as _};
 
-pub async fn run(ctx: &Ctx, args: RequestArgs) -> anyhow::Result<u8> {
+pub async fn run(ctx: &Ctx, args: RequestArgs) -> crate::exit::Result<u8> {
     let stored = ctx.load()?;
     let jira = ctx.jira(&stored.url)?;
     let auth = stored.authorizer(jira.http().clock().clone())?;
@@ -73,7 +73,7 @@ pub async fn run(ctx: &Ctx, args: RequestArgs) -> anyhow::Result<u8> {
     }
     let request = builder
         .body(body.unwrap_or_default())
-        .context("cannot build the request")?;
+        .context_as(Category::Usage, "cannot build the request")?;
 
     let now = || jira.http().clock().now();
     let response = client
@@ -94,8 +94,9 @@ pub async fn run(ctx: &Ctx, args: RequestArgs) -> anyhow::Result<u8> {
         &response.body,
         content_type,
         stdout.is_terminal(),
-    ))?;
-    out.flush()?;
+    ))
+    .and_then(|()| out.flush())
+    .context_as(Category::Usage, "cannot write to stdout")?;
     Ok(exit::OK)
 }
 
@@ -114,16 +115,18 @@ fn render_body(body: &[u8], content_type: Option<&str>, terminal: bool) -> Vec<u
 }
 
 /// `-d` value: literal, `@FILE`, or `@-` for standard input.
-fn read_body(data: &str) -> anyhow::Result<Vec<u8>> {
+fn read_body(data: &str) -> crate::exit::Result<Vec<u8>> {
     match data.strip_prefix('@') {
         Some("-") => {
             let mut buf = Vec::new();
             std::io::stdin()
                 .read_to_end(&mut buf)
-                .context("cannot read the body from standard input")?;
+                .context_as(Category::Usage, "cannot read the body from standard input")?;
             Ok(buf)
         }
-        Some(path) => std::fs::read(path).with_context(|| format!("cannot read `{path}`")),
+        Some(path) => {
+            std::fs::read(path).with_context_as(Category::Usage, || format!("cannot read `{path}`"))
+        }
         None => Ok(data.as_bytes().to_vec()),
     }
 }

@@ -1,48 +1,39 @@
-//! Execution of `jira-auth server …`: dispatch, `status`, `logout`, and what they share.
+//! Execution of `jira-auth server …`: dispatch, `logout`, and what the commands share.
 
-use super::args::{ServerArgs, ServerCommand, StatusArgs};
+use super::args::{ServerArgs, ServerCommand};
 use crate::args::GlobalArgs;
-use crate::exit;
-use anyhow::Context as _;
-use jira_auth_core::Categorize as _;
+use crate::exit::{self, Context as _};
+use crate::output::Narrator;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_server::ServerError;
 use jira_auth_server::dance::{JiraServer, parse_site_url};
-use jira_auth_server::key;
 use jira_auth_server::profile::{self, Credential, ServerProfile};
 
-pub async fn run(global: &GlobalArgs, args: ServerArgs) -> anyhow::Result<u8> {
+pub async fn run(global: &GlobalArgs, args: ServerArgs) -> crate::exit::Result<u8> {
     let ctx = Ctx::new(global)?;
     match args.command {
         ServerCommand::Keygen(a) => super::keygen::run(&ctx, a),
         ServerCommand::Login(a) => super::login::run(&ctx, a).await,
         ServerCommand::Request(a) => super::request::run(&ctx, a).await,
-        ServerCommand::Status(a) => status(&ctx, a).await,
+        ServerCommand::Status(a) => super::status::run(&ctx, a).await,
         ServerCommand::Logout => logout(&ctx),
     }
 }
 
-/// What every server command needs: the store, the profile name, and the output settings.
+/// What every server command needs: the store, the profile name, and where narration goes.
 pub(super) struct Ctx {
     pub store: Store,
     pub profile: ProfileName,
-    pub quiet: bool,
+    pub narrator: Narrator,
 }
 
 impl Ctx {
-    fn new(global: &GlobalArgs) -> anyhow::Result<Self> {
+    fn new(global: &GlobalArgs) -> crate::exit::Result<Self> {
         Ok(Self {
             store: Store::from_env()?,
             profile: ProfileName::new(global.profile.clone())?,
-            quiet: global.quiet,
+            narrator: Narrator::new(global),
         })
-    }
-
-    /// Progress and advice on stderr, unless `--quiet`.
-    pub fn note(&self, text: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", text.as_ref());
-        }
     }
 
     /// The stored `server` section, or a clear "log in first".
@@ -51,106 +42,47 @@ impl Ctx {
             .ok_or_else(|| ServerError::NotLoggedIn(self.profile.to_string()))
     }
 
-    pub fn jira(&self, url: &str) -> anyhow::Result<JiraServer> {
+    pub fn jira(&self, url: &str) -> crate::exit::Result<JiraServer> {
         let base = parse_site_url(url)?;
         Ok(JiraServer::new(crate::net::client()?, base))
     }
 }
 
-async fn status(ctx: &Ctx, args: StatusArgs) -> anyhow::Result<u8> {
-    let stored = ctx.load()?;
-    println!(
-        "Profile `{}` ({})",
-        ctx.profile,
-        ctx.store.location(&ctx.profile)
-    );
-    println!("  Jira:        {}", stored.url);
-    match &stored.credential {
-        Credential::Oauth1 {
-            consumer_key,
-            private_key_path,
-            ..
-        } => {
-            println!("  Credential:  {}", stored.kind());
-            println!("  Consumer:    `{consumer_key}`");
-            let key_state = match key::read_private_key(private_key_path) {
-                Ok(k) => format!("{}-bit RSA", key::bits(&k)),
-                Err(e) => format!("unusable: {e}"),
-            };
-            println!(
-                "  Private key: `{}` ({key_state})",
-                private_key_path.display()
-            );
-        }
-        Credential::Pat { .. } => println!("  Credential:  {}", stored.kind()),
-    }
-    if let Some(user) = &stored.user {
-        match &user.display_name {
-            Some(d) => println!("  User:        {d} ({})", user.name),
-            None => println!("  User:        {}", user.name),
-        }
-    }
-    println!("  Logged in:   {}", stored.logged_in_at);
-    if args.offline {
-        return Ok(exit::OK);
-    }
-    let jira = ctx.jira(&stored.url)?;
-    let checked = match stored.authorizer(jira.http().clock().clone()) {
-        Ok(auth) => jira.myself(auth).await,
-        Err(e) => Err(e),
-    };
-    match checked {
-        Ok(me) => {
-            println!(
-                "  Check:       ok, `GET /rest/api/2/myself` answered as {}",
-                me.name
-            );
-            Ok(exit::OK)
-        }
-        Err(e) if e.category() == jira_auth_core::Category::Network => {
-            Err(anyhow::Error::new(e).context("cannot check the credentials"))
-        }
-        Err(e) => {
-            println!("  Check:       FAILED: {e}");
-            Ok(exit::FINDINGS)
-        }
-    }
-}
-
-fn logout(ctx: &Ctx) -> anyhow::Result<u8> {
+/// `server logout`: removes the `server` section; what happened is narration, stdout stays empty.
+fn logout(ctx: &Ctx) -> crate::exit::Result<u8> {
     let removed = profile::remove(&ctx.store, &ctx.profile)
         .with_context(|| format!("cannot update profile `{}`", ctx.profile))?;
     let removed = match removed {
         profile::Removed::Section(login) => login,
         profile::Removed::Nothing => {
-            println!(
+            ctx.narrator.say(format!(
                 "No Jira Server credentials in profile `{}`; nothing to remove",
                 ctx.profile
-            );
+            ));
             return Ok(exit::OK);
         }
         profile::Removed::Unreadable => {
-            println!(
+            ctx.narrator.say(format!(
                 "Removed an unreadable `server` section from profile `{}`; revoke its token in Jira if it still exists",
                 ctx.profile
-            );
+            ));
             return Ok(exit::OK);
         }
     };
-    println!(
+    ctx.narrator.say(format!(
         "Removed the Jira Server credentials ({}) for {} from profile `{}`",
         removed.kind(),
         removed.url,
         ctx.profile
-    );
+    ));
     match removed.credential {
         Credential::Oauth1 {
             private_key_path, ..
-        } => ctx.note(format!(
+        } => ctx.narrator.say(format!(
             "The access token stays valid in Jira until it is revoked there (deleting the Application Link revokes all of its tokens); the private key `{}` was left in place",
             private_key_path.display()
         )),
-        Credential::Pat { .. } => ctx.note(
+        Credential::Pat { .. } => ctx.narrator.say(
             "The token stays valid in Jira until it is revoked there: Profile → Personal Access Tokens → Revoke",
         ),
     }
