@@ -92,7 +92,7 @@ async fn exit_2_on_usage_errors_before_any_request() {
             ["audit", "--url", &url, "--pat"]
                 .map(str::to_owned)
                 .to_vec(),
-            "error: set `JIRA_AUTH_PAT` to a personal access token of the technical user (Jira → Profile → Personal Access Tokens); it is read from the environment so it stays out of shell history\n",
+            "error: no personal access token of the technical user: set `JIRA_AUTH_PAT` (create one in Jira under Profile → Personal Access Tokens) (never as an argument: it would show in `ps`)\n",
         ),
         (
             cloud_args(&url, &["--format", "yaml"]),

@@ -12,4 +12,5 @@ pub mod exit;
 pub mod net;
 pub mod output;
 pub mod run;
+pub mod secret_input;
 pub mod server;

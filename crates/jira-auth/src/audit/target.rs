@@ -3,6 +3,7 @@
 
 use super::args::{AuditArgs, DeploymentArg};
 use crate::exit::Failure;
+use crate::secret_input::{Process, SecretSource};
 use jira_auth_cloud::credentials::{self as cloud_credentials, RefreshMode};
 use jira_auth_core::auth::{Authorizer, BasicApiToken, Bearer, PatBearer};
 use jira_auth_core::http::HttpClient;
@@ -49,13 +50,19 @@ fn parse_url(raw: &str) -> Result<Url, Failure> {
     Ok(url)
 }
 
-fn env_secret(var: &str, what: &str) -> Result<String, Failure> {
-    match std::env::var(var) {
-        Ok(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-        _ => Err(Failure::usage(format!(
-            "set `{var}` to {what}; it is read from the environment so it stays out of shell history"
-        ))),
-    }
+/// `var`, else a hidden prompt on a terminal (the one secret source of every command).
+fn env_secret(var: &str, what: &str, how: &str) -> Result<String, Failure> {
+    let prompt = format!("{what}: ");
+    let source = SecretSource {
+        what,
+        file: None,
+        stdin_flag: false,
+        env: var,
+        piped_stdin: false,
+        prompt: Some(&prompt),
+        how,
+    };
+    source.read(&mut Process)
 }
 
 fn deployment(arg: Option<DeploymentArg>) -> Option<Deployment> {
@@ -81,9 +88,8 @@ pub fn ad_hoc(args: &AuditArgs, raw_url: &str) -> Result<AuditTarget, Failure> {
     let auth: Arc<dyn Authorizer> = if let Some(email) = &args.email {
         let token = env_secret(
             API_TOKEN_ENV,
-            &format!(
-                "the API token of {email} (create one at https://id.atlassian.com/manage-profile/security/api-tokens)"
-            ),
+            &format!("API token of {email}"),
+            "set `JIRA_AUTH_API_TOKEN` (create one at https://id.atlassian.com/manage-profile/security/api-tokens)",
         )?;
         Arc::new(BasicApiToken {
             email: email.clone(),
@@ -92,7 +98,8 @@ pub fn ad_hoc(args: &AuditArgs, raw_url: &str) -> Result<AuditTarget, Failure> {
     } else if args.pat {
         let token = env_secret(
             PAT_ENV,
-            "a personal access token of the technical user (Jira → Profile → Personal Access Tokens)",
+            "personal access token of the technical user",
+            "set `JIRA_AUTH_PAT` (create one in Jira under Profile → Personal Access Tokens)",
         )?;
         Arc::new(PatBearer(PersonalAccessToken::new(token)))
     } else {

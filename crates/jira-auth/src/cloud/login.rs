@@ -8,6 +8,7 @@ use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
 use crate::exit::{Category, ContextAs as _};
 use crate::output::Narrator;
+use crate::secret_input::{Process, SecretSource};
 use jira_auth_cloud::callback::{RedirectUri, parse_pasted};
 use jira_auth_cloud::consent::Consent;
 use jira_auth_cloud::credentials::Grant;
@@ -44,9 +45,7 @@ pub async fn login(
         )
         .into());
     }
-    let mut stdin_lines = std::io::stdin().lock().lines();
-    let secret = client_secret(&a, &mut stdin_lines)?;
-    drop(stdin_lines);
+    let secret = client_secret(&a)?;
     let timeout: Duration = a.timeout.into();
 
     let state = hex_token(16);
@@ -150,55 +149,20 @@ pub async fn login(
     Ok(exit::OK)
 }
 
-fn client_secret(
-    a: &LoginArgs,
-    stdin_lines: &mut impl Iterator<Item = std::io::Result<String>>,
-) -> crate::exit::Result<ClientSecret> {
-    let from = |value: String, source: &str| -> crate::exit::Result<ClientSecret> {
-        let value = value.trim().to_owned();
-        if value.is_empty() {
-            return Err(Failure::usage(format!("the client secret from {source} is empty")).into());
-        }
-        Ok(ClientSecret::new(value))
+fn client_secret(a: &LoginArgs) -> exit::Result<ClientSecret> {
+    let source = SecretSource {
+        what: "client secret",
+        file: a
+            .client_secret_file
+            .as_deref()
+            .map(|p| (p, "--client-secret-file")),
+        stdin_flag: a.client_secret_stdin,
+        env: CLIENT_SECRET_ENV,
+        piped_stdin: false,
+        prompt: Some("Client secret (hidden; developer console → your app → Settings): "),
+        how: "set `JIRA_AUTH_CLIENT_SECRET`, or pass `--client-secret-file PATH` or `--client-secret-stdin`",
     };
-    if let Some(path) = &a.client_secret_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::usage(format!(
-                "cannot read `--client-secret-file {}`: {e}",
-                path.display()
-            ))
-        })?;
-        let first = text.lines().next().unwrap_or_default().to_owned();
-        return from(first, &format!("`{}`", path.display()));
-    }
-    if a.client_secret_stdin {
-        let line = stdin_lines
-            .next()
-            .transpose()
-            .context_as(Category::Usage, "cannot read the client secret from stdin")?
-            .unwrap_or_default();
-        return from(line, "standard input");
-    }
-    if let Some(value) = std::env::var_os(CLIENT_SECRET_ENV).filter(|v| !v.is_empty()) {
-        return from(
-            value.to_string_lossy().into_owned(),
-            &format!("`{CLIENT_SECRET_ENV}`"),
-        );
-    }
-    if std::io::stdin().is_terminal() {
-        let value = rpassword::prompt_password(
-            "Client secret (hidden; developer console → your app → Settings): ",
-        )
-        .context_as(
-            Category::Usage,
-            "cannot read the client secret from the terminal",
-        )?;
-        return from(value, "the prompt");
-    }
-    Err(Failure::usage(format!(
-        "no client secret: set `{CLIENT_SECRET_ENV}`, or pass `--client-secret-file PATH` or `--client-secret-stdin` (never as an argument: it would show in `ps`)"
-    ))
-    .into())
+    Ok(ClientSecret::new(source.read(&mut Process)?))
 }
 
 /// Reads one line of stdin without blocking the runtime, giving up after `timeout`.

@@ -10,13 +10,13 @@ use super::args::ServeArgs;
 use super::login::CLIENT_SECRET_ENV;
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
+use crate::secret_input::{SecretSource, Service};
 use jira_auth_cloud::{Endpoints, authorize};
 use jira_auth_core::ClientSecret;
 use jira_auth_core::presets::Presets;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_serve::{CookieKey, PublicUrl, ServeConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
 
 /// The environment variable holding the cookie-signing key.
 pub const COOKIE_KEY_ENV: &str = "JIRA_AUTH_COOKIE_KEY";
@@ -94,23 +94,38 @@ pub fn config(
         )
         .into());
     }
-    let client_secret = match &args.client_secret_file {
-        Some(path) => first_line(path, "--client-secret-file")?,
-        None => env(CLIENT_SECRET_ENV).ok_or_else(|| {
-            Failure::usage(format!(
-                "no client secret: set `{CLIENT_SECRET_ENV}` or pass `--client-secret-file PATH` (never as an argument: it would show in `ps`)"
-            ))
-        })?,
-    };
-    let client_secret = client_secret.trim();
-    if client_secret.is_empty() {
-        return Err(Failure::usage("the client secret is empty").into());
+    // A service has no terminal: the file, else the environment.
+    let client_secret = SecretSource {
+        what: "client secret",
+        file: args
+            .client_secret_file
+            .as_deref()
+            .map(|p| (p, "--client-secret-file")),
+        stdin_flag: false,
+        env: CLIENT_SECRET_ENV,
+        piped_stdin: false,
+        prompt: None,
+        how: "set `JIRA_AUTH_CLIENT_SECRET` or pass `--client-secret-file PATH`",
     }
-    let cookie_key = match &args.cookie_key_file {
-        Some(path) => Some(CookieKey::new(&read(path, "--cookie-key-file")?)?),
-        None => env(COOKIE_KEY_ENV)
-            .map(|k| CookieKey::new(&k))
-            .transpose()?,
+    .read(&mut Service(env))?;
+    // Optional: without one the service makes a key per process (and warns).
+    let cookie_key = if args.cookie_key_file.is_some() || env(COOKIE_KEY_ENV).is_some() {
+        let key = SecretSource {
+            what: "cookie key",
+            file: args
+                .cookie_key_file
+                .as_deref()
+                .map(|p| (p, "--cookie-key-file")),
+            stdin_flag: false,
+            env: COOKIE_KEY_ENV,
+            piped_stdin: false,
+            prompt: None,
+            how: "set `JIRA_AUTH_COOKIE_KEY` or pass `--cookie-key-file PATH`",
+        }
+        .read(&mut Service(env))?;
+        Some(CookieKey::new(&key)?)
+    } else {
+        None
     };
     let allow_sites = args
         .allow_sites
@@ -131,19 +146,6 @@ pub fn config(
         allow_sites,
         cookie_key,
     })
-}
-
-fn read(path: &Path, flag: &str) -> crate::exit::Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::usage(format!("cannot read `{flag} {}`: {e}", path.display())).into())
-}
-
-fn first_line(path: &Path, flag: &str) -> crate::exit::Result<String> {
-    Ok(read(path, flag)?
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::args::LoginArgs;
 use super::run::Ctx;
 use crate::exit;
 use crate::exit::{Category, Context as _, ContextAs as _};
+use crate::secret_input::{Process, SecretSource};
 use jira_auth_core::PersonalAccessToken;
 use jira_auth_core::auth::PatBearer;
 use jira_auth_core::loopback::LoopbackError;
@@ -16,7 +17,7 @@ use jira_auth_server::dance::{JiraServer, Myself, OOB, check_callback};
 use jira_auth_server::key;
 use jira_auth_server::profile::{self, Credential, ServerProfile, StoredUser};
 use jira_auth_server::signer::{Consumer, OAuth1Signer};
-use std::io::{BufRead as _, IsTerminal as _, Read as _};
+use std::io::{BufRead as _, IsTerminal as _};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -143,20 +144,20 @@ fn save(
 
 /// `JIRA_AUTH_PAT`, else standard input when it is not a terminal, else a hidden prompt.
 fn read_pat() -> crate::exit::Result<PersonalAccessToken> {
-    let token = if let Some(v) = std::env::var_os(PAT_ENV).filter(|v| !v.is_empty()) {
-        v.into_string()
-            .map_err(|_| exit::Failure::usage(format!("`{PAT_ENV}` is not valid UTF-8")))?
-    } else if !std::io::stdin().is_terminal() {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context_as(Category::Usage, "cannot read the token from standard input")?;
-        text
-    } else {
-        rpassword::prompt_password("Personal access token: ")
-            .context_as(Category::Usage, "cannot read the token from the terminal")?
+    let source = SecretSource {
+        what: "personal access token",
+        file: None,
+        stdin_flag: false,
+        env: PAT_ENV,
+        piped_stdin: true,
+        prompt: Some("Personal access token: "),
+        how: "set `JIRA_AUTH_PAT`, pipe it on standard input, or type it at the prompt",
     };
-    let token = token.trim().to_owned();
+    // An empty value or one with white space inside gets the same advice wherever it came from.
+    let token = source
+        .read_raw(&mut Process)
+        .map(|(value, _)| value.trim().to_owned())
+        .unwrap_or_default();
     if token.is_empty() || token.contains(char::is_whitespace) {
         return Err(exit::Failure::usage(format!(
             "no usable personal access token: set `{PAT_ENV}`, pipe it on standard input, or type it at the prompt (create one in Jira under Profile → Personal Access Tokens)"
