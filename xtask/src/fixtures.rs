@@ -66,6 +66,14 @@ fn check_file(root: &Path, file: &Path) -> Result<()> {
         ("audit", "profile.json", _) => {
             check_profile(&text.replace("{SITE}", "http://127.0.0.1:1"))?
         }
+        // The exit code an audit scenario must end with.
+        ("audit", "exit-code", _) => {
+            let code: u8 = text.trim().parse().context("not an exit code")?;
+            anyhow::ensure!(
+                code <= 4,
+                "exit code {code} is not one of docs/exit-codes.md"
+            );
+        }
         // What accessible-resources answers, read by the cloud crate.
         ("cloud", "accessible-resources.json", _) => {
             jira_auth_cloud::sites::parse_sites("fixture", text.as_bytes())
