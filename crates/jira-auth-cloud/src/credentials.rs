@@ -240,9 +240,11 @@ pub async fn ensure_fresh(
     }
     let guard = store.lock(profile)?;
     crate::pending::recover(&guard, profile)?;
+    // One read under the lock: the section to refresh, and the document it is saved back into.
+    let stored = guard.load()?.unwrap_or_default();
     let mut credentials =
-        guard
-            .load_section::<CloudCredentials>()?
+        stored
+            .get::<CloudCredentials>(profile)?
             .ok_or_else(|| CloudError::NotLoggedIn {
                 profile: profile.to_string(),
             })?;
@@ -260,7 +262,6 @@ pub async fn ensure_fresh(
     };
     let endpoints = credentials.endpoints()?;
     // Spending the refresh token cannot be undone: first make sure its successor can be kept.
-    let stored = guard.load()?.unwrap_or_else(Profile::new);
     let mut reserved = crate::pending::reserve(&guard, &stored, &credentials).map_err(|e| {
         CloudError::NoRoomToRotate {
             profile: profile.to_string(),

@@ -32,7 +32,7 @@ pub enum CloudError {
     Callback(#[from] CallbackError),
     #[error(
         "no browser callback arrived on {listen} within {seconds} s{}: finish the consent in the browser sooner, raise `--timeout`, or use `--paste`",
-        ignored(*strays)
+        jira_auth_core::loopback::ignored(*strays)
     )]
     CallbackTimeout {
         listen: String,
@@ -153,14 +153,6 @@ pub fn shown_url(text: &str) -> String {
             }
         }
         None => text.to_owned(),
-    }
-}
-
-fn ignored(strays: usize) -> String {
-    match strays {
-        0 => String::new(),
-        1 => " (1 other request was ignored: wrong path, `state` or `Host`)".to_owned(),
-        n => format!(" ({n} other requests were ignored: wrong path, `state` or `Host`)"),
     }
 }
 

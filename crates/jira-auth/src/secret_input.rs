@@ -115,27 +115,24 @@ impl SecretSource<'_> {
             let first = text.lines().next().unwrap_or_default().to_owned();
             return Ok((first, format!("`{}`", path.display())));
         }
-        if self.stdin_flag {
+        let stdin = |inputs: &mut dyn Inputs| {
             let line = inputs.stdin_line().map_err(|e| {
                 Failure::usage(format!(
                     "cannot read the {} from standard input: {e}",
                     self.what
                 ))
             })?;
-            return Ok((line, "standard input".to_owned()));
+            Ok((line, "standard input".to_owned()))
+        };
+        if self.stdin_flag {
+            return stdin(inputs);
         }
         if let Some(value) = inputs.env(self.env).filter(|v| !v.is_empty()) {
             return Ok((value, format!("`{}`", self.env)));
         }
         let terminal = inputs.stdin_is_terminal();
         if self.piped_stdin && !terminal {
-            let line = inputs.stdin_line().map_err(|e| {
-                Failure::usage(format!(
-                    "cannot read the {} from standard input: {e}",
-                    self.what
-                ))
-            })?;
-            return Ok((line, "standard input".to_owned()));
+            return stdin(inputs);
         }
         if let Some(prompt) = self.prompt
             && terminal
