@@ -6,6 +6,7 @@ use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_core::{Categorize, Category, ClientSecret};
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The path Atlassian redirects the browser to, below the public URL.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
@@ -33,7 +34,44 @@ pub struct ServeConfig {
     pub allow_sites: Vec<String>,
     /// The state-cookie signing key; `None`: a random key for this process.
     pub cookie_key: Option<CookieKey>,
+    /// How much any one client, and all of them together, may take of the service.
+    pub limits: Limits,
 }
+
+/// The service's bounds facing the internet. The defaults suit one team's consents; each is a
+/// flag of `jira-auth cloud serve` (see `docs/serve.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Time a connection has to send a request's headers; also the longest a kept-alive
+    /// connection may sit idle (`--header-timeout`).
+    pub header_timeout: Duration,
+    /// Time the service has to answer one request, its body read included
+    /// (`--response-timeout`).
+    pub response_timeout: Duration,
+    /// Open connections at once; past it new connections are closed at once
+    /// (`--max-connections`).
+    pub max_connections: usize,
+    /// Requests handled at once; past it the answer is a 503 page (`--max-requests`).
+    pub max_requests: usize,
+    /// Code exchanges with Atlassian per minute; past it a callback gets a 429 page
+    /// (`--exchanges-per-minute`).
+    pub exchanges_per_minute: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            response_timeout: Duration::from_secs(30),
+            max_connections: 256,
+            max_requests: 64,
+            exchanges_per_minute: 30,
+        }
+    }
+}
+
+/// The largest request body accepted (the site picker's form is well under 1 KiB).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The service's public origin, e.g. `https://jira-auth.example.com`, without a trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,15 +32,35 @@ fn site_link(site_url: &str, text: &str) -> String {
     }
 }
 
+const STYLE: &str = "\
+body { font-family: system-ui, sans-serif; margin: 0; line-height: 1.5; color: #172b4d; }
+main { max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { font-size: 1.6rem; line-height: 1.25; }
+code { background: #f4f5f7; padding: 0 .25rem; overflow-wrap: anywhere; }
+.button, button { display: inline-block; background: #0052cc; color: #fff; padding: .5rem 1rem; border: 0; border-radius: 3px; text-decoration: none; font-size: 1rem; cursor: pointer; }
+.actions a { margin-right: 1rem; }
+.actions a.button { margin-right: 1rem; }
+fieldset { border: 1px solid #dfe1e6; border-radius: 3px; padding: .5rem 1rem; margin: 1rem 0; min-width: 0; }
+ul.sites { list-style: none; margin: 0; padding: 0; }
+ul.sites li { border-bottom: 1px solid #ebecf0; }
+ul.sites li:last-child { border-bottom: 0; }
+ul.sites label { display: grid; grid-template-columns: auto minmax(0, 1fr); column-gap: .75rem; padding: .75rem 0; cursor: pointer; }
+ul.sites input { grid-row: span 3; margin-top: .35rem; }
+.name { font-weight: 600; }
+.value { display: block; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: .875rem; color: #42526e; }
+.value code { overflow-wrap: normal; }
+#error { color: #bf2600; }
+";
+
 fn page(title: &str, body: &str) -> String {
+    page_with_head(title, "", body)
+}
+
+fn page_with_head(title: &str, head: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title} · jira-auth</title>\n<style>\n\
-         body {{ font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5; color: #172b4d; }}\n\
-         code {{ background: #f4f5f7; padding: 0 .25rem; }}\n\
-         .button, button {{ display: inline-block; background: #0052cc; color: #fff; padding: .5rem 1rem; border: 0; border-radius: 3px; text-decoration: none; font-size: 1rem; cursor: pointer; }}\n\
-         </style>\n</head>\n<body>\n<h1>{title}</h1>\n{body}</body>\n</html>\n",
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n{head}\
+         <title>{title} · jira-auth</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n{body}</main>\n</body>\n</html>\n",
         title = escape(title),
     )
 }
@@ -100,11 +120,25 @@ pub fn home(view: &HomeView<'_>) -> String {
                 escape(c.cloud_id),
                 escape(&c.since)
             );
+            let _ = writeln!(
+                body,
+                "<p id=\"replace-warning\">Connecting again replaces this login: the profile \
+                 <code>{}</code> keeps one site, and the connection to {} ends when the new \
+                 consent completes.</p>",
+                escape(view.profile),
+                escape(c.site_name)
+            );
         }
         None => body.push_str("<p id=\"connected\">No Jira site is connected yet.</p>\n"),
     }
-    body.push_str(
-        "<p><a class=\"button\" id=\"connect\" href=\"/initiate-oauth\">Connect Jira</a></p>\n",
+    let label = if view.connected.is_some() {
+        "Replace with a new consent"
+    } else {
+        "Connect Jira"
+    };
+    let _ = writeln!(
+        body,
+        "<p><a class=\"button\" id=\"connect\" href=\"/initiate-oauth\">{label}</a></p>"
     );
     page("Connect Jira Cloud", &body)
 }
@@ -121,6 +155,11 @@ pub fn connected(profile: &str, site: &Site, missing_scopes: &[String]) -> Strin
         id = escape(&site.id),
         profile = escape(profile),
     );
+    missing_note(&mut body, missing_scopes);
+    page("Jira connected", &body)
+}
+
+fn missing_note(body: &mut String, missing_scopes: &[String]) {
     if !missing_scopes.is_empty() {
         let _ = writeln!(
             body,
@@ -129,39 +168,92 @@ pub fn connected(profile: &str, site: &Site, missing_scopes: &[String]) -> Strin
             code_list(missing_scopes)
         );
     }
-    page("Jira connected", &body)
 }
 
-/// The site picker: one button per site, each posting the pick id and the site's cloud id.
-pub fn picker(pick: &str, sites: &[Site]) -> String {
+/// The page for a finished consent opened again (reload, Back, a re-sent form): what it did.
+pub fn already_connected(profile: &str, site: &Site) -> String {
+    let body = format!(
+        "<p id=\"result\">This consent already connected the Jira site {link} (cloud id \
+         <code>{id}</code>) to the <code>jira-auth</code> profile <code>{profile}</code>. There \
+         is nothing more to do here; you can close this page.</p>\n\
+         <p class=\"actions\"><a href=\"/\">Home</a></p>\n",
+        link = site_link(&site.url, &site.name),
+        id = escape(&site.id),
+        profile = escape(profile),
+    );
+    page("Already connected", &body)
+}
+
+/// While Atlassian is slow to answer: a page that looks again every `seconds`.
+pub fn connecting(seconds: u64) -> String {
+    let head = format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">\n");
+    let body = format!(
+        "<p id=\"progress\">Waiting for Atlassian to confirm the consent. This page checks \
+         again every {seconds} seconds; there is nothing to do.</p>\n"
+    );
+    page_with_head("Connecting to Atlassian", &head, &body)
+}
+
+/// The site picker: one form, a labelled radio button per site, and Cancel. `error` is shown
+/// above the list when a choice was refused.
+pub fn picker(pick: &str, sites: &[Site], error: Option<&str>) -> String {
     let mut body = String::from(
         "<p>The consent reaches several Jira sites. Choose the one to connect; nothing is \
          stored until you do.</p>\n",
     );
-    for site in sites {
+    if let Some(message) = error {
         let _ = writeln!(
             body,
-            "<form method=\"post\" action=\"/oauth/select-site\">\
-             <input type=\"hidden\" name=\"pick\" value=\"{pick}\">\
-             <input type=\"hidden\" name=\"site\" value=\"{id}\">\
-             <button type=\"submit\">{name}</button> {url} (cloud id <code>{id}</code>)</form>",
-            pick = escape(pick),
+            "<p id=\"error\" role=\"alert\">{}</p>",
+            escape(message)
+        );
+    }
+    let _ = writeln!(
+        body,
+        "<form method=\"post\" action=\"/oauth/select-site\">\n\
+         <input type=\"hidden\" name=\"pick\" value=\"{}\">\n\
+         <fieldset>\n<legend>Jira sites</legend>\n<ul class=\"sites\">",
+        escape(pick)
+    );
+    for (i, site) in sites.iter().enumerate() {
+        let _ = writeln!(
+            body,
+            "<li><label><input type=\"radio\" name=\"site\" value=\"{id}\" required{checked}> \
+             <span class=\"name\">{name}</span> \
+             <span class=\"value\" title=\"{url}\">{url}</span> \
+             <span class=\"value\" title=\"{id}\">cloud id <code>{id}</code></span></label></li>",
             id = escape(&site.id),
             name = escape(&site.name),
             url = escape(&site.url),
+            checked = if i == 0 { " checked" } else { "" },
         );
     }
+    body.push_str(
+        "</ul>\n</fieldset>\n<p class=\"actions\"><button type=\"submit\" id=\"choose\">\
+         Connect the selected site</button> <a href=\"/\" id=\"cancel\">Cancel</a></p>\n</form>\n",
+    );
     page("Choose a Jira site", &body)
 }
 
 /// A page that says what went wrong and links to a new attempt.
 pub fn failure(title: &str, message: &str) -> String {
     let body = format!(
-        "<p id=\"error\">{}</p>\n<p><a class=\"button\" href=\"/initiate-oauth\">Try again</a> \
+        "<p id=\"error\">{}</p>\n<p class=\"actions\"><a class=\"button\" href=\"/initiate-oauth\">Try again</a> \
          <a href=\"/\">Home</a></p>\n",
         escape(message)
     );
     page(title, &body)
+}
+
+/// The answer to a method a route does not take, e.g. opening the site picker's form address
+/// directly.
+pub fn method_not_allowed() -> String {
+    page(
+        "Not available here",
+        "<p id=\"error\">This address only answers the site picker's form. To connect Jira, \
+         start from the home page.</p>\n<p class=\"actions\"><a class=\"button\" \
+         href=\"/initiate-oauth\">Connect Jira</a> <a href=\"/\">Home</a></p>\n",
+    )
 }
 
 /// The 404 page.
@@ -204,9 +296,55 @@ mod tests {
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(!html.contains("href=\"javascript:"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        let html = picker("p\"><x", &[site("a\"b", "https://a.atlassian.net")]);
+        let html = picker(
+            "p\"><x",
+            &[site("a\"b", "https://a.atlassian.net")],
+            Some("<b>"),
+        );
         assert!(html.contains("value=\"p&quot;&gt;&lt;x\""), "{html}");
-        assert!(html.contains("<button type=\"submit\">a&quot;b</button>"));
+        assert!(
+            html.contains("<span class=\"name\">a&quot;b</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p id=\"error\" role=\"alert\">&lt;b&gt;</p>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn picker_is_one_labelled_form_with_a_cancel_link() {
+        let html = picker(
+            "p1",
+            &[
+                site("acme", "https://acme.atlassian.net"),
+                site("beta", "https://beta.atlassian.net"),
+            ],
+            None,
+        );
+        assert_eq!(html.matches("<form ").count(), 1, "{html}");
+        assert_eq!(html.matches("type=\"radio\"").count(), 2);
+        assert_eq!(html.matches(" checked>").count(), 1);
+        for landmark in [
+            "<main>",
+            "<fieldset>",
+            "<legend>Jira sites</legend>",
+            "<ul class=\"sites\">",
+        ] {
+            assert!(html.contains(landmark), "{landmark}: {html}");
+        }
+        assert!(html.contains("<a href=\"/\" id=\"cancel\">Cancel</a>"));
+        assert!(!html.contains("id=\"error\""));
+    }
+
+    #[test]
+    fn connecting_page_refreshes_itself() {
+        let html = connecting(2);
+        assert!(
+            html.contains("<meta http-equiv=\"refresh\" content=\"2\">"),
+            "{html}"
+        );
+        assert!(html.contains("<title>Connecting to Atlassian · jira-auth</title>"));
     }
 
     #[test]

@@ -32,13 +32,16 @@ pub mod html;
 pub mod routes;
 pub mod state;
 
-pub use config::{CookieKey, PublicUrl, ServeConfig, ServeError};
+pub use config::{CookieKey, Limits, PublicUrl, ServeConfig, ServeError};
 pub use routes::router;
 pub use state::AppState;
 
+use hyper_util::rt::TokioIo;
 use jira_auth_core::http::HttpClient;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// A bound listener with its application, ready to run.
 #[derive(Debug)]
@@ -60,6 +63,15 @@ impl Server {
         })
     }
 
+    /// The application over a listener bound already (tests bind port 0 first to learn the
+    /// public URL).
+    pub fn on(listener: tokio::net::TcpListener, config: ServeConfig, http: HttpClient) -> Self {
+        Self {
+            listener,
+            state: AppState::new(config, http),
+        }
+    }
+
     /// The address actually bound (the port, when `--listen` asked for port 0).
     pub fn local_addr(&self) -> Result<SocketAddr, ServeError> {
         self.listener.local_addr().map_err(ServeError::Serve)
@@ -70,6 +82,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
+    ///
+    /// Each connection gets the [`Limits`]: at most `max_connections` open at once (a new one
+    /// past that is closed at once), and `header_timeout` to send each request's headers, which
+    /// also closes a kept-alive connection left idle that long.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -78,11 +94,69 @@ impl Server {
             callback = self.state.redirect_uri().as_str(),
             "serving; register the callback URL in the developer console"
         );
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
+        let limits = self.state.config().limits;
+        let app = router(self.state);
+        let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) if is_connection_error(&e) => continue,
+                    Err(e) => {
+                        // Out of descriptors and the like: let connections close before trying
+                        // again rather than spinning.
+                        tracing::error!("accepting a connection failed: {e}");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let Ok(permit) = Arc::clone(&open).try_acquire_owned() else {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "connection limit reached: closing a new connection"
+                );
+                drop(stream);
+                continue;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_timeout);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                let _ = connection.await;
+                drop(permit);
+            });
+        }
+        drop(self.listener);
+        // Requests in flight finish; idle connections close. Bounded like any one request.
+        if tokio::time::timeout(limits.response_timeout, graceful.shutdown())
             .await
-            .map_err(ServeError::Serve)
+            .is_err()
+        {
+            tracing::warn!("connections still open at shutdown were dropped");
+        }
+        Ok(())
     }
+}
+
+/// Pauses the accept loop after an error that is not one connection's own.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Errors that concern only the connection being accepted (the peer reset it already).
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
 }
 
 /// Binds `config.listen` and serves until `shutdown` completes.

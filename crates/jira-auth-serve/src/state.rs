@@ -1,8 +1,10 @@
 //! The service's shared state: configuration, the HTTP client, the cookie key, and two small
 //! in-memory tables that live no longer than a consent (10 minutes).
 //!
-//! - `consumed`: the `state` values whose callback was already handled, so a replayed callback
-//!   (back button, a leaked URL with the cookie) is refused before a second code exchange.
+//! - `outcomes`: what became of each consent whose callback was handled, by `state` (and by
+//!   pick id once a site picker was shown). A callback is exchanged once; opening it again
+//!   (reload, Back, a refresh while Atlassian is slow) shows the same outcome instead of a
+//!   second code exchange or a misleading "session not found".
 //! - `pending`: token sets waiting for the user to pick a site. Tokens never leave the process
 //!   through a response; a pending set is dropped when picked, when it expires, or on restart.
 //!
@@ -11,15 +13,18 @@
 //! `docs/serve.md`); the store itself is shared with the CLI through the store's file lock.
 
 use crate::config::{CookieKey, ServeConfig};
+use crate::flow::FlowError;
 use jira_auth_cloud::callback::RedirectUri;
 use jira_auth_cloud::consent::Granted;
 use jira_auth_cloud::sites::Site;
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::time::unix_seconds;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
 
-/// The most consumed states and pending picks kept at once.
+/// The most consent outcomes and pending picks kept at once.
 pub const MAX_ENTRIES: usize = 10_000;
 
 /// Shared by every request; cheap to clone.
@@ -32,8 +37,9 @@ pub(crate) struct Inner {
     pub redirect: RedirectUri,
     pub http: HttpClient,
     pub key: CookieKey,
-    consumed: Mutex<Consumed>,
+    outcomes: Mutex<Outcomes>,
     pending: Mutex<Pending>,
+    exchanges: Mutex<TokenBucket>,
 }
 
 impl AppState {
@@ -65,12 +71,14 @@ impl AppState {
             );
         }
         let redirect = config.public_url.redirect_uri();
+        let bucket = TokenBucket::new(config.limits.exchanges_per_minute);
         Self(Arc::new(Inner {
             config,
             redirect,
             http,
             key,
-            consumed: Mutex::new(Consumed::default()),
+            exchanges: Mutex::new(bucket),
+            outcomes: Mutex::new(Outcomes::default()),
             pending: Mutex::new(Pending::default()),
         }))
     }
@@ -88,10 +96,29 @@ impl AppState {
         unix_seconds(self.0.http.clock().now())
     }
 
-    /// Marks `state` as handled until `expires_at`; `false` when it already was.
-    pub(crate) fn consume(&self, state: &str, expires_at: i64) -> bool {
+    /// Starts the record of consent `state` (kept until `expires_at`); `None` when its callback
+    /// was already handled.
+    pub(crate) fn begin(&self, state: &str, expires_at: i64) -> Option<Outcome> {
         let now = self.now();
-        lock(&self.0.consumed).insert(state, expires_at, now)
+        lock(&self.0.outcomes).begin(state, expires_at, now)
+    }
+
+    /// The outcome recorded under `key` (a `state`, or a pick id).
+    pub(crate) fn outcome(&self, key: &str) -> Option<Outcome> {
+        let now = self.now();
+        lock(&self.0.outcomes).get(key, now)
+    }
+
+    /// Makes `outcome` findable by `key` too (the pick id of the picker it shows).
+    pub(crate) fn alias(&self, key: &str, outcome: &Outcome, expires_at: i64) {
+        let now = self.now();
+        lock(&self.0.outcomes).alias(key, outcome, expires_at, now);
+    }
+
+    /// Takes one code exchange from the per-minute budget; `false` when it is spent.
+    pub(crate) fn take_exchange(&self) -> bool {
+        let now = self.now();
+        lock(&self.0.exchanges).take(now)
     }
 
     pub(crate) fn park(&self, pick: String, parked: Parked) {
@@ -108,10 +135,10 @@ impl AppState {
             return PickOutcome::Unknown;
         };
         let Some(site) = parked.sites.iter().find(|s| s.id == site_id).cloned() else {
-            return PickOutcome::NoSuchSite;
+            return PickOutcome::NoSuchSite(parked.sites.clone());
         };
         match pending.map.remove(pick) {
-            Some(parked) => PickOutcome::Taken(Box::new(parked.granted), site),
+            Some(parked) => PickOutcome::Taken(Box::new(parked.granted), site, parked.outcome),
             None => PickOutcome::Unknown,
         }
     }
@@ -122,30 +149,136 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-#[derive(Debug, Default)]
-struct Consumed {
-    order: VecDeque<(i64, String)>,
-    set: HashSet<String>,
+/// What became of a consent, shared by every request that shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome(Arc<(watch::Sender<Option<Finished>>, AtomicBool)>);
+
+/// How a consent ended (so far: a picked site turns `Choosing` into `Connected`).
+#[derive(Debug, Clone)]
+pub(crate) enum Finished {
+    /// Stored: the site, and the requested scopes that were not granted.
+    Connected {
+        site: Site,
+        missing: Vec<String>,
+    },
+    /// Waiting for a site choice under this pick id.
+    Choosing {
+        pick: String,
+        sites: Vec<Site>,
+    },
+    Failed(FlowError),
 }
 
-impl Consumed {
-    fn insert(&mut self, state: &str, expires_at: i64, now: i64) -> bool {
+impl Outcome {
+    fn new() -> Self {
+        Self(Arc::new((watch::channel(None).0, AtomicBool::new(false))))
+    }
+
+    /// `true` the first time only: whether this is the first showing of the finished outcome.
+    pub(crate) fn first_showing(&self) -> bool {
+        !self.0.1.swap(true, Ordering::SeqCst)
+    }
+
+    /// The outcome if the consent has finished.
+    pub(crate) fn current(&self) -> Option<Finished> {
+        self.0.0.borrow().clone()
+    }
+
+    pub(crate) fn finish(&self, finished: Finished) {
+        self.0.0.send_replace(Some(finished));
+    }
+
+    /// The outcome once known, waiting at most `patience` for a consent still in progress.
+    pub(crate) async fn wait(&self, patience: std::time::Duration) -> Option<Finished> {
+        let mut rx = self.0.0.subscribe();
+        let done = tokio::time::timeout(patience, rx.wait_for(Option::is_some)).await;
+        match done {
+            Ok(Ok(finished)) => finished.clone(),
+            _ => self.0.0.borrow().clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Outcomes {
+    order: VecDeque<(i64, String)>,
+    map: HashMap<String, Outcome>,
+}
+
+impl Outcomes {
+    fn prune(&mut self, now: i64) {
         while self.order.front().is_some_and(|(e, _)| *e <= now) {
-            if let Some((_, s)) = self.order.pop_front() {
-                self.set.remove(&s);
+            if let Some((_, k)) = self.order.pop_front() {
+                self.map.remove(&k);
             }
         }
-        if self.set.contains(state) {
-            return false;
-        }
+    }
+
+    fn insert(&mut self, key: &str, outcome: Outcome, expires_at: i64) {
         if self.order.len() >= MAX_ENTRIES
-            && let Some((_, s)) = self.order.pop_front()
+            && let Some((_, k)) = self.order.pop_front()
         {
-            self.set.remove(&s);
+            self.map.remove(&k);
         }
-        self.set.insert(state.to_owned());
-        self.order.push_back((expires_at, state.to_owned()));
-        true
+        self.map.insert(key.to_owned(), outcome);
+        self.order.push_back((expires_at, key.to_owned()));
+    }
+
+    fn begin(&mut self, state: &str, expires_at: i64, now: i64) -> Option<Outcome> {
+        self.prune(now);
+        if self.map.contains_key(state) {
+            return None;
+        }
+        let outcome = Outcome::new();
+        self.insert(state, outcome.clone(), expires_at);
+        Some(outcome)
+    }
+
+    fn get(&mut self, key: &str, now: i64) -> Option<Outcome> {
+        self.prune(now);
+        self.map.get(key).cloned()
+    }
+
+    fn alias(&mut self, key: &str, outcome: &Outcome, expires_at: i64, now: i64) {
+        self.prune(now);
+        if !self.map.contains_key(key) {
+            self.insert(key, outcome.clone(), expires_at);
+        }
+    }
+}
+
+/// The code-exchange budget: `per_minute` tokens, refilled continuously. Each exchange spends
+/// the client secret at Atlassian, so a flood of cheap callbacks must not turn into a flood of
+/// exchanges. Times are the service clock's seconds.
+#[derive(Debug)]
+struct TokenBucket {
+    per_minute: u32,
+    tokens: f64,
+    at: Option<i64>,
+}
+
+impl TokenBucket {
+    fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            tokens: f64::from(per_minute),
+            at: None,
+        }
+    }
+
+    fn take(&mut self, now: i64) -> bool {
+        let capacity = f64::from(self.per_minute);
+        if let Some(at) = self.at {
+            let elapsed = now.saturating_sub(at).max(0) as f64;
+            self.tokens = (self.tokens + elapsed * capacity / 60.0).min(capacity);
+        }
+        self.at = Some(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 
@@ -155,15 +288,17 @@ pub(crate) struct Parked {
     pub granted: Granted,
     pub sites: Vec<Site>,
     pub expires_at: i64,
+    /// The consent it belongs to: a pick makes it `Connected`.
+    pub outcome: Outcome,
 }
 
 #[derive(Debug)]
 pub(crate) enum PickOutcome {
-    Taken(Box<Granted>, Site),
+    Taken(Box<Granted>, Site, Outcome),
     /// Never parked, already taken, or expired.
     Unknown,
-    /// The site is not one of the choices offered.
-    NoSuchSite,
+    /// The site is not one of the choices offered (which are these).
+    NoSuchSite(Vec<Site>),
 }
 
 #[derive(Debug, Default)]
@@ -198,25 +333,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn consumed_states_are_refused_until_they_expire() {
-        let mut c = Consumed::default();
-        assert!(c.insert("a", 100, 0));
-        assert!(!c.insert("a", 100, 50));
-        assert!(c.insert("b", 200, 50));
+    fn a_consent_begins_once_until_it_expires() {
+        let mut o = Outcomes::default();
+        assert!(o.begin("a", 100, 0).is_some());
+        assert!(o.begin("a", 100, 50).is_none());
+        assert!(o.get("a", 50).is_some());
+        assert!(o.begin("b", 200, 50).is_some());
         // Once expired, the cookie itself is refused, so the entry can go.
-        assert!(c.insert("a", 300, 100));
-        assert_eq!(c.order.len(), 2);
-        assert_eq!(c.set.len(), 2);
+        assert!(o.get("a", 100).is_none());
+        assert!(o.begin("a", 300, 100).is_some());
+        assert_eq!(o.order.len(), 2);
+        assert_eq!(o.map.len(), 2);
     }
 
     #[test]
-    fn consumed_is_bounded() {
-        let mut c = Consumed::default();
+    fn outcomes_are_bounded() {
+        let mut o = Outcomes::default();
         for i in 0..MAX_ENTRIES + 5 {
-            assert!(c.insert(&i.to_string(), 1_000, 0));
+            assert!(o.begin(&i.to_string(), 1_000, 0).is_some());
         }
-        assert_eq!(c.order.len(), MAX_ENTRIES);
-        assert_eq!(c.set.len(), MAX_ENTRIES);
-        assert!(!c.set.contains("0"));
+        assert_eq!(o.order.len(), MAX_ENTRIES);
+        assert_eq!(o.map.len(), MAX_ENTRIES);
+        assert!(!o.map.contains_key("0"));
+    }
+
+    #[test]
+    fn an_alias_shares_the_outcome() {
+        let mut o = Outcomes::default();
+        let outcome = o.begin("state", 100, 0).unwrap();
+        o.alias("pick", &outcome, 100, 0);
+        outcome.finish(Finished::Failed(FlowError::Upstream));
+        let seen = o.get("pick", 1).unwrap();
+        assert!(matches!(
+            seen.current(),
+            Some(Finished::Failed(FlowError::Upstream))
+        ));
+    }
+
+    #[test]
+    fn the_exchange_budget_refills_per_minute() {
+        let mut b = TokenBucket::new(2);
+        assert!(b.take(0));
+        assert!(b.take(0));
+        assert!(!b.take(0));
+        assert!(!b.take(10), "a third of a token after 10 s");
+        assert!(b.take(30), "one token after 30 s");
+        assert!(!b.take(30));
+        let mut none = TokenBucket::new(0);
+        assert!(!none.take(0));
     }
 }

@@ -195,10 +195,10 @@ async fn a_callback_with_another_state_is_refused_and_nothing_is_exchanged() {
     let forged = callback.replace(&state, &"0".repeat(32));
     let page = rig.browser.get(&forged).await;
     assert_eq!(page.status, 400);
-    assert_eq!(page.title(), "Consent does not match");
+    assert_eq!(page.title(), "Consent replaced");
     assert_eq!(
         page.paragraph("error"),
-        "This request does not match the consent started in this browser (its `state` differs), so it was refused. Start again from this browser"
+        "A newer consent was started in another tab or window of this browser and replaced this one. Finish the consent in that tab, or start again here."
     );
     assert!(page.body.contains("href=\"/initiate-oauth\">Try again</a>"));
     assert!(
@@ -208,6 +208,10 @@ async fn a_callback_with_another_state_is_refused_and_nothing_is_exchanged() {
     let no_state = rig.browser.get(&rig.url("/oauth/callback?code=abc")).await;
     assert_eq!(no_state.status, 400);
     assert_eq!(no_state.title(), "Consent does not match");
+    assert_eq!(
+        no_state.paragraph("error"),
+        "This page does not belong to the consent this browser started last, so it was refused. Start again from this browser."
+    );
     assert!(rig.fake.token_requests().await.is_empty());
     assert!(rig.stored().is_none());
 
@@ -228,7 +232,7 @@ async fn a_callback_without_the_cookie_is_refused() {
     assert_eq!(page.title(), "Consent session not found");
     assert_eq!(
         page.paragraph("error"),
-        "This request came without the cookie this service sets when a consent starts: it was opened in another browser, cookies are blocked, or the consent took more than 10 minutes. Start again from this browser"
+        "This request came without the cookie this service sets when a consent starts: it was opened in another browser, cookies are blocked, or the consent took more than 10 minutes. Start again from this browser."
     );
     assert!(rig.fake.token_requests().await.is_empty());
     assert!(rig.stored().is_none());
@@ -246,7 +250,7 @@ async fn an_expired_cookie_is_refused_by_the_servers_clock() {
     assert_eq!(page.title(), "Consent expired");
     assert_eq!(
         page.paragraph("error"),
-        "The consent was started more than 10 minutes ago and has expired. Start again"
+        "The consent was started more than 10 minutes ago and has expired. Start again."
     );
     assert_eq!(
         page.set_cookies(),
@@ -268,7 +272,7 @@ async fn a_cookie_signed_with_another_key_is_refused() {
     assert_eq!(page.title(), "Consent session not found");
     assert_eq!(
         page.paragraph("error"),
-        "The consent cookie was not issued by this service (it may have restarted with a new cookie key). Start again"
+        "The consent cookie was not issued by this service (it may have restarted with a new cookie key). Start again."
     );
     assert!(rig.fake.token_requests().await.is_empty());
 }
@@ -282,13 +286,18 @@ async fn a_reused_callback_is_refused_before_and_by_atlassian() {
     let first = rig.stored().unwrap();
     // The jar dropped the cookie; a replay with a kept copy is refused without a token request.
     assert_eq!(rig.browser.cookies_for(&callback), "");
-    let replay = rig.browser.get_with_cookie(&callback, &cookie).await;
-    assert_eq!(replay.status, 400);
-    assert_eq!(replay.title(), "Callback already used");
+    // Reload, Back, or a replay with a kept copy: what the consent did, no second exchange.
+    let reload = rig.browser.get(&callback).await;
+    assert_eq!(reload.status, 200);
+    assert_eq!(reload.title(), "Already connected");
     assert_eq!(
-        replay.paragraph("error"),
-        "This callback was already used: an authorization code works only once. Start again to connect a site"
+        reload.paragraph("result"),
+        "This consent already connected the Jira site <a href=\"https://acme.atlassian.net\">acme</a> (cloud id <code>1324a887-45db-1bf4-1e99-ef0ff456d421</code>) to the <code>jira-auth</code> profile <code>default</code>. There is nothing more to do here; you can close this page."
     );
+    assert!(reload.set_cookies().is_empty());
+    let replay = rig.browser.get_with_cookie(&callback, &cookie).await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(replay.title(), "Already connected");
     assert_eq!(rig.fake.token_requests().await.len(), 1);
 
     // A restarted service (same key, fresh memory) lets it through; Atlassian refuses the code.
@@ -301,7 +310,7 @@ async fn a_reused_callback_is_refused_before_and_by_atlassian() {
     assert_eq!(replay.title(), "Authorization code refused");
     assert_eq!(
         replay.paragraph("error"),
-        "Atlassian refused the authorization code (`invalid_grant`: Invalid authorization code): a code works once and expires within minutes. Start again"
+        "Atlassian refused the authorization code (invalid_grant: Invalid authorization code): a code works once and expires within minutes. Start again."
     );
     assert_eq!(rig.fake.token_requests().await.len(), 2);
     assert_eq!(
@@ -322,7 +331,7 @@ async fn a_declined_consent_gives_a_page_and_stores_nothing() {
     assert_eq!(page.title(), "Consent declined");
     assert_eq!(
         page.paragraph("error"),
-        "The consent was declined on Atlassian&#39;s screen (User did not authorize the request). Nothing was stored. To connect Jira, start again and click Accept"
+        "The consent was declined on Atlassian&#39;s screen (User did not authorize the request). Nothing was stored. To connect Jira, start again and click Accept."
     );
     assert!(page.body.contains("href=\"/initiate-oauth\">Try again</a>"));
     assert!(rig.fake.token_requests().await.is_empty());
@@ -342,7 +351,7 @@ async fn a_site_outside_the_allow_list_is_refused_and_not_stored() {
     assert_eq!(page.title(), "Site not allowed");
     assert_eq!(
         page.paragraph("error"),
-        "This service only connects beta-corp.atlassian.net; the consent reached acme (https://acme.atlassian.net). Nothing was stored. Start again and pick an allowed site on Atlassian&#39;s consent screen"
+        "This service only connects beta-corp.atlassian.net; the consent reached acme (https://acme.atlassian.net). Nothing was stored. Start again and pick an allowed site on Atlassian&#39;s consent screen."
     );
     assert!(rig.stored().is_none());
     assert!(!rig.store.profile_path(&Default::default()).exists());
@@ -384,7 +393,11 @@ async fn several_sites_are_chosen_on_a_page_never_silently() {
     let marker = "name=\"pick\" value=\"";
     let from = picker.body.find(marker).unwrap() + marker.len();
     let pick = picker.body[from..].split('"').next().unwrap().to_owned();
-    assert_eq!(picker.body.matches("<form method=\"post\"").count(), 3);
+    assert_eq!(picker.body.matches("<form method=\"post\"").count(), 1);
+    assert_eq!(
+        picker.body.matches("type=\"radio\" name=\"site\"").count(),
+        3
+    );
 
     // A site that was not offered: refused, the choice stays open.
     let select = rig.url("/oauth/select-site");
@@ -393,7 +406,17 @@ async fn several_sites_are_chosen_on_a_page_never_silently() {
         .post_form(&select, &[("pick", &pick), ("site", "not-a-site")], None)
         .await;
     assert_eq!(bad.status, 400);
-    assert_eq!(bad.title(), "Unknown site");
+    assert_eq!(
+        bad.title(),
+        "Choose a Jira site",
+        "the picker again, to choose right there"
+    );
+    assert_eq!(
+        bad.paragraph("error\" role=\"alert"),
+        "That site is not one of the choices offered. Choose one of the sites listed below."
+    );
+    assert_eq!(bad.body.matches("type=\"radio\" name=\"site\"").count(), 3);
+    assert!(bad.set_cookies().is_empty(), "the choice stays open");
 
     // Another page posting without the browser's cookie (cross-site): refused.
     let stranger = common::Browser::new(rig.browser.seen.clone());
@@ -422,7 +445,7 @@ async fn several_sites_are_chosen_on_a_page_never_silently() {
         )
         .await;
     assert_eq!(other.status, 400);
-    assert_eq!(other.title(), "Consent does not match");
+    assert_eq!(other.title(), "Consent replaced");
     assert!(rig.stored().is_none());
 
     let pick_cookie = rig.browser.cookies_for(&select);
@@ -449,7 +472,7 @@ async fn several_sites_are_chosen_on_a_page_never_silently() {
     assert_eq!(stored.site_name, "acme-sandbox");
     assert_eq!(stored.site_url, "https://acme-sandbox.atlassian.net");
 
-    // The choice works once.
+    // The choice works once; the form sent again says what it did.
     let again = rig
         .browser
         .post_form(
@@ -461,8 +484,9 @@ async fn several_sites_are_chosen_on_a_page_never_silently() {
             Some(&pick_cookie),
         )
         .await;
-    assert_eq!(again.status, 400);
-    assert_eq!(again.title(), "Site choice expired");
+    assert_eq!(again.status, 200);
+    assert_eq!(again.title(), "Already connected");
+    assert!(again.paragraph("result").contains("acme-sandbox"));
     assert_eq!(rig.stored().unwrap().site_name, "acme-sandbox");
     assert_eq!(rig.fake.token_requests().await.len(), 1);
     rig.assert_no_secret_leaked(&[&code_of(&callback)]);
@@ -479,7 +503,10 @@ async fn the_allow_list_narrows_the_picker_and_one_allowed_site_needs_no_choice(
     let (callback, _) = rig.consent(true).await;
     let picker = rig.browser.get(&callback).await;
     assert_eq!(picker.status, 200);
-    assert_eq!(picker.body.matches("<form method=\"post\"").count(), 2);
+    assert_eq!(
+        picker.body.matches("type=\"radio\" name=\"site\"").count(),
+        2
+    );
     assert!(picker.body.contains("beta-corp"));
     assert!(!picker.body.contains("acme-sandbox"));
 
@@ -605,7 +632,7 @@ async fn atlassian_unreachable_is_a_502_page_with_the_detail_in_the_log() {
     assert_eq!(page.title(), "Atlassian unavailable");
     assert_eq!(
         page.paragraph("error"),
-        "Atlassian could not be reached or gave an answer this service cannot use; nothing was stored. Try again in a minute"
+        "Atlassian could not be reached or gave an answer this service cannot use; nothing was stored. Try again in a minute."
     );
     assert!(
         !page.body.contains("127.0.0.1:9"),
@@ -635,7 +662,7 @@ async fn a_wrong_client_secret_is_the_operators_problem() {
     assert_eq!(page.title(), "OAuth app refused");
     assert_eq!(
         page.paragraph("error"),
-        "Atlassian refused this service&#39;s OAuth client (`access_denied`: Unauthorized). The operator should check the client id and secret against the developer console"
+        "Atlassian refused this service&#39;s OAuth client (access_denied: Unauthorized). The operator should check the client id and secret against the developer console."
     );
     assert!(rig.stored().is_none());
     rig.assert_no_secret_leaked(&["not-the-secret", &code_of(&callback)]);
@@ -717,4 +744,276 @@ async fn a_full_disk_is_found_before_the_code_is_spent() {
         "{}",
         rig.logs.text()
     );
+}
+
+/// The pick id in a picker page.
+fn pick_of(page: &common::Seen) -> String {
+    let marker = "name=\"pick\" value=\"";
+    let from = page.body.find(marker).unwrap() + marker.len();
+    page.body[from..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn reload_back_and_resend_show_what_the_consent_did() {
+    let rig = Rig::start(Options {
+        sites_scenario: "sites-three",
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let picker = rig.browser.get(&callback).await;
+    assert_eq!(picker.title(), "Choose a Jira site");
+    let pick = pick_of(&picker);
+
+    // Reload (or Back to) the callback while choosing: the same picker, no second exchange.
+    let again = rig.browser.get(&callback).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.title(), "Choose a Jira site");
+    assert_eq!(pick_of(&again), pick);
+    assert!(again.set_cookies().is_empty());
+    // Another browser with the link but not the cookies cannot see or use the picker.
+    let stranger = common::Browser::new(rig.browser.seen.clone());
+    let peek = stranger.get(&callback).await;
+    assert_eq!(peek.status, 400);
+    assert_eq!(peek.title(), "Consent already used");
+
+    let select = rig.url("/oauth/select-site");
+    let form = [
+        ("pick", pick.as_str()),
+        ("site", "c0ffee00-1234-4abc-8def-0123456789ab"),
+    ];
+    let chosen = rig.browser.post_form(&select, &form, None).await;
+    assert_eq!(chosen.title(), "Jira connected");
+
+    // Reload of the form post, and Back to the callback: what the consent did.
+    let resent = rig.browser.post_form(&select, &form, None).await;
+    assert_eq!(resent.status, 200);
+    assert_eq!(resent.title(), "Already connected");
+    assert!(
+        resent.paragraph("result").contains("beta-corp"),
+        "{}",
+        resent.body
+    );
+    let back = rig.browser.get(&callback).await;
+    assert_eq!(back.status, 200);
+    assert_eq!(back.title(), "Already connected");
+    assert!(back.paragraph("result").contains("beta-corp"));
+
+    assert_eq!(rig.fake.token_requests().await.len(), 1);
+    assert_eq!(rig.stored().unwrap().site_name, "beta-corp");
+    rig.assert_no_secret_leaked(&[&code_of(&callback)]);
+}
+
+#[tokio::test]
+async fn a_newer_consent_in_another_tab_replaces_the_first() {
+    let rig = Rig::start(Options::default()).await;
+    let (first, _) = rig.consent(true).await;
+    let (second, _) = rig.consent(true).await;
+    let page = rig.browser.get(&first).await;
+    assert_eq!(page.status, 400);
+    assert_eq!(page.title(), "Consent replaced");
+    assert_eq!(
+        page.paragraph("error"),
+        "A newer consent was started in another tab or window of this browser and replaced this one. Finish the consent in that tab, or start again here."
+    );
+    assert!(page.set_cookies().is_empty());
+    let page = rig.browser.get(&second).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.title(), "Jira connected");
+    assert_eq!(rig.fake.token_requests().await.len(), 1);
+}
+
+#[tokio::test]
+async fn every_refusal_is_a_page_of_ours() {
+    let rig = Rig::start(Options::default()).await;
+    let direct = rig.browser.get(&rig.url("/oauth/select-site")).await;
+    assert_eq!(direct.status, 405);
+    assert_eq!(direct.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(direct.title(), "Not available here");
+    assert_eq!(
+        direct.paragraph("error"),
+        "This address only answers the site picker's form. To connect Jira, start from the home page."
+    );
+    assert_eq!(direct.header("allow"), "POST");
+    assert_eq!(direct.header("cache-control"), "no-store");
+    let posted = rig.browser.post_form(&rig.url("/"), &[], None).await;
+    assert_eq!(posted.status, 405);
+    assert_eq!(posted.title(), "Not available here");
+
+    let huge = "x".repeat(jira_auth_serve::config::MAX_BODY_BYTES + 1);
+    let big = rig
+        .browser
+        .post_form(&rig.url("/oauth/select-site"), &[("pick", &huge)], None)
+        .await;
+    assert_eq!(big.status, 413);
+    assert_eq!(big.header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(big.title(), "Request too large");
+    assert_eq!(big.header("x-frame-options"), "DENY");
+}
+
+#[tokio::test]
+async fn code_exchanges_past_the_budget_wait_for_the_next_minute() {
+    let rig = Rig::start(Options {
+        limits: jira_auth_serve::Limits {
+            exchanges_per_minute: 1,
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let (first, _) = rig.consent(true).await;
+    assert_eq!(rig.browser.get(&first).await.status, 200);
+    let (second, _) = rig.consent(true).await;
+    let page = rig.browser.get(&second).await;
+    assert_eq!(page.status, 429);
+    assert_eq!(page.title(), "Too many consents");
+    assert_eq!(page.header("retry-after"), "60");
+    assert_eq!(
+        rig.fake.token_requests().await.len(),
+        1,
+        "no exchange spent"
+    );
+    assert!(
+        rig.logs
+            .text()
+            .contains("code exchange refused: the per-minute budget is spent"),
+        "{}",
+        rig.logs.text()
+    );
+    // A minute later the same callback goes through.
+    jira_auth_core::time::Clock::sleep(&rig.clock, Duration::from_secs(60)).await;
+    let page = rig.browser.get(&second).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.title(), "Jira connected");
+    assert_eq!(rig.fake.token_requests().await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_slow_atlassian_gets_a_waiting_page_then_the_outcome() {
+    // An API gateway that accepts connections and never answers, until the test lets go.
+    let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = gateway.local_addr().unwrap();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holder = held.clone();
+    let accepting = tokio::spawn(async move {
+        while let Ok((stream, _)) = gateway.accept().await {
+            holder.lock().unwrap().push(stream);
+        }
+    });
+    let rig = Rig::start(Options {
+        api_url: Some(format!("http://{address}")),
+        ..Options::default()
+    })
+    .await;
+    let (callback, _) = rig.consent(true).await;
+    let waiting = rig.browser.get(&callback).await;
+    assert_eq!(waiting.status, 200);
+    assert_eq!(waiting.title(), "Connecting to Atlassian");
+    assert!(
+        waiting
+            .body
+            .contains("<meta http-equiv=\"refresh\" content=\"2\">")
+    );
+    assert!(
+        waiting.set_cookies().is_empty(),
+        "the consent is still this browser's"
+    );
+
+    // Atlassian goes away: the next look (the page's own refresh) shows the real outcome.
+    accepting.abort();
+    held.lock().unwrap().clear();
+    let mut page = rig.browser.get(&callback).await;
+    for _ in 0..20 {
+        if page.title() != "Connecting to Atlassian" {
+            break;
+        }
+        page = rig.browser.get(&callback).await;
+    }
+    assert_eq!(page.status, 502, "{}", page.body);
+    assert_eq!(page.title(), "Atlassian unavailable");
+    assert_eq!(
+        page.set_cookies(),
+        ["jira_auth_state=; Path=/oauth; Max-Age=0; HttpOnly; SameSite=Lax"]
+    );
+    assert_eq!(rig.fake.token_requests().await.len(), 1);
+    rig.assert_no_secret_leaked(&[&code_of(&callback)]);
+}
+
+/// A raw connection to the service: what it reads before the service closes it, within 10 s.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt as _;
+    let mut seen = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut seen)).await;
+    read.ok()
+        .map(|_| String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[tokio::test]
+async fn silent_and_slow_connections_are_closed_after_the_header_timeout() {
+    let rig = Rig::start(Options {
+        limits: jira_auth_serve::Limits {
+            header_timeout: Duration::from_millis(300),
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let address = rig.base.trim_start_matches("http://").to_owned();
+    // Sends nothing at all.
+    let mut silent = tokio::net::TcpStream::connect(&address).await.unwrap();
+    assert!(
+        read_until_closed(&mut silent).await.is_some(),
+        "closed, not held"
+    );
+    // Sends half a request head and stops.
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut slow, b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        read_until_closed(&mut slow).await.is_some(),
+        "closed, not held"
+    );
+    // A kept-alive connection left idle after its request.
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut idle,
+        b"GET /health-check HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let answered = read_until_closed(&mut idle)
+        .await
+        .expect("closed, not held");
+    assert!(answered.starts_with("HTTP/1.1 200 OK"), "{answered}");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_at_once() {
+    use tokio::io::AsyncWriteExt as _;
+    let rig = Rig::start(Options {
+        limits: jira_auth_serve::Limits {
+            max_connections: 2,
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let address = rig.base.trim_start_matches("http://").to_owned();
+    let mut first = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut third = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // Closed unanswered (a write may already fail: the service hung up).
+    let _ = third
+        .write_all(b"GET /health-check HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    assert_eq!(read_until_closed(&mut third).await.as_deref(), Some(""));
+    assert!(rig.logs.text().contains("connection limit reached"));
+    // The connections within the cap are served.
+    first
+        .write_all(b"GET /health-check HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut first).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
 }

@@ -10,7 +10,7 @@ use jira_auth_core::ClientSecret;
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_core::time::RecordingClock;
-use jira_auth_serve::{AppState, CookieKey, PublicUrl, ServeConfig, router};
+use jira_auth_serve::{CookieKey, Limits, PublicUrl, ServeConfig, Server};
 use jira_auth_test::cloud::{FakeAtlassian, FakeConfig};
 use reqwest::cookie::CookieStore as _;
 use std::sync::{Arc, Mutex};
@@ -32,6 +32,7 @@ pub struct Options {
     pub api_url: Option<String>,
     /// Replaces the client secret the service is configured with.
     pub client_secret: Option<&'static str>,
+    pub limits: Limits,
 }
 
 impl Default for Options {
@@ -43,6 +44,7 @@ impl Default for Options {
             public_url: None,
             api_url: None,
             client_secret: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -278,13 +280,14 @@ impl Rig {
             preset: None,
             allow_sites: self.options.allow_sites.clone(),
             cookie_key: self.options.cookie_key.map(|k| CookieKey::new(k).unwrap()),
+            limits: self.options.limits,
         };
         let http = HttpClient::builder()
             .clock(Arc::new(self.clock.clone()))
             .build()
             .unwrap();
-        let app = router(AppState::new(config, http));
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let server = Server::on(listener, config, http);
+        tokio::spawn(async move { server.run(std::future::pending()).await.unwrap() });
         base
     }
 

@@ -219,6 +219,58 @@ pub struct ServeArgs {
     )]
     pub allow_sites: Vec<String>,
 
+    /// Seconds a connection has to send a request's headers; a kept-alive connection idle this
+    /// long is closed too (slow or silent clients cannot hold descriptors).
+    #[arg(
+        long,
+        env = "JIRA_AUTH_SERVE_HEADER_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub header_timeout: u64,
+
+    /// Seconds to answer one request, its body included; past it the answer is a 503 page.
+    #[arg(
+        long,
+        env = "JIRA_AUTH_SERVE_RESPONSE_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub response_timeout: u64,
+
+    /// Connections open at once; past it new connections are closed at once.
+    #[arg(
+        long,
+        env = "JIRA_AUTH_SERVE_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u64).range(1..=65_536)
+    )]
+    pub max_connections: u64,
+
+    /// Requests handled at once; past it the answer is a 503 "Service busy" page.
+    #[arg(
+        long,
+        env = "JIRA_AUTH_SERVE_MAX_REQUESTS",
+        value_name = "N",
+        default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(1..=65_536)
+    )]
+    pub max_requests: u64,
+
+    /// Code exchanges with Atlassian per minute (each spends the client secret); past it a
+    /// callback gets a 429 page asking to try again in a minute.
+    #[arg(
+        long,
+        env = "JIRA_AUTH_SERVE_EXCHANGES_PER_MINUTE",
+        value_name = "N",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    pub exchanges_per_minute: u32,
+
     #[command(flatten)]
     pub endpoints: EndpointArgs,
 }

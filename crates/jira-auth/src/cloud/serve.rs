@@ -15,11 +15,14 @@ use jira_auth_cloud::{Endpoints, authorize};
 use jira_auth_core::ClientSecret;
 use jira_auth_core::presets::Presets;
 use jira_auth_core::store::{ProfileName, Store};
-use jira_auth_serve::{CookieKey, PublicUrl, ServeConfig};
+use jira_auth_serve::{CookieKey, Limits, PublicUrl, ServeConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 /// The environment variable holding the cookie-signing key.
 pub const COOKIE_KEY_ENV: &str = "JIRA_AUTH_COOKIE_KEY";
+/// The allow list's environment variable: set at all, it must name a site.
+pub const ALLOW_SITES_ENV: &str = "JIRA_AUTH_ALLOW_SITES";
 /// The port serverless container platforms (Cloud Run, Knative, Heroku) tell the service.
 pub const PORT_ENV: &str = "PORT";
 /// Where the service listens when neither `--listen` nor `PORT` says: loopback only, so a
@@ -62,6 +65,12 @@ pub async fn serve_until(
     bound(addr);
     server.run(shutdown).await?;
     Ok(exit::OK)
+}
+
+/// Whether the process environment has `name` at all, empty or not (`env` below hides empty
+/// values, and so does clap).
+fn env_present(name: &str) -> bool {
+    std::env::var_os(name).is_some()
 }
 
 /// The service configuration from the flags and `env` (a lookup of non-empty variables).
@@ -127,12 +136,26 @@ pub fn config(
     } else {
         None
     };
-    let allow_sites = args
+    let allow_sites: Vec<String> = args
         .allow_sites
         .iter()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
         .collect();
+    // Present but empty (`" "`, `","`, an unset template variable) must not mean "any site".
+    if allow_sites.is_empty() && (!args.allow_sites.is_empty() || env_present(ALLOW_SITES_ENV)) {
+        return Err(Failure::usage(format!(
+            "`--allow-site` / `{ALLOW_SITES_ENV}` is set but names no site: name the sites to allow (e.g. `--allow-site acme`), or remove it to allow any site"
+        ))
+        .into());
+    }
+    let limits = Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        response_timeout: Duration::from_secs(args.response_timeout),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        max_requests: usize::try_from(args.max_requests).unwrap_or(usize::MAX),
+        exchanges_per_minute: args.exchanges_per_minute,
+    };
     Ok(ServeConfig {
         listen,
         public_url,
@@ -145,6 +168,7 @@ pub fn config(
         preset: args.preset,
         allow_sites,
         cookie_key,
+        limits,
     })
 }
 
@@ -339,5 +363,49 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("no scopes to request"), "{err}");
+    }
+
+    #[test]
+    fn an_allow_list_that_names_no_site_is_refused() {
+        for empty in [" ", ",", " , "] {
+            let mut args = BASE.to_vec();
+            args.extend(["--allow-site", empty]);
+            let err = build(&args, &[(CLIENT_SECRET_ENV, "s")]).unwrap_err();
+            assert_eq!(err.code(), exit::USAGE, "{empty:?}");
+            assert_eq!(
+                err.to_string(),
+                "`--allow-site` / `JIRA_AUTH_ALLOW_SITES` is set but names no site: name the sites to allow (e.g. `--allow-site acme`), or remove it to allow any site"
+            );
+        }
+    }
+
+    #[test]
+    fn limits_default_and_follow_the_flags() {
+        let c = build(BASE, &[(CLIENT_SECRET_ENV, "s")]).unwrap();
+        assert_eq!(c.limits, Limits::default());
+        let mut args = BASE.to_vec();
+        args.extend([
+            "--header-timeout",
+            "3",
+            "--response-timeout",
+            "7",
+            "--max-connections",
+            "9",
+            "--max-requests",
+            "5",
+            "--exchanges-per-minute",
+            "2",
+        ]);
+        let c = build(&args, &[(CLIENT_SECRET_ENV, "s")]).unwrap();
+        assert_eq!(
+            c.limits,
+            Limits {
+                header_timeout: Duration::from_secs(3),
+                response_timeout: Duration::from_secs(7),
+                max_connections: 9,
+                max_requests: 5,
+                exchanges_per_minute: 2,
+            }
+        );
     }
 }
