@@ -129,3 +129,27 @@ async fn a_browser_connects_jira_through_the_service_and_the_cli_sees_it() {
 
     service.kill().await.unwrap();
 }
+
+#[test]
+fn an_empty_allow_list_refuses_to_start() {
+    let config_dir = tempfile::tempdir().unwrap();
+    for empty in ["", " ", ","] {
+        let out = assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
+            .args(["cloud", "serve", "--listen", "127.0.0.1:0"])
+            .env("JIRA_AUTH_CONFIG_DIR", config_dir.path())
+            .env("JIRA_AUTH_PUBLIC_URL", "https://jira-auth.example.com")
+            .env("JIRA_AUTH_CLIENT_ID", "CID")
+            .env("JIRA_AUTH_CLIENT_SECRET", "s3cret")
+            .env("JIRA_AUTH_SCOPES", "read:jira-work")
+            .env("JIRA_AUTH_ALLOW_SITES", empty)
+            .env("NO_COLOR", "1")
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert_eq!(
+            stderr,
+            "error: `--allow-site` / `JIRA_AUTH_ALLOW_SITES` is set but names no site: name the sites to allow (e.g. `--allow-site acme`), or remove it to allow any site\n",
+            "JIRA_AUTH_ALLOW_SITES={empty:?}"
+        );
+    }
+}

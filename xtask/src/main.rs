@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod bench;
+mod browser;
 mod contract;
 mod demo;
 mod fakes;
@@ -21,6 +22,7 @@ Chores:
   demo                        build jira-auth and run the whole journey against embedded fakes
   fake-atlassian [--port N]   run the fake Atlassian (auth server + API gateway + a Cloud site)
   fake-jira-server [--port N] run the fake Jira Server (OAuth 1.0a, PATs) under /jira
+  browser                     walk `cloud serve` in headless Chromium (needs `npm ci --prefix tests/browser`, chromium)
   bench audit                 the auditor against a synthetic 10,000-project site, 20 ms a response
   contract [--bless]          audit Prism's mock of Atlassian's Cloud document (needs `npm ci --prefix xtask/contract`)
   fuzz [--seconds N] [TARGET] mutate the parsers' seed corpora (fuzz/corpus/) looking for panics
@@ -47,6 +49,7 @@ fn run(args: &[String]) -> Result<()> {
         .unwrap_or(("help", &[]));
     match chore {
         "demo" => demo::run(),
+        "browser" => browser::run(),
         "fake-atlassian" => fakes::atlassian(port(rest)?),
         "fake-jira-server" => fakes::jira_server(port(rest)?),
         "bench" => match rest.first().map(String::as_str) {

@@ -36,19 +36,20 @@ const STYLE: &str = "\
 body { font-family: system-ui, sans-serif; margin: 0; line-height: 1.5; color: #172b4d; }
 main { max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }
 h1 { font-size: 1.6rem; line-height: 1.25; }
-code { background: #f4f5f7; padding: 0 .25rem; overflow-wrap: anywhere; }
+code { background: #f4f5f7; padding: 0 .25rem; white-space: nowrap; display: inline-block; max-width: 100%; overflow-x: auto; vertical-align: bottom; }
 .button, button { display: inline-block; background: #0052cc; color: #fff; padding: .5rem 1rem; border: 0; border-radius: 3px; text-decoration: none; font-size: 1rem; cursor: pointer; }
 .actions a { margin-right: 1rem; }
 .actions a.button { margin-right: 1rem; }
-fieldset { border: 1px solid #dfe1e6; border-radius: 3px; padding: .5rem 1rem; margin: 1rem 0; min-width: 0; }
+fieldset { border: 1px solid #dfe1e6; border-radius: 3px; padding: .5rem .75rem; margin: 1rem 0; min-width: 0; }
 ul.sites { list-style: none; margin: 0; padding: 0; }
 ul.sites li { border-bottom: 1px solid #ebecf0; }
 ul.sites li:last-child { border-bottom: 0; }
-ul.sites label { display: grid; grid-template-columns: auto minmax(0, 1fr); column-gap: .75rem; padding: .75rem 0; cursor: pointer; }
-ul.sites input { grid-row: span 3; margin-top: .35rem; }
+ul.sites label { display: grid; grid-template-columns: auto minmax(0, 1fr); column-gap: .5rem; padding: .75rem 0; cursor: pointer; }
+ul.sites input { grid-row: span 4; margin-top: .35rem; }
 .name { font-weight: 600; }
 .value { display: block; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; font-size: .875rem; color: #42526e; }
-.value code { overflow-wrap: normal; }
+code.value { display: block; background: none; padding: 0; font-size: .8125rem; overflow: hidden; }
+.caption { font-size: .75rem; text-transform: uppercase; letter-spacing: .04em; color: #6b778c; }
 #error { color: #bf2600; }
 ";
 
@@ -221,7 +222,8 @@ pub fn picker(pick: &str, sites: &[Site], error: Option<&str>) -> String {
             "<li><label><input type=\"radio\" name=\"site\" value=\"{id}\" required{checked}> \
              <span class=\"name\">{name}</span> \
              <span class=\"value\" title=\"{url}\">{url}</span> \
-             <span class=\"value\" title=\"{id}\">cloud id <code>{id}</code></span></label></li>",
+             <span class=\"caption\">cloud id</span> \
+             <code class=\"value\" title=\"{id}\">{id}</code></label></li>",
             id = escape(&site.id),
             name = escape(&site.name),
             url = escape(&site.url),
