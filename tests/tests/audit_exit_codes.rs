@@ -112,6 +112,17 @@ async fn exit_2_on_usage_errors_before_any_request() {
                 .to_vec(),
             "error: `jira.example.com` is not a URL (relative URL without a base); pass the site root, e.g. `https://acme.atlassian.net` or `https://jira.example.com/jira`\n",
         ),
+        (
+            cloud_args(
+                &url,
+                &["--format", "text,json=/nonexistent-dir/report.json"],
+            ),
+            "error: cannot write the report to `/nonexistent-dir/report.json`, so nothing was audited: choose a file in a directory that exists and that you may write to\n  caused by: No such file or directory (os error 2)\n",
+        ),
+        (
+            cloud_args(&url, &["-o", "/nonexistent-dir/report.txt"]),
+            "error: cannot write the report to `/nonexistent-dir/report.txt`, so nothing was audited: choose a file in a directory that exists and that you may write to\n  caused by: No such file or directory (os error 2)\n",
+        ),
         (["audit"].map(str::to_owned).to_vec(), ""),
     ];
     for (args, expected) in cases {

@@ -78,6 +78,13 @@ pub struct GlobalArgs {
     pub deadline: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    /// One JSON document on stdout: `active`, `config_dir` and `profiles`.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -90,6 +97,11 @@ pub enum Command {
     Cloud(crate::cloud::args::CloudArgs),
     Server(crate::server::args::ServerArgs),
     Audit(crate::audit::args::AuditArgs),
+    /// List every stored profile: its logins (cloud, server), kind, site, state and expiry.
+    ///
+    /// Reads the store only (no request). The active profile, the one `--profile` or
+    /// `JIRA_AUTH_PROFILE` selects, is marked `*`. Example: `jira-auth profiles --json`.
+    Profiles(ProfilesArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     ///
     /// Example: `jira-auth completions bash > ~/.local/share/bash-completion/completions/jira-auth`

@@ -18,6 +18,11 @@ use std::sync::Arc;
 
 pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8> {
     let outputs = present::outputs(&args.format, args.output.clone())?;
+    for output in &outputs {
+        if let Some(path) = &output.file {
+            check_writable(path)?;
+        }
+    }
     let presets = Presets::load(args.preset_file.as_deref())?;
     let preset = presets.get(&args.preset)?;
     let mut options = AuditOptions::from_preset(&args.preset, preset)?;
@@ -59,6 +64,26 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     } else {
         exit::OK
     })
+}
+
+/// A report file that cannot be written is found before the audit runs, not after it.
+/// A file this check creates is removed again: the audit may still fail before writing it.
+fn check_writable(path: &std::path::Path) -> crate::exit::Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context_as(Category::Usage, || {
+            format!(
+                "cannot write the report to `{}`, so nothing was audited: choose a file in a directory that exists and that you may write to",
+                path.display()
+            )
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
 }
 
 /// `--url` wins; otherwise the stored profile named by `--profile`.
