@@ -93,7 +93,20 @@ async fn resolve_target(
     http: &HttpClient,
 ) -> crate::exit::Result<AuditTarget> {
     if let Some(url) = &args.url {
-        return Ok(target::ad_hoc(args, url)?);
+        let mut target = target::ad_hoc(args, url)?;
+        if args.deployment.is_none() {
+            let (deployment, how) = target::detect(http, &target).await?;
+            target.deployment = deployment;
+            crate::output::Narrator::new(global).say(format!(
+                "Auditing {} as {} ({how}; `--deployment` overrides)",
+                target.base,
+                match deployment {
+                    jira_auth_core::jira::Deployment::Cloud => "Jira Cloud",
+                    jira_auth_core::jira::Deployment::DataCenter => "Jira Data Center",
+                }
+            ));
+        }
+        return Ok(target);
     }
     let name = ProfileName::new(global.profile.clone())?;
     let store = Store::from_env()?;
