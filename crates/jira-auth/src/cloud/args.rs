@@ -14,7 +14,7 @@ use std::path::PathBuf;
 ///
 /// Typical use: `jira-auth cloud login --client-id ID --preset psoxy`, then
 /// `curl -H "Authorization: Bearer $(jira-auth cloud token)" …` or
-/// `jira-auth cloud export --format psoxy`. See `docs/cloud.md`.
+/// `jira-auth cloud export --format psoxy`. See `docs/cloud.md` (https://github.com/jira-auth/jira-auth/blob/main/docs/cloud.md).
 #[derive(Debug, Args)]
 pub struct CloudArgs {
     #[command(subcommand)]
@@ -51,7 +51,7 @@ pub enum CloudCommand {
     /// Serves `GET /` (a "Connect Jira" page), `/initiate-oauth`, `/oauth/callback` and
     /// `/health-check`; the redirect URI to register is `{public-url}/oauth/callback`. Every flag
     /// has an environment variable so it deploys as a container with no arguments. See
-    /// `docs/serve.md`.
+    /// `docs/serve.md` (https://github.com/jira-auth/jira-auth/blob/main/docs/serve.md).
     Serve(Box<ServeArgs>),
 }
 
