@@ -33,6 +33,7 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     let target = resolve_target(global, &args, &http).await?;
     options.granted_scopes = target.granted_scopes.clone();
     options.credential = target.auth.describe();
+    let site = target.site.clone();
     let client = JiraClient::new(http, target.base, target.deployment, target.auth);
 
     let progress = (!global.quiet && std::io::stderr().is_terminal())
@@ -46,7 +47,11 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     if let Some(p) = &progress {
         p.finish();
     }
-    let report = report?;
+    let mut report = report?;
+    if let Some(site) = site {
+        // The person reading the report knows the site, not Atlassian's API gateway.
+        report.target.url = site;
+    }
 
     let styles = Styles::detect(global.color);
     for output in &outputs {

@@ -28,6 +28,9 @@ pub struct AuditTarget {
     pub auth: Arc<dyn Authorizer>,
     /// Scopes the credential carries; `None` when it is not an OAuth 2.0 token.
     pub granted_scopes: Option<Vec<String>>,
+    /// The site a person knows, when `base` is not it (Cloud 3LO goes through the gateway):
+    /// what the report names as its target.
+    pub site: Option<String>,
 }
 
 fn parse_url(raw: &str) -> Result<Url, Failure> {
@@ -112,6 +115,7 @@ pub fn ad_hoc(args: &AuditArgs, raw_url: &str) -> Result<AuditTarget, Failure> {
         deployment,
         auth,
         granted_scopes: None,
+        site: None,
     })
 }
 
@@ -253,6 +257,7 @@ pub async fn from_profile(
                 deployment: Deployment::Cloud,
                 auth: Arc::new(Bearer(c.access_token)),
                 granted_scopes: Some(c.scopes),
+                site: Some(c.site_url),
             })
         }
         Section::Server => {
@@ -264,6 +269,7 @@ pub async fn from_profile(
                 deployment: Deployment::DataCenter,
                 auth: server.authorizer(http.clock().clone())?,
                 granted_scopes: None,
+                site: None,
             })
         }
     }
