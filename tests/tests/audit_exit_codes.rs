@@ -112,6 +112,17 @@ async fn exit_2_on_usage_errors_before_any_request() {
                 .to_vec(),
             "error: `jira.example.com` is not a URL (relative URL without a base); pass the site root, e.g. `https://acme.atlassian.net` or `https://jira.example.com/jira`\n",
         ),
+        (
+            cloud_args(
+                &url,
+                &["--format", "text,json=/nonexistent-dir/report.json"],
+            ),
+            "error: cannot write the report to `/nonexistent-dir/report.json`, so nothing was audited: choose a file in a directory that exists and that you may write to\n  caused by: No such file or directory (os error 2)\n",
+        ),
+        (
+            cloud_args(&url, &["-o", "/nonexistent-dir/report.txt"]),
+            "error: cannot write the report to `/nonexistent-dir/report.txt`, so nothing was audited: choose a file in a directory that exists and that you may write to\n  caused by: No such file or directory (os error 2)\n",
+        ),
         (["audit"].map(str::to_owned).to_vec(), ""),
     ];
     for (args, expected) in cases {
@@ -129,6 +140,63 @@ async fn exit_2_on_usage_errors_before_any_request() {
         assert_eq!(run.stdout, "");
     }
     assert_eq!(site.requests(), 0, "usage errors must not reach Jira");
+}
+
+/// A site outside `atlassian.net` is not assumed to be Data Center: without `--deployment`,
+/// `serverInfo` decides, and the narration says what was chosen. A 404 there is a wrong URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_deployment_server_info_decides_and_says_so() {
+    let site = JiraSite::start(Site::scenario("cloud-healthy")).await;
+    let args = |url: &str| {
+        ["audit", "--url", url, "--email", "bot@example.com"]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    let run = jira_auth(args(&site.url()), "test-api-token").await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "Auditing {}/ as Jira Cloud (`serverInfo` says `Cloud`; `--deployment` overrides)\n",
+            site.url().trim_end_matches('/')
+        )),
+        "{}",
+        run.stderr
+    );
+    let dc = JiraSite::start(Site::scenario("dc-healthy")).await;
+    let config = tempfile::tempdir().unwrap();
+    let dc_run = tokio::task::spawn_blocking({
+        let url = dc.url();
+        let dir = config.path().to_owned();
+        move || {
+            assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
+                .args(["audit", "--url", &url, "--pat"])
+                .env("JIRA_AUTH_CONFIG_DIR", &dir)
+                .env("JIRA_AUTH_PAT", "test-pat")
+                .env("NO_COLOR", "1")
+                .env_remove("JIRA_AUTH_PROFILE")
+                .timeout(std::time::Duration::from_secs(60))
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&dc_run.stderr);
+    assert!(
+        stderr
+            .contains("as Jira Data Center (`serverInfo` says `Server`; `--deployment` overrides)"),
+        "{stderr}"
+    );
+
+    let wrong = format!("{}/nope", site.url().trim_end_matches('/'));
+    let run = jira_auth(args(&wrong), "test-api-token").await;
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: {wrong}/rest/api/3/serverInfo answered 404: there is no Jira REST API there; check `--url` (include the context path, e.g. `https://host/jira`, when Jira is served under one)\n"
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -46,7 +46,15 @@ fn target_args(scenario: &str, site: &JiraSite, config: &Path) -> Vec<String> {
         return vec![];
     }
     if scenario.starts_with("dc-") {
-        vec!["--url".into(), site.url(), "--pat".into()]
+        // The deployment is named, like Cloud's below: detecting it from `serverInfo` has its
+        // own test (`audit_exit_codes::without_deployment_server_info_decides_and_says_so`).
+        vec![
+            "--url".into(),
+            site.url(),
+            "--deployment".into(),
+            "data-center".into(),
+            "--pat".into(),
+        ]
     } else {
         vec![
             "--url".into(),

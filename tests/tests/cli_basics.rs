@@ -47,6 +47,45 @@ fn help_lists_the_command_groups_and_exit_codes() {
     }
 }
 
+/// A newcomer's `--help`: where profiles live, the variables, the docs online; a command's own
+/// options apart from the global ones, which are listed once under their own heading.
+#[test]
+fn help_says_where_profiles_live_and_keeps_global_options_apart() {
+    let help = |args: &[&str]| {
+        let out = jira_auth()
+            .args(args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let top = help(&["--help"]);
+    for needle in [
+        "Files:\n  $JIRA_AUTH_CONFIG_DIR/profiles/<profile>.json\n",
+        "else $XDG_CONFIG_HOME/jira-auth, else ~/.config/jira-auth",
+        "Environment:\n  JIRA_AUTH_PROFILE         the profile to use, like `--profile` (default `default`)\n",
+        "  JIRA_AUTH_CLIENT_ID       `cloud login`: the OAuth 2.0 app's client id\n",
+        "https://github.com/jira-auth/jira-auth/blob/main/docs",
+        "profiles",
+    ] {
+        assert!(top.contains(needle), "--help lacks {needle:?}:\n{top}");
+    }
+    let login = help(&["cloud", "login", "--help"]);
+    let (own, global) = login.split_once("Global options:\n").expect(&login);
+    assert!(own.contains("--client-id <ID>"), "{login}");
+    assert!(own.contains("[env: JIRA_AUTH_CLIENT_ID"), "{login}");
+    assert!(!own.contains("--request-timeout"), "{login}");
+    assert!(global.contains("--profile <PROFILE>"), "{login}");
+    assert_eq!(login.matches("--profile <PROFILE>").count(), 1, "{login}");
+    let cloud = help(&["cloud", "--help"]);
+    assert!(
+        cloud.contains("(https://github.com/jira-auth/jira-auth/blob/main/docs/cloud.md)"),
+        "{cloud}"
+    );
+}
+
 #[test]
 fn completions_generate_for_every_shell() {
     for (shell, marker) in [

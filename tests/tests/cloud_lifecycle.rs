@@ -155,6 +155,169 @@ async fn sites_lists_a_table_or_json() {
     assert_eq!(sites[2]["id"], "c0ffee00-1234-4abc-8def-0123456789ab");
 }
 
+/// `profiles` lists every profile with its login, state and expiry, and marks the one
+/// `JIRA_AUTH_PROFILE` selects; a profile that cannot be read is shown, not fatal.
+#[tokio::test]
+async fn profiles_lists_every_login_and_marks_the_active_one() {
+    let env = logged_in(FakeConfig::default()).await;
+    env.logged_in(&["--scope", "read:jira-work", "--profile", "g2"])
+        .await;
+    env.edit_profile("g2", |c| {
+        c["family_started_at"] = json!(now() - 366 * 86_400);
+    });
+    let family_end = env.profile("default")["cloud"]["family_started_at"]
+        .as_i64()
+        .unwrap()
+        + 365 * 86_400;
+    let mut cmd = env.command(&["profiles", "--json"]);
+    cmd.env("JIRA_AUTH_PROFILE", "g2");
+    let run = cloud_support::run_command(cmd, "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["active"], "g2");
+    let names: Vec<_> = v["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].clone(), p["active"].clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [(json!("default"), json!(false)), (json!("g2"), json!(true))]
+    );
+    let default = &v["profiles"][0]["sections"][0];
+    assert_eq!(default["section"], "cloud");
+    assert_eq!(default["kind"], "OAuth 2.0 (3LO)");
+    assert_eq!(default["site"], "https://acme.atlassian.net");
+    assert_eq!(default["state"], "usable");
+    let end = default["expires_at"].as_str().unwrap().to_owned();
+    assert!(
+        end.ends_with('Z') && end.len() == 20,
+        "{end} for {family_end}"
+    );
+    assert_eq!(v["profiles"][1]["sections"][0]["state"], "new login needed");
+
+    let text = env.run(&["profiles", "--profile", "g2"], "");
+    assert_eq!(text.code, 0);
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("  PROFILE  SECTION  KIND"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        lines[1]
+            .starts_with("  default  cloud    OAuth 2.0 (3LO)  https://acme.atlassian.net  usable"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        lines[2].starts_with(
+            "* g2       cloud    OAuth 2.0 (3LO)  https://acme.atlassian.net  new login needed"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(
+        lines[3],
+        "active profile: g2 (`--profile NAME` or `JIRA_AUTH_PROFILE` chooses another)"
+    );
+
+    std::fs::write(env.config_dir().join("profiles/broken.json"), "{").unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(
+        env.config_dir().join("profiles/broken.json"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let run = env.run(&["profiles", "--json"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["profiles"][0]["name"], "broken");
+    assert!(
+        v["profiles"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not a valid jira-auth profile")
+    );
+}
+
+/// `--json` without a login is still JSON on stdout, with the exit code of the error.
+#[tokio::test]
+async fn status_json_without_a_login_prints_a_json_error_and_keeps_the_exit_code() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let run = env.run(&["cloud", "status", "--json", "--profile", "g2"], "");
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        v,
+        json!({
+            "profile": "g2",
+            "error": "profile `g2` has no Jira Cloud login: run `jira-auth cloud login --profile g2`",
+            "exit_code": 2
+        })
+    );
+    assert_eq!(
+        run.stderr,
+        "error: profile `g2` has no Jira Cloud login: run `jira-auth cloud login --profile g2`\n"
+    );
+}
+
+/// Sites JSON marks the site the profile stores.
+#[tokio::test]
+async fn sites_json_marks_the_stored_site() {
+    let env = logged_in(FakeConfig::default()).await;
+    env.fake.set_sites_scenario("sites-three");
+    let stored = env.profile("default")["cloud"]["cloud_id"].clone();
+    let run = env.run(&["cloud", "sites", "--json"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let sites: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let marked: Vec<_> = sites
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].clone(), s["stored"].clone()))
+        .collect();
+    assert!(
+        marked.contains(&(stored.clone(), json!(true))),
+        "{marked:?}"
+    );
+    assert_eq!(marked.iter().filter(|(_, m)| *m == json!(true)).count(), 1);
+}
+
+/// A refused access token is refreshed once and the request retried; without a refresh token
+/// the error names the command that fixes it, with the profile in use.
+#[tokio::test]
+async fn sites_with_a_refused_access_token_refreshes_once_or_says_how_to_fix_it() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    env.logged_in(&["--preset", "psoxy", "--profile", "g2"])
+        .await;
+    env.edit_profile("g2", |c| {
+        c["access_token"] = json!("at-revoked-by-an-admin")
+    });
+    let before = env.fake.token_requests().await.len();
+    let run = env.run(&["cloud", "sites", "--profile", "g2"], "");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("acme"), "{}", run.stdout);
+    assert_eq!(
+        env.fake.token_requests().await.len(),
+        before + 1,
+        "one refresh"
+    );
+
+    env.edit_profile("g2", |c| {
+        c["access_token"] = json!("at-revoked-by-an-admin");
+        c["refresh_token"] = serde_json::Value::Null;
+    });
+    let run = env.run(&["cloud", "sites", "--profile", "g2"], "");
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    assert_eq!(
+        run.stderr,
+        "error: Atlassian refused the stored access token of profile `g2` (401) and there is no refresh token to get another: run `jira-auth cloud login --profile g2 --preset psoxy` again\n"
+    );
+    assert!(!run.stderr.contains("\"code\":401"));
+}
+
 #[tokio::test]
 async fn status_reports_expiry_limits_and_missing_scopes() {
     let env = CloudEnv::start(FakeConfig {
@@ -201,6 +364,81 @@ async fn status_exits_1_when_the_login_cannot_be_used_any_more() {
         insta::assert_snapshot!(run.transcript());
     });
     assert_eq!(run.code, 1);
+}
+
+/// A family past a limit cannot be refreshed: even with an hour's access token left, the next
+/// step is a new login, and the status says so with exit code 1 (`docs/exit-codes.md`).
+#[tokio::test]
+async fn status_exits_1_past_the_365_day_family_limit_with_a_valid_access_token() {
+    let env = logged_in(FakeConfig::default()).await;
+    env.edit_profile("default", |c| {
+        c["family_started_at"] = json!(now() - 366 * 86_400);
+    });
+    let run = env.run(&["cloud", "status"], "");
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout
+            .contains("state          a new login is needed: run `jira-auth cloud login --preset psoxy` again\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr,
+        "warning: the token family passed its 365-day limit: run `jira-auth cloud login --preset psoxy` again\n"
+    );
+    let json = env.run(&["cloud", "status", "--json"], "");
+    assert_eq!(json.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        (v["usable"].clone(), v["access_expired"].clone()),
+        (json!(false), json!(false))
+    );
+}
+
+/// A command suggested in a warning carries the profile and the login's preset, so copying it
+/// renews this login and not `default`'s.
+#[tokio::test]
+async fn suggested_commands_carry_the_profile_and_preset_in_use() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    env.logged_in(&["--preset", "psoxy", "--profile", "g2"])
+        .await;
+    env.edit_profile("g2", |c| {
+        c["family_started_at"] = json!(now() - 366 * 86_400);
+    });
+    let run = env.run(&["cloud", "status", "--profile", "g2"], "");
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout.contains(
+            "state          a new login is needed: run `jira-auth cloud login --profile g2 --preset psoxy` again\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr,
+        "warning: the token family passed its 365-day limit: run `jira-auth cloud login --profile g2 --preset psoxy` again\n"
+    );
+}
+
+#[tokio::test]
+async fn status_exits_1_past_the_90_day_inactivity_limit_with_a_valid_access_token() {
+    let env = logged_in(FakeConfig::default()).await;
+    env.edit_profile("default", |c| {
+        c["family_started_at"] = json!(now() - 100 * 86_400);
+        c["last_refreshed_at"] = json!(now() - 91 * 86_400);
+    });
+    let run = env.run(&["cloud", "status"], "");
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout
+            .contains("state          a new login is needed: run `jira-auth cloud login --preset psoxy` again\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr,
+        "warning: the refresh token was unused for 90 days and has expired: run `jira-auth cloud login --preset psoxy` again\n"
+    );
 }
 
 #[tokio::test]

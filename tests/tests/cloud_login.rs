@@ -32,6 +32,12 @@ async fn login_through_the_loopback_listener_makes_two_calls_and_stores_the_toke
                         .location
                         .starts_with(&format!("{redirect}?code=code-"))
                 );
+                // Answered after the exchange and the site choice: the real outcome.
+                assert!(
+                    visit.body.contains("<h1>Signed in</h1><p>jira-auth is signed in to acme (https://acme.atlassian.net) as profile `default`. You can close this tab.</p>"),
+                    "{}",
+                    visit.body
+                );
             },
         )
         .await;
@@ -190,6 +196,143 @@ async fn cancel_in_the_browser_is_a_clear_auth_error() {
     });
     assert_eq!(run.code, 3);
     assert!(!env.config_dir().join("profiles/default.json").exists());
+}
+
+/// A wrong client secret only shows at the code exchange: the browser, kept waiting until
+/// then, says the login failed and why, like the terminal.
+#[tokio::test]
+async fn a_failed_exchange_is_what_the_browser_shows() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let secret = env.dir.path().join("secret");
+    std::fs::write(&secret, "not-the-client-secret\n").unwrap();
+    let fake = &env.fake;
+    let run = env
+        .login(
+            &[
+                "--scope",
+                "read:jira-work",
+                "--redirect-uri",
+                &redirect,
+                "--client-secret-file",
+                secret.to_str().unwrap(),
+            ],
+            |url, _| async move {
+                let visit = fake.browse(&url, true).await.unwrap();
+                assert_eq!(visit.status, 400, "{}", visit.body);
+                assert!(
+                    visit.body.contains(
+                        "<h1>Login failed</h1><p>Atlassian refused the client credentials"
+                    ),
+                    "{}",
+                    visit.body
+                );
+                assert!(
+                    visit.body.contains("The terminal shows the details.</p>"),
+                    "{}",
+                    visit.body
+                );
+                assert!(!visit.body.contains("not-the-client-secret"));
+            },
+        )
+        .await;
+    assert_eq!(run.code, 3, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("error: Atlassian refused the client credentials"),
+        "{}",
+        run.stderr
+    );
+    // A `--site` typo is found after the exchange too, and shown the same way.
+    let fake = &env.fake;
+    let run = env
+        .login(
+            &[
+                "--scope",
+                "read:jira-work",
+                "--redirect-uri",
+                &redirect,
+                "--site",
+                "acne",
+            ],
+            |url, _| async move {
+                let visit = fake.browse(&url, true).await.unwrap();
+                assert_eq!(visit.status, 400, "{}", visit.body);
+                assert!(
+                    visit.body.contains(
+                        "<h1>Login failed</h1><p>no accessible site matches `--site acne`"
+                    ),
+                    "{}",
+                    visit.body
+                );
+            },
+        )
+        .await;
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(!env.config_dir().join("profiles/default.json").exists());
+}
+
+#[tokio::test]
+async fn a_missing_client_id_names_the_flag_and_the_variable() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let mut cmd = env.command(&[
+        "cloud",
+        "login",
+        "--no-browser",
+        "--scope",
+        "read:jira-work",
+    ]);
+    cmd.env_remove("JIRA_AUTH_CLIENT_ID");
+    let run = cloud_support::run_command(cmd, "");
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert_eq!(
+        run.stderr,
+        "error: no client id: pass `--client-id ID` or set `JIRA_AUTH_CLIENT_ID` (developer console → your app → Settings)\n"
+    );
+}
+
+/// Paste mode reads stdin: an empty stdin says so, and a secret on stdin too is refused first.
+#[tokio::test]
+async fn paste_mode_names_an_ended_stdin_and_refuses_a_secret_on_stdin_too() {
+    let env = CloudEnv::start(FakeConfig::default()).await;
+    let run = env.run(
+        &[
+            "cloud",
+            "login",
+            "--no-browser",
+            "--scope",
+            "read:jira-work",
+            "--paste",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr.ends_with(
+            "error: standard input ended before a URL or code was pasted: run `jira-auth cloud login` in a terminal, or pipe the URL the browser landed on into it\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = env.run(
+        &[
+            "cloud",
+            "login",
+            "--no-browser",
+            "--scope",
+            "read:jira-work",
+            "--paste",
+            "--client-secret-stdin",
+        ],
+        "secret\n",
+    );
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert_eq!(
+        run.stderr,
+        "error: `--client-secret-stdin` and `--paste` both read standard input: give the client secret with `--client-secret-file PATH` or `JIRA_AUTH_CLIENT_SECRET` instead\n"
+    );
+    assert_eq!(env.fake.api_call_count().await, 0);
 }
 
 #[tokio::test]

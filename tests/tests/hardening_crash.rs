@@ -605,7 +605,7 @@ async fn on_a_full_disk_login_spends_no_code() {
         assert_eq!(
             error,
             format!(
-                "error: jira-auth cannot reserve the disk space to save a login, so the consent was not used: free disk space under `{}` and run `jira-auth cloud login` again",
+                "error: jira-auth cannot reserve the disk space to save a login, so the consent was not used: free disk space under `{}` and run `jira-auth cloud login --preset psoxy` again",
                 env.config_dir().display()
             )
         );

@@ -40,9 +40,10 @@ impl Protocol {
                 let port = listener.local_addrs()[0].port();
                 let task = tokio::spawn(async move {
                     listener
-                        .wait(STATE, timeout)
+                        .wait(STATE, "the-client-id", timeout)
                         .await
-                        .map(|code| code.secret().clone())
+                        // Dropping the reply answers the browser with the router's page.
+                        .map(|(code, _reply)| code.secret().clone())
                         .map_err(|e| e.to_string())
                 });
                 (port, task)
@@ -59,6 +60,7 @@ impl Protocol {
                     listener
                         .receive(&AccessToken::new(TOKEN), timeout)
                         .await
+                        .map(|(target, _reply)| target)
                         .map_err(|e| e.to_string())
                 });
                 (port, task)
@@ -157,7 +159,7 @@ async fn strays_are_answered_counted_and_named_when_the_wait_times_out() {
             Protocol::Cloud => assert_eq!(
                 err,
                 format!(
-                    "no browser callback arrived on 127.0.0.1:{port} within 3 s (9 other requests were ignored: wrong path, `state` or `Host`): finish the consent in the browser sooner, raise `--timeout`, or use `--paste`"
+                    "no browser callback arrived on 127.0.0.1:{port} within 3 s (9 other requests were ignored: wrong path, `state` or `Host`): if Atlassian showed an error page instead of a consent screen, check the client id `the-client-id` and that the app's Callback URL is exactly `http://127.0.0.1:0/callback` (developer console → your app → Authorization); otherwise finish the consent in the browser sooner, raise `--timeout`, or use `--paste`"
                 )
             ),
             Protocol::Server => assert_eq!(

@@ -359,6 +359,38 @@ async fn pat_login_from_env_and_stdin_and_a_rejected_pat() {
     );
 }
 
+/// A PAT sent to the site root of a Jira served under `/jira` meets a 404: that is a wrong URL
+/// (exit 2, naming the context path), not a refused token (exit 3), and OAuth is not mentioned.
+#[tokio::test(flavor = "multi_thread")]
+async fn pat_login_without_the_context_path_is_a_wrong_url_not_a_refused_token() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig {
+        context_path: "/jira".into(),
+        ..Default::default()
+    })
+    .await;
+    let home = Home::new();
+    let root = fake.url().trim_end_matches("/jira").to_owned();
+    let token = format!("{}\n", fake.pat().unwrap());
+    let run = home.run(&["server", "login", "--url", &root, "--pat"], Some(&token));
+    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(
+        run.stderr.replace(&root, "[ROOT]"),
+        "error: [ROOT]/rest/api/2/myself answered 404: there is no Jira REST API there; check `--url` (include the context path, e.g. `https://host/jira`, when Jira is served under one) and that this is Jira Server or Data Center, not Cloud\n"
+    );
+    let url = fake.url();
+    let refused = home.run(
+        &["server", "login", "--url", &url, "--pat"],
+        Some("wrong-token\n"),
+    );
+    assert_eq!(refused.code, 3, "{}", refused.render());
+    assert!(
+        refused
+            .stderr
+            .starts_with("error: Jira did not accept the personal access token\n")
+    );
+    assert!(!home.profile_path("default").exists());
+}
+
 /// Nobody approves: the loopback wait ends at `--timeout` (1 s here) with advice, nothing stored.
 #[tokio::test(flavor = "multi_thread")]
 async fn unapproved_login_times_out() {

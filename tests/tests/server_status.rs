@@ -185,6 +185,45 @@ async fn status_of_a_pat_and_of_an_unreachable_jira() {
     });
 }
 
+/// Without `--out` the pair goes into the config directory, not the current one (often a git
+/// checkout): `keys/<profile>/`, directories 0700, private key 0600, and the narration says where.
+#[test]
+fn keygen_without_out_writes_into_the_config_directory() {
+    let home = Home::new();
+    let cwd = tempfile::tempdir().unwrap();
+    let mut cmd = home.cmd();
+    cmd.current_dir(cwd.path());
+    let run = home.run_with(cmd, &["server", "keygen", "--profile", "dc"], None);
+    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "nothing in the current directory"
+    );
+    let dir = home.config_dir().join("keys/dc");
+    let private = dir.join("jira_privatekey.pem");
+    assert!(
+        run.stderr.contains(&format!(
+            "Wrote the private key to `{}` (PKCS#8 PEM, mode 0600: keep it secret)\n",
+            private.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home.config_dir().join("keys")), 0o700);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&private), 0o600);
+    }
+    assert!(
+        run.stdout
+            .contains(&format!("--private-key {}\n", private.display()))
+    );
+}
+
 #[test]
 fn keygen_writes_a_usable_pair_and_never_overwrites() {
     let home = Home::new();

@@ -13,6 +13,25 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// Waits for Ctrl-C or SIGTERM (`kill`, a container stopping): returning lets the temporary
+/// directory holding the fake's private key be removed, which `kill`'s default action would not.
+async fn stopped() -> Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("listening for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
+}
+
 pub fn atlassian(port: u16) -> Result<()> {
     runtime()?.block_on(async {
         let fake = FakeAtlassian::start_on(FakeConfig::default(), port).await;
@@ -25,7 +44,7 @@ pub fn atlassian(port: u16) -> Result<()> {
         )
         .await;
         println!(
-            "fake Atlassian on 127.0.0.1 (Ctrl-C to stop)
+            "fake Atlassian on 127.0.0.1 (Ctrl-C or SIGTERM to stop)
 
   authorization server   {auth}   (its consent page has Accept and Cancel links)
   API gateway            {api}
@@ -43,10 +62,7 @@ Try it (with `jira-auth` on PATH: `cargo install --path crates/jira-auth`, or us
             id = fake.client_id(),
             secret = fake.client_secret(),
         );
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        Ok(())
+        stopped().await
     })
 }
 
@@ -71,7 +87,7 @@ pub fn jira_server(port: u16) -> Result<()> {
         let key = dir.path().join("jira-auth-test-private.pem");
         jira_auth_core::store::write_atomically(&key, fake.private_key_pem().as_bytes())?;
         println!(
-            "fake Jira Server on 127.0.0.1 (Ctrl-C to stop)
+            "fake Jira Server on 127.0.0.1 (Ctrl-C or SIGTERM to stop)
 
   URL                    {url}
   consumer key           {ck}   (its Application Link already has the matching public key)
@@ -87,9 +103,6 @@ Try it (with `jira-auth` on PATH: `cargo install --path crates/jira-auth`, or us
             key = key.display(),
             pat = fake.pat().unwrap_or("(none)"),
         );
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        Ok(())
+        stopped().await
     })
 }

@@ -400,7 +400,13 @@ impl Status {
         let access_expired = c.access_remaining(now) <= 0;
         let has_refresh_token = c.refresh_token.is_some();
         let family_alive = now < family_expires && now < inactivity_expires;
-        let usable = !access_expired || (has_refresh_token && family_alive);
+        // A family past either limit cannot be refreshed: whatever is left of the last access
+        // token, a new login is what the user has to do next.
+        let usable = if has_refresh_token {
+            family_alive
+        } else {
+            !access_expired
+        };
         let missing_scopes = crate::authorize::missing_scopes(expected, &c.scopes)
             .into_iter()
             .filter(|s| s != crate::OFFLINE_ACCESS || has_refresh_token)
@@ -516,6 +522,14 @@ pub(crate) mod tests {
         c.access_expires_at = NOW - 1;
         c.last_refreshed_at = NOW - DAY;
         assert!(!Status::compute(&p, &c, NOW, &[]).usable);
+        // Past a limit with an access token still valid: a new login is needed all the same.
+        let mut c = sample(NOW - 366 * DAY);
+        c.access_expires_at = NOW + 3000;
+        c.last_refreshed_at = NOW - 100;
+        assert!(!Status::compute(&p, &c, NOW, &[]).usable);
+        let mut c = sample(NOW);
+        c.last_refreshed_at = NOW - 91 * DAY;
+        assert!(!Status::compute(&p, &c, NOW, &[]).usable);
         let mut c = sample(NOW);
         c.refresh_token = None;
         c.access_expires_at = NOW;
@@ -598,7 +612,9 @@ pub(crate) mod tests {
         let s = Status::compute(&ProfileName::default(), &c, NOW, &[]);
         assert_eq!(s.access_expires_at, "9999-12-31T23:59:59Z");
         assert_eq!(s.family_expires_at, "9999-12-31T23:59:59Z");
-        assert!(s.usable && !s.access_expired);
+        // A last refresh at the dawn of time is past the 90-day limit: a new login is needed,
+        // whatever the access token says.
+        assert!(!s.usable && !s.access_expired);
         c.access_expires_at = i64::MIN;
         assert_eq!(c.access_remaining(NOW), i64::MIN);
     }

@@ -31,7 +31,7 @@ pub enum CloudError {
     #[error(transparent)]
     Callback(#[from] CallbackError),
     #[error(
-        "no browser callback arrived on {listen} within {seconds} s{}: finish the consent in the browser sooner, raise `--timeout`, or use `--paste`",
+        "no browser callback arrived on {listen} within {seconds} s{}: if Atlassian showed an error page instead of a consent screen, check the client id `{client_id}` and that the app's Callback URL is exactly `{redirect_uri}` (developer console → your app → Authorization); otherwise finish the consent in the browser sooner, raise `--timeout`, or use `--paste`",
         jira_auth_core::loopback::ignored(*strays)
     )]
     CallbackTimeout {
@@ -40,6 +40,10 @@ pub enum CloudError {
         /// Requests that were answered and ignored (other path, no or another `state`, a
         /// non-loopback `Host`, oversized).
         strays: usize,
+        /// The two values Atlassian checks before it shows a consent screen: a wrong one gets
+        /// the user an error page and never a callback.
+        client_id: String,
+        redirect_uri: String,
     },
     #[error("the loopback listener failed: {0}")]
     Listener(std::io::Error),
@@ -87,6 +91,17 @@ pub enum CloudError {
         "the access token expired and there is no refresh token (the login used `--no-refresh`): run `jira-auth cloud login` again"
     )]
     NoRefreshToken,
+    #[error(
+        "Atlassian refused the stored access token of profile `{profile}` ({status}){}: run `jira-auth cloud login{}` again",
+        if *refreshed { " even after a refresh" } else { " and there is no refresh token to get another" },
+        profile_flag(profile)
+    )]
+    AccessTokenRefused {
+        profile: String,
+        status: u16,
+        /// Whether a refreshed token was refused too.
+        refreshed: bool,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(
@@ -165,6 +180,19 @@ pub fn profile_flag(profile: &str) -> String {
     }
 }
 
+impl CloudError {
+    /// The `401` status of a request whose bearer token was refused, if that is what this is.
+    pub fn refused_token(&self) -> Option<u16> {
+        match self {
+            CloudError::Http(e) => match e.as_ref() {
+                HttpError::Api(api) if api.status == 401 => Some(401),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
 impl From<HttpError> for CloudError {
     fn from(e: HttpError) -> Self {
         CloudError::Http(Box::new(e))
@@ -193,7 +221,8 @@ impl Categorize for CloudError {
             | CloudError::ClientRejected { .. }
             | CloudError::FamilyInvalid { .. }
             | CloudError::NoSites
-            | CloudError::NoRefreshToken => Category::Auth,
+            | CloudError::NoRefreshToken
+            | CloudError::AccessTokenRefused { .. } => Category::Auth,
             CloudError::Listener(_)
             | CloudError::BadTokenResponse { .. }
             | CloudError::BadResponse { .. } => Category::Network,

@@ -1,12 +1,12 @@
 //! The browser's redirect for a Jira Cloud login (RFC 8252 §7.3): core's loopback listener
 //! ([`jira_auth_core::loopback`]) with this protocol's router. The router ends the wait on the
-//! first callback that carries this login's `state`: a code, or the error the user or Atlassian
-//! gave, answering the browser with a page either way; a callback without or with another
-//! `state` is answered and ignored.
+//! first callback that carries this login's `state`: a code, whose browser waits for the
+//! caller's page with the login's real outcome ([`Reply`]), or the error the user or Atlassian
+//! gave, answered at once; a callback without or with another `state` is answered and ignored.
 
 use crate::CloudError;
 use crate::callback::{Callback, CallbackError, RedirectUri, parse_query};
-use jira_auth_core::loopback::{self, Loopback, LoopbackError, Page, Routed, Router};
+use jira_auth_core::loopback::{self, Loopback, LoopbackError, Page, Reply, Routed, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,9 +35,10 @@ impl Router for CloudCallback {
         match parse_query(query, &self.state) {
             Callback::Code(code) => Routed {
                 status: 200,
+                // Shown only when the login does not say how it ended in time.
                 page: Page::new(
-                    "Signed in",
-                    "jira-auth received the authorization. You can close this tab and return to the terminal.",
+                    "Finishing the login",
+                    "jira-auth received the authorization and is finishing the login: the terminal shows whether it worked.",
                 ),
                 outcome: Some(Ok(code)),
             },
@@ -74,6 +75,7 @@ pub fn route(head: &str, path: &str, state: &str, port: u16) -> (u16, Option<Out
 pub struct Listener {
     loopback: Loopback,
     path: String,
+    redirect_uri: String,
 }
 
 impl Listener {
@@ -93,6 +95,7 @@ impl Listener {
         Ok(Self {
             loopback,
             path: redirect.path().to_owned(),
+            redirect_uri: redirect.as_str().to_owned(),
         })
     }
 
@@ -102,18 +105,25 @@ impl Listener {
     }
 
     /// Serves requests until one carries `expected_state`, too many strays came, or `timeout`
-    /// passes.
+    /// passes. A code comes with the browser's [`Reply`], to answer once the login is done; an
+    /// error in the callback (a declined consent) is answered here. `client_id` is named in the
+    /// timeout error, as what to check when the callback never comes.
     pub async fn wait(
         self,
         expected_state: &str,
+        client_id: &str,
         timeout: Duration,
-    ) -> Result<oauth2::AuthorizationCode, CloudError> {
+    ) -> Result<(oauth2::AuthorizationCode, Reply), CloudError> {
         let router = Arc::new(CloudCallback {
             path: self.path,
             state: expected_state.to_owned(),
         });
         match self.loopback.wait(router, timeout).await {
-            Ok(outcome) => outcome.map_err(CloudError::Callback),
+            Ok((Ok(code), reply)) => Ok((code, reply)),
+            Ok((Err(e), reply)) => {
+                reply.provisional().await;
+                Err(CloudError::Callback(e))
+            }
             Err(LoopbackError::Timeout {
                 listen,
                 seconds,
@@ -122,6 +132,8 @@ impl Listener {
                 listen,
                 seconds,
                 strays,
+                client_id: client_id.to_owned(),
+                redirect_uri: self.redirect_uri,
             }),
             Err(e) => Err(CloudError::Listener(std::io::Error::other(e.to_string()))),
         }

@@ -433,7 +433,18 @@ async fn listener_ignores_strays_and_returns_the_code_to_a_browser() {
         &scopes(),
         STATE,
     );
-    let waiting = tokio::spawn(async move { listener.wait(STATE, Duration::from_secs(30)).await });
+    let waiting = tokio::spawn(async move {
+        let (code, reply) = listener
+            .wait(STATE, "the-client-id", Duration::from_secs(30))
+            .await?;
+        reply
+            .answer(
+                200,
+                jira_auth_core::loopback::Page::new("Signed in", "done"),
+            )
+            .await;
+        Ok::<_, CloudError>(code)
+    });
 
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
@@ -478,7 +489,18 @@ async fn an_idle_speculative_connection_does_not_hold_up_the_callback() {
         &scopes(),
         STATE,
     );
-    let waiting = tokio::spawn(async move { listener.wait(STATE, Duration::from_secs(60)).await });
+    let waiting = tokio::spawn(async move {
+        let (code, reply) = listener
+            .wait(STATE, "the-client-id", Duration::from_secs(60))
+            .await?;
+        reply
+            .answer(
+                200,
+                jira_auth_core::loopback::Page::new("Signed in", "done"),
+            )
+            .await;
+        Ok::<_, CloudError>(code)
+    });
     // Like Chrome's preconnect: a connection that never sends a byte, kept open throughout.
     let _idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -505,7 +527,18 @@ async fn listener_reports_cancel_and_oversized_requests_do_not_end_the_wait() {
         &scopes(),
         STATE,
     );
-    let waiting = tokio::spawn(async move { listener.wait(STATE, Duration::from_secs(30)).await });
+    let waiting = tokio::spawn(async move {
+        let (code, reply) = listener
+            .wait(STATE, "the-client-id", Duration::from_secs(30))
+            .await?;
+        reply
+            .answer(
+                200,
+                jira_auth_core::loopback::Page::new("Signed in", "done"),
+            )
+            .await;
+        Ok::<_, CloudError>(code)
+    });
     let huge = reqwest::Client::new()
         .get(format!("http://127.0.0.1:{port}/"))
         .header("x-pad", "a".repeat(10_000))
@@ -527,7 +560,7 @@ async fn listener_times_out() {
     let bind = RedirectUri::parse("http://127.0.0.1:0/").unwrap();
     let listener = Listener::bind(&bind).await.unwrap();
     let err = listener
-        .wait(STATE, Duration::from_secs(300))
+        .wait(STATE, "the-client-id", Duration::from_secs(300))
         .await
         .unwrap_err();
     assert!(

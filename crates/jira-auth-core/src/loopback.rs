@@ -15,8 +15,11 @@
 //! - only completed requests that were answered and ignored count as strays; past
 //!   [`MAX_STRAYS`] the wait ends with an error, and a timeout names how many there were;
 //! - the wait ends with the router's first outcome (a code, or the error the user or server gave
-//!   in the callback), after the browser got its page; the sockets are closed before
-//!   [`Loopback::wait`] returns.
+//!   in the callback); the listening sockets are closed before [`Loopback::wait`] returns, but
+//!   the callback's own connection is held open in a [`Reply`], so the browser shows the login's
+//!   real outcome (the code exchange may still fail) rather than a success it cannot know yet;
+//!   a caller that takes longer than [`REPLY_WAIT`], or never answers, leaves the browser with
+//!   the router's page, which says to look at the terminal.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -33,6 +36,10 @@ pub const MAX_CONNECTIONS: usize = 16;
 pub const MAX_STRAYS: usize = 64;
 /// How long one connection may take to send its request head.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the browser is kept waiting for the login's outcome before it gets the router's
+/// page instead: long enough for a code exchange and a site lookup with their retries, short
+/// enough that a browser tab never spins for minutes.
+pub const REPLY_WAIT: Duration = Duration::from_secs(60);
 
 /// A page for the browser: a title and one paragraph, both escaped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,12 +253,13 @@ impl Loopback {
     }
 
     /// Serves requests until `router` gives an outcome, [`MAX_STRAYS`] requests were ignored,
-    /// or `timeout` passes (capped at a year, so no value overflows the clock).
+    /// or `timeout` passes (capped at a year, so no value overflows the clock). The outcome
+    /// comes with the [`Reply`] that answers the browser which brought it.
     pub async fn wait<R: Router>(
         self,
         router: Arc<R>,
         timeout: Duration,
-    ) -> Result<R::Outcome, LoopbackError> {
+    ) -> Result<(R::Outcome, Reply), LoopbackError> {
         let listen = self
             .local_addrs()
             .iter()
@@ -305,7 +313,9 @@ impl Loopback {
                     open.push_back(connections.spawn(serve(stream, router.clone(), port)));
                 }
                 Some(done) = connections.join_next() => match done {
-                    Ok(Served::Ended(outcome)) => break Ok(outcome),
+                    Ok(Served::Ended(outcome, stream, status, page)) => {
+                        break Ok((outcome, Reply::hold(stream, status, page)));
+                    }
                     Ok(Served::Ignored) => {
                         strays += 1;
                         tracing::info!("ignored a request that is not this login's callback ({strays} so far)");
@@ -327,10 +337,53 @@ impl Loopback {
     }
 }
 
+/// The browser connection that brought the callback, kept open until the caller knows how the
+/// login ended. Answer it with [`Reply::answer`]; [`Reply::provisional`] (or dropping it, or
+/// taking longer than [`REPLY_WAIT`]) answers the router's page instead.
+#[derive(Debug)]
+pub struct Reply {
+    page: Option<tokio::sync::oneshot::Sender<(u16, Page)>>,
+    written: tokio::task::JoinHandle<()>,
+}
+
+impl Reply {
+    fn hold(mut stream: TcpStream, status: u16, page: Page) -> Self {
+        let (tx, rx) = tokio::sync::oneshot::channel::<(u16, Page)>();
+        let written = tokio::spawn(async move {
+            let (status, page) = match tokio::time::timeout(REPLY_WAIT, rx).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) | Err(_) => (status, page),
+            };
+            respond(&mut stream, status, &page).await;
+        });
+        Self {
+            page: Some(tx),
+            written,
+        }
+    }
+
+    /// Answers the browser with the login's outcome, once it is known, and waits until the page
+    /// is written (or the browser is gone).
+    pub async fn answer(mut self, status: u16, page: Page) {
+        if let Some(tx) = self.page.take() {
+            let _ = tx.send((status, page));
+        }
+        let _ = (&mut self.written).await;
+    }
+
+    /// Answers the browser with the router's page: the outcome was already final (a declined
+    /// consent) or is not this caller's to tell.
+    pub async fn provisional(mut self) {
+        self.page.take();
+        let _ = (&mut self.written).await;
+    }
+}
+
 /// What one connection amounted to.
 enum Served<T> {
-    /// The router's outcome: the wait ends.
-    Ended(T),
+    /// The router's outcome: the wait ends; the connection waits for the caller's page (the
+    /// router's page is the fallback).
+    Ended(T, TcpStream, u16, Page),
     /// A request that was answered and ignored (counted).
     Ignored,
     /// A connection that sent no request in time (a browser's preconnect): not counted.
@@ -350,10 +403,12 @@ async fn serve<R: Router>(mut stream: TcpStream, router: Arc<R>, port: u16) -> S
             Routed::ignored(400, "Bad request", "jira-auth could not read this request.")
         }
     };
-    respond(&mut stream, routed.status, &routed.page).await;
     match routed.outcome {
-        Some(outcome) => Served::Ended(outcome),
-        None => Served::Ignored,
+        Some(outcome) => Served::Ended(outcome, stream, routed.status, routed.page),
+        None => {
+            respond(&mut stream, routed.status, &routed.page).await;
+            Served::Ignored
+        }
     }
 }
 
@@ -478,6 +533,56 @@ mod tests {
             html.contains("a &quot;b&quot; &amp; &#39;c&#39; &lt;script&gt;"),
             "{html}"
         );
+    }
+
+    /// Sends a callback request and returns what the browser got.
+    async fn visit(port: u16, target: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream
+            .write_all(
+                format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+        let mut got = String::new();
+        stream.read_to_string(&mut got).await.unwrap();
+        got
+    }
+
+    #[tokio::test]
+    async fn the_browser_waits_for_the_callers_page_and_gets_the_routers_if_none_comes() {
+        for answered in [true, false] {
+            let lb = Loopback::bind(&["127.0.0.1".parse().unwrap()], 0)
+                .await
+                .unwrap();
+            let port = lb.port();
+            let browser = tokio::spawn(visit(port, "/cb?ok"));
+            let (outcome, reply) = lb
+                .wait(Arc::new(Echo), Duration::from_secs(10))
+                .await
+                .unwrap();
+            assert_eq!(outcome, "ok");
+            // Nothing is written before the caller decides.
+            assert!(!browser.is_finished());
+            if answered {
+                reply
+                    .answer(400, Page::new("Login failed", "the code was refused"))
+                    .await;
+            } else {
+                drop(reply);
+            }
+            let got = browser.await.unwrap();
+            if answered {
+                assert!(got.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{got}");
+                assert!(
+                    got.contains("<h1>Login failed</h1><p>the code was refused</p>"),
+                    "{got}"
+                );
+            } else {
+                assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+                assert!(got.contains("<h1>Done</h1>"), "{got}");
+            }
+        }
     }
 
     #[tokio::test]

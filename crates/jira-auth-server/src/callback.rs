@@ -3,12 +3,13 @@
 //!
 //! Jira redirects the browser to `http://127.0.0.1:<port>/callback?oauth_token=..&oauth_verifier=..`
 //! after the user chooses Allow. The router ends the wait on the callback for the request token
-//! this login asked for, answering a small page, and hands back the request target; a callback
-//! for another token is answered and ignored (core answers everything else).
+//! this login asked for and hands back the request target with the browser's [`Reply`], which
+//! the login answers once the access token works; a callback for another token is answered and
+//! ignored (core answers everything else).
 
 use crate::dance::callback_token_matches;
 use jira_auth_core::AccessToken;
-use jira_auth_core::loopback::{self, Loopback, LoopbackError, Page, Routed, Router};
+use jira_auth_core::loopback::{self, Loopback, LoopbackError, Page, Reply, Routed, Router};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,9 +36,10 @@ impl Router for ServerCallback {
         if callback_token_matches(&target, &self.token) {
             Routed {
                 status: 200,
+                // Shown only when the login does not say how it ended in time.
                 page: Page::new(
-                    "Jira answered",
-                    "jira-auth received Jira's answer. You can close this tab and return to the terminal.",
+                    "Finishing the login",
+                    "jira-auth received Jira's answer and is finishing the login: the terminal shows whether it worked.",
                 ),
                 outcome: Some(target),
             }
@@ -80,12 +82,13 @@ impl CallbackListener {
     }
 
     /// Waits for the callback of `token` (the request token this login asked for) and returns
-    /// its request target, or gives up after `timeout` or too many stray requests.
+    /// its request target with the browser's [`Reply`], or gives up after `timeout` or too many
+    /// stray requests.
     pub async fn receive(
         self,
         token: &AccessToken,
         timeout: Duration,
-    ) -> Result<String, LoopbackError> {
+    ) -> Result<(String, Reply), LoopbackError> {
         let router = Arc::new(ServerCallback {
             token: token.clone(),
         });
@@ -130,13 +133,14 @@ mod tests {
         let _idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .unwrap();
-        let page = get(port, "/callback?oauth_token=rt1&oauth_verifier=v1").await;
+        let browser = tokio::spawn(get(port, "/callback?oauth_token=rt1&oauth_verifier=v1"));
+        let (target, reply) = task.await.unwrap().unwrap();
+        assert_eq!(target, "/callback?oauth_token=rt1&oauth_verifier=v1");
+        // The browser learns the outcome the login gives, not an early success.
+        reply.answer(200, Page::new("Signed in", "done")).await;
+        let page = browser.await.unwrap();
         assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
-        assert!(page.contains("You can close this tab"));
-        assert_eq!(
-            task.await.unwrap().unwrap(),
-            "/callback?oauth_token=rt1&oauth_verifier=v1"
-        );
+        assert!(page.contains("<h1>Signed in</h1>"), "{page}");
     }
 
     #[test]

@@ -51,9 +51,15 @@ pub enum ServerError {
         expected: &'static str,
     },
     #[error(
-        "{url} answered 404: there is no Jira OAuth endpoint there; check `--url` (include the context path, e.g. `https://host/jira`, when Jira is served under one) and that this is Jira Server or Data Center, not Cloud"
+        "{url} answered 404: there is no Jira {} there; check `--url` (include the context path, e.g. `https://host/jira`, when Jira is served under one) and that this is Jira Server or Data Center, not Cloud",
+        if *rest { "REST API" } else { "OAuth endpoint" }
     )]
-    NotFound { url: String },
+    NotFound {
+        url: String,
+        /// A REST call (`/myself`) rather than an OAuth servlet: the advice is the same, the
+        /// name of what is missing is not.
+        rest: bool,
+    },
     #[error(
         "the TLS connection to {url} failed ({message}); check the URL's scheme and port, and if Jira uses a certificate from a private CA, make sure that CA is trusted by this machine"
     )]
@@ -204,7 +210,10 @@ impl ServerError {
                     };
                 }
                 if api.status == 404 && not_found_is_url {
-                    return ServerError::NotFound { url: api.url };
+                    return ServerError::NotFound {
+                        url: api.url,
+                        rest: step == Step::Rest,
+                    };
                 }
                 if let ErrorBody::Html { .. } = &api.body {
                     return ServerError::HtmlPage {

@@ -56,6 +56,8 @@ async fn full_dance_with_loopback_callback_under_a_context_path() {
         listener
             .receive(&expected, std::time::Duration::from_secs(60))
             .await
+            // Dropping the reply answers the browser with the listener's own page.
+            .map(|(target, _reply)| target)
     });
 
     assert_eq!(request_token.token.expose_secret(), "request-token-1");

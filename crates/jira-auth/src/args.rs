@@ -21,7 +21,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "jira-auth",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = after_help()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -31,7 +32,75 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where jira-auth keeps its files, for `--help` and the man pages' FILES section.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "$JIRA_AUTH_CONFIG_DIR/profiles/<profile>.json",
+        "one profile (its `cloud` and `server` logins), 0600 in a 0700 directory; the config directory is $JIRA_AUTH_CONFIG_DIR, else $XDG_CONFIG_HOME/jira-auth, else ~/.config/jira-auth",
+    ),
+    (
+        "$JIRA_AUTH_CONFIG_DIR/keys/<profile>/",
+        "the key pair `jira-auth server keygen` writes when `--out` is not given",
+    ),
+];
+
+/// The variables every command reads, for `--help` and the man pages' ENVIRONMENT section.
+/// Command-specific ones (`JIRA_AUTH_CLIENT_ID`, …) are listed with their flags.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "JIRA_AUTH_PROFILE",
+        "the profile to use, like `--profile` (default `default`)",
+    ),
+    (
+        "JIRA_AUTH_CONFIG_DIR",
+        "where profiles are kept (see FILES)",
+    ),
+    (
+        "JIRA_AUTH_STORE",
+        "`file` (default), `keyring` or `auto`: where a profile's secrets live",
+    ),
+    (
+        "JIRA_AUTH_CLIENT_ID",
+        "`cloud login`: the OAuth 2.0 app's client id",
+    ),
+    (
+        "JIRA_AUTH_CLIENT_SECRET",
+        "`cloud login`: the app's client secret (never a flag value)",
+    ),
+    (
+        "JIRA_AUTH_PAT",
+        "`server login --pat`, `audit --pat`: a personal access token",
+    ),
+    (
+        "JIRA_AUTH_API_TOKEN",
+        "`audit --email`: an Atlassian API token",
+    ),
+    ("JIRA_AUTH_REQUEST_TIMEOUT", "like `--request-timeout`"),
+    ("JIRA_AUTH_DEADLINE", "like `--deadline`"),
+    ("NO_COLOR", "no colour unless `--color always`"),
+    ("RUST_LOG", "log filter, overrides `-v`/`-q`"),
+];
+
+/// Where the documentation lives online, for help texts that point to a page of `docs/`.
+pub const DOCS_URL: &str = "https://github.com/jira-auth/jira-auth/blob/main/docs";
+
+fn after_help() -> String {
+    let mut text = String::from("Files:\n");
+    for (path, what) in FILES {
+        text.push_str(&format!("  {path}\n      {what}\n"));
+    }
+    text.push_str("\nEnvironment:\n");
+    for (name, what) in ENVIRONMENT {
+        text.push_str(&format!("  {name:<26}{what}\n"));
+    }
+    text.push_str(&format!(
+        "\nEvery workflow is described in docs/ ({DOCS_URL}); `jira-auth profiles` lists what is stored."
+    ));
+    text
+}
+
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Credential profile to use (one per connector or environment).
     #[arg(
@@ -78,6 +147,13 @@ pub struct GlobalArgs {
     pub deadline: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    /// One JSON document on stdout: `active`, `config_dir` and `profiles`.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -90,6 +166,11 @@ pub enum Command {
     Cloud(crate::cloud::args::CloudArgs),
     Server(crate::server::args::ServerArgs),
     Audit(crate::audit::args::AuditArgs),
+    /// List every stored profile: its logins (cloud, server), kind, site, state and expiry.
+    ///
+    /// Reads the store only (no request). The active profile, the one `--profile` or
+    /// `JIRA_AUTH_PROFILE` selects, is marked `*`. Example: `jira-auth profiles --json`.
+    Profiles(ProfilesArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout.
     ///
     /// Example: `jira-auth completions bash > ~/.local/share/bash-completion/completions/jira-auth`

@@ -1,4 +1,28 @@
-//! Opening the user's browser on an authorize URL, for `cloud login` and `server login`.
+//! Opening the user's browser on an authorize URL, for `cloud login` and `server login`, and the
+//! page it shows once the login ended.
+
+use jira_auth_core::loopback::Page;
+
+/// The page the browser that brought the callback shows once the login ended: `Ok(what)` says
+/// where it is signed in; an error says what failed and what to do, as the terminal does (the
+/// same message, with every secret this process holds masked).
+pub fn outcome_page(outcome: Result<String, &crate::exit::Error>) -> (u16, Page) {
+    match outcome {
+        Ok(text) => (200, Page::new("Signed in", text)),
+        Err(e) => (
+            400,
+            Page::new(
+                "Login failed",
+                format!(
+                    "{}. The terminal shows the details.",
+                    jira_auth_core::redact::mask_held(&crate::suggest::complete(
+                        &crate::exit::message(e)
+                    ))
+                ),
+            ),
+        ),
+    }
+}
 
 /// Opens `url` with `$BROWSER` (a `:`-separated list, `%s` standing for the URL), else the
 /// platform's opener. Does not wait for the browser.

@@ -271,8 +271,25 @@ pub fn report(error: &Error) -> ExitCode {
         last = c;
     }
     // A server may echo a credential inside its error text: never print one this process holds.
-    eprintln!("{}", jira_auth_core::redact::mask_held(&text));
+    eprintln!(
+        "{}",
+        jira_auth_core::redact::mask_held(&crate::suggest::complete(&text))
+    );
     ExitCode::from(error.code())
+}
+
+/// The error's message and its distinct causes on one line, for a page or a JSON object.
+pub fn message(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut last = text.clone();
+    for cause in error.chain().skip(1) {
+        let c = cause.to_string();
+        if !last.contains(&c) {
+            text.push_str(&format!(": {c}"));
+        }
+        last = c;
+    }
+    text
 }
 
 #[cfg(test)]

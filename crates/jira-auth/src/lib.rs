@@ -11,6 +11,8 @@ pub mod cloud;
 pub mod exit;
 pub mod net;
 pub mod output;
+pub mod profiles;
 pub mod run;
 pub mod secret_input;
 pub mod server;
+pub mod suggest;

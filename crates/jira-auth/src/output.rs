@@ -24,7 +24,7 @@ impl Narrator {
     /// One or more lines on stderr, unless `--quiet`.
     pub fn say(&self, text: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", text.as_ref());
+            eprintln!("{}", crate::suggest::complete(text.as_ref()));
         }
     }
 }

@@ -26,11 +26,13 @@ pub fn main() -> ExitCode {
 /// Runs one command and returns its exit code (0 or 1); errors carry their own code.
 pub async fn run(cli: Cli) -> crate::exit::Result<u8> {
     let global = &cli.global;
+    crate::suggest::set_profile(&global.profile);
     crate::net::configure(global);
     match cli.command {
         Command::Cloud(args) => crate::cloud::run::run(global, args).await,
         Command::Server(args) => crate::server::run::run(global, args).await,
         Command::Audit(args) => crate::audit::run::run(global, args).await,
+        Command::Profiles(args) => crate::profiles::run(global, &args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "jira-auth", &mut std::io::stdout());

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 ///
 /// Runs the checks of a preset (default `raytion`) against the stored profile (`--profile`), or
 /// ad hoc against `--url` with `--email` (Jira Cloud; API token in `JIRA_AUTH_API_TOKEN`) or
-/// `--pat` (Data Center; token in `JIRA_AUTH_PAT`). See `docs/audit.md` for every check.
+/// `--pat` (Data Center; token in `JIRA_AUTH_PAT`). See `docs/audit.md` (https://github.com/jira-auth/jira-auth/blob/main/docs/audit.md) for every check.
 ///
 /// Exit codes: 0 no finding at or above `--fail-on`, 1 findings, 2 usage or configuration,
 /// 3 credential refused, 4 network or server error.
@@ -42,7 +42,7 @@ pub struct AuditArgs {
     #[arg(long, default_value = "raytion", value_name = "NAME")]
     pub preset: String,
 
-    /// A TOML file of extra presets (same shape as the built-in ones; see `docs/audit.md`).
+    /// A TOML file of extra presets (same shape as the built-in ones; see `docs/audit.md`, https://github.com/jira-auth/jira-auth/blob/main/docs/audit.md).
     #[arg(long, value_name = "FILE")]
     pub preset_file: Option<PathBuf>,
 

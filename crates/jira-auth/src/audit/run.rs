@@ -18,6 +18,11 @@ use std::sync::Arc;
 
 pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8> {
     let outputs = present::outputs(&args.format, args.output.clone())?;
+    for output in &outputs {
+        if let Some(path) = &output.file {
+            check_writable(path)?;
+        }
+    }
     let presets = Presets::load(args.preset_file.as_deref())?;
     let preset = presets.get(&args.preset)?;
     let mut options = AuditOptions::from_preset(&args.preset, preset)?;
@@ -28,6 +33,7 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     let target = resolve_target(global, &args, &http).await?;
     options.granted_scopes = target.granted_scopes.clone();
     options.credential = target.auth.describe();
+    let site = target.site.clone();
     let client = JiraClient::new(http, target.base, target.deployment, target.auth);
 
     let progress = (!global.quiet && std::io::stderr().is_terminal())
@@ -41,7 +47,11 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     if let Some(p) = &progress {
         p.finish();
     }
-    let report = report?;
+    let mut report = report?;
+    if let Some(site) = site {
+        // The person reading the report knows the site, not Atlassian's API gateway.
+        report.target.url = site;
+    }
 
     let styles = Styles::detect(global.color);
     for output in &outputs {
@@ -61,6 +71,26 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     })
 }
 
+/// A report file that cannot be written is found before the audit runs, not after it.
+/// A file this check creates is removed again: the audit may still fail before writing it.
+fn check_writable(path: &std::path::Path) -> crate::exit::Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context_as(Category::Usage, || {
+            format!(
+                "cannot write the report to `{}`, so nothing was audited: choose a file in a directory that exists and that you may write to",
+                path.display()
+            )
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// `--url` wins; otherwise the stored profile named by `--profile`.
 async fn resolve_target(
     global: &GlobalArgs,
@@ -68,7 +98,20 @@ async fn resolve_target(
     http: &HttpClient,
 ) -> crate::exit::Result<AuditTarget> {
     if let Some(url) = &args.url {
-        return Ok(target::ad_hoc(args, url)?);
+        let mut target = target::ad_hoc(args, url)?;
+        if args.deployment.is_none() {
+            let (deployment, how) = target::detect(http, &target).await?;
+            target.deployment = deployment;
+            crate::output::Narrator::new(global).say(format!(
+                "Auditing {} as {} ({how}; `--deployment` overrides)",
+                target.base,
+                match deployment {
+                    jira_auth_core::jira::Deployment::Cloud => "Jira Cloud",
+                    jira_auth_core::jira::Deployment::DataCenter => "Jira Data Center",
+                }
+            ));
+        }
+        return Ok(target);
     }
     let name = ProfileName::new(global.profile.clone())?;
     let store = Store::from_env()?;

@@ -6,8 +6,8 @@ use crate::exit::Failure;
 use crate::secret_input::{Process, SecretSource};
 use jira_auth_cloud::credentials::{self as cloud_credentials, RefreshMode};
 use jira_auth_core::auth::{Authorizer, BasicApiToken, Bearer, PatBearer};
-use jira_auth_core::http::HttpClient;
-use jira_auth_core::jira::Deployment;
+use jira_auth_core::http::{HttpClient, HttpError};
+use jira_auth_core::jira::{Deployment, JiraClient, JiraError};
 use jira_auth_core::store::{Profile, ProfileName, Store};
 use jira_auth_core::{ApiToken, PersonalAccessToken};
 use jira_auth_server::profile::{self as server_profile, ServerProfile};
@@ -28,6 +28,9 @@ pub struct AuditTarget {
     pub auth: Arc<dyn Authorizer>,
     /// Scopes the credential carries; `None` when it is not an OAuth 2.0 token.
     pub granted_scopes: Option<Vec<String>>,
+    /// The site a person knows, when `base` is not it (Cloud 3LO goes through the gateway):
+    /// what the report names as its target.
+    pub site: Option<String>,
 }
 
 fn parse_url(raw: &str) -> Result<Url, Failure> {
@@ -112,7 +115,86 @@ pub fn ad_hoc(args: &AuditArgs, raw_url: &str) -> Result<AuditTarget, Failure> {
         deployment,
         auth,
         granted_scopes: None,
+        site: None,
     })
+}
+
+/// The part of `GET /rest/api/{2,3}/serverInfo` that says which Jira answers (Cloud, Server or
+/// DataCenter).
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServerInfo {
+    deployment_type: Option<String>,
+}
+
+/// Asks `serverInfo` which deployment `--url` is, for an audit without `--deployment`: the
+/// deployment, and how it was decided (for the narration). A 404 is a wrong URL or context
+/// path (exit 2), as at `server login`.
+pub async fn detect(
+    http: &HttpClient,
+    target: &AuditTarget,
+) -> crate::exit::Result<(Deployment, String)> {
+    // The host's guess first, then the other REST version: Data Center has only version 2.
+    let other = match target.deployment {
+        Deployment::Cloud => Deployment::DataCenter,
+        Deployment::DataCenter => Deployment::Cloud,
+    };
+    let not_found = |r: &Result<ServerInfo, JiraError>| matches!(r, Err(JiraError::Http(HttpError::Api(api))) if api.status == 404);
+    let (mut shown, mut result) = server_info(http, target, target.deployment).await?;
+    if not_found(&result) {
+        (shown, result) = server_info(http, target, other).await?;
+    }
+    let info: ServerInfo = match result {
+        Ok(info) => info,
+        Err(JiraError::Http(HttpError::Api(api))) if api.status == 404 => {
+            return Err(Failure::usage(format!(
+                "{shown} answered 404: there is no Jira REST API there; check `--url` (include the context path, e.g. `https://host/jira`, when Jira is served under one)"
+            ))
+            .into());
+        }
+        Err(e) => {
+            return Err(crate::exit::Error::from(e).context(format!(
+                "cannot ask {shown} which Jira this is, so nothing was audited: check the URL and the credential, or pass `--deployment cloud` or `--deployment data-center`"
+            )));
+        }
+    };
+    Ok(match info.deployment_type.as_deref() {
+        Some("Cloud") => (Deployment::Cloud, "`serverInfo` says `Cloud`".to_owned()),
+        Some(other @ ("Server" | "DataCenter")) => (
+            Deployment::DataCenter,
+            format!("`serverInfo` says `{other}`"),
+        ),
+        Some(other) => {
+            return Err(Failure::usage(format!(
+                "{shown} says deploymentType `{other}`, which jira-auth does not know: pass `--deployment cloud` or `--deployment data-center`"
+            ))
+            .into());
+        }
+        None => (
+            target.deployment,
+            "`serverInfo` names no deployment type (Jira Server before 7.x), so by its host name"
+                .to_owned(),
+        ),
+    })
+}
+
+/// `serverInfo` in the REST version of `deployment`: the masked URL asked, and the answer.
+async fn server_info(
+    http: &HttpClient,
+    target: &AuditTarget,
+    deployment: Deployment,
+) -> crate::exit::Result<(String, Result<ServerInfo, JiraError>)> {
+    let probe = JiraClient::new(
+        http.clone(),
+        target.base.clone(),
+        deployment,
+        target.auth.clone(),
+    );
+    let url = probe.rest("/serverInfo")?;
+    Ok((
+        jira_auth_core::secret::mask_url(&url),
+        probe.get_json(&url).await,
+    ))
 }
 
 /// The section of a stored profile that an audit uses.
@@ -175,6 +257,7 @@ pub async fn from_profile(
                 deployment: Deployment::Cloud,
                 auth: Arc::new(Bearer(c.access_token)),
                 granted_scopes: Some(c.scopes),
+                site: Some(c.site_url),
             })
         }
         Section::Server => {
@@ -186,6 +269,7 @@ pub async fn from_profile(
                 deployment: Deployment::DataCenter,
                 auth: server.authorizer(http.clock().clone())?,
                 granted_scopes: None,
+                site: None,
             })
         }
     }

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 ///
 /// Typical use: `jira-auth cloud login --client-id ID --preset psoxy`, then
 /// `curl -H "Authorization: Bearer $(jira-auth cloud token)" …` or
-/// `jira-auth cloud export --format psoxy`. See `docs/cloud.md`.
+/// `jira-auth cloud export --format psoxy`. See `docs/cloud.md` (https://github.com/jira-auth/jira-auth/blob/main/docs/cloud.md).
 #[derive(Debug, Args)]
 pub struct CloudArgs {
     #[command(subcommand)]
@@ -51,7 +51,7 @@ pub enum CloudCommand {
     /// Serves `GET /` (a "Connect Jira" page), `/initiate-oauth`, `/oauth/callback` and
     /// `/health-check`; the redirect URI to register is `{public-url}/oauth/callback`. Every flag
     /// has an environment variable so it deploys as a container with no arguments. See
-    /// `docs/serve.md`.
+    /// `docs/serve.md` (https://github.com/jira-auth/jira-auth/blob/main/docs/serve.md).
     Serve(Box<ServeArgs>),
 }
 
@@ -70,7 +70,14 @@ pub struct EndpointArgs {
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// The OAuth 2.0 (3LO) app's client id (developer console → the app → Settings).
-    #[arg(long, env = "JIRA_AUTH_CLIENT_ID", value_name = "ID")]
+    // Not `required`: clap's "required argument" error cannot name the variable, ours does.
+    #[arg(
+        long,
+        env = "JIRA_AUTH_CLIENT_ID",
+        value_name = "ID",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub client_id: String,
 
     /// Read the client secret from this file (first line). Else `JIRA_AUTH_CLIENT_SECRET`, else

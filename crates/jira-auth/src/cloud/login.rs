@@ -36,12 +36,19 @@ pub async fn login(
     let info = |text: &str| narrator.say(text);
     let endpoints = Endpoints::parse(&a.endpoints.auth_url, &a.endpoints.api_url)?;
     let redirect = RedirectUri::parse(&a.redirect_uri)?;
+    crate::suggest::set_preset(a.preset.as_deref());
     let presets = Presets::load(a.preset_file.as_deref())?;
     let scopes =
         authorize::resolve_scopes(&presets, a.preset.as_deref(), &a.scopes, !a.no_refresh)?;
     if a.client_id.trim().is_empty() {
         return Err(Failure::usage(
-            "the client id is empty: pass `--client-id` or set `JIRA_AUTH_CLIENT_ID` (developer console → your app → Settings)",
+            "no client id: pass `--client-id ID` or set `JIRA_AUTH_CLIENT_ID` (developer console → your app → Settings)",
+        )
+        .into());
+    }
+    if a.paste && a.client_secret_stdin {
+        return Err(Failure::usage(
+            "`--client-secret-stdin` and `--paste` both read standard input: give the client secret with `--client-secret-file PATH` or `JIRA_AUTH_CLIENT_SECRET` instead",
         )
         .into());
     }
@@ -81,14 +88,17 @@ pub async fn login(
         }
     }
 
-    let code = match listener {
+    let client_id = a.client_id.trim().to_owned();
+    let (code, reply) = match listener {
         Some(l) => {
             info(&format!(
-                "Waiting up to {} for the browser to come back to {} …",
+                "Waiting up to {} for the browser to come back to {} …\nIf Atlassian shows an error instead of a consent screen, check the client id `{client_id}` and that the app's Callback URL is exactly `{}` (developer console → your app → Authorization)",
                 humantime::format_duration(timeout),
+                redirect.as_str(),
                 redirect.as_str()
             ));
-            l.wait(&state, timeout).await?
+            let (code, reply) = l.wait(&state, &client_id, timeout).await?;
+            (code, Some(reply))
         }
         None => {
             info(&format!(
@@ -96,39 +106,52 @@ pub async fn login(
                 redirect.as_str()
             ));
             let line = read_line(timeout).await?;
-            parse_pasted(&line, &state).map_err(CloudError::from)?
+            (parse_pasted(&line, &state).map_err(CloudError::from)?, None)
         }
     };
 
     let consent = Consent::new(Grant {
-        client_id: a.client_id.trim().to_owned(),
+        client_id,
         client_secret: secret,
         requested_scopes: scopes,
         preset: a.preset.clone(),
         endpoints,
         redirect_uri: redirect.as_str().to_owned(),
     });
-    let granted = consent
-        .exchange(&super::run::http()?, store, profile, code)
-        .await?;
-    let site_id = pick_site(granted.sites(), a.site.as_deref())?.id.clone();
-    let connection = granted.choose(&site_id, unix_seconds(SystemTime::now()))?;
-    connection.save(store, profile)?;
+    let finished = async {
+        let granted = consent
+            .exchange(&super::run::http()?, store, profile, code)
+            .await?;
+        let site_id = pick_site(granted.sites(), a.site.as_deref())?.id.clone();
+        let connection = granted.choose(&site_id, unix_seconds(SystemTime::now()))?;
+        connection.save(store, profile)?;
+        crate::exit::Result::Ok(connection)
+    }
+    .await;
+    // The browser has waited for this: it shows how the login really ended.
+    if let Some(reply) = reply {
+        let (status, page) = crate::browser::outcome_page(finished.as_ref().map(|c| {
+            format!(
+                "jira-auth is signed in to {} ({}) as profile `{profile}`. You can close this tab.",
+                c.credentials.site_name, c.credentials.site_url
+            )
+        }));
+        reply.answer(status, page).await;
+    }
+    let connection = finished?;
     let (c, missing) = (&connection.credentials, &connection.missing_scopes);
 
     if !missing.is_empty() {
         let only_offline = missing.iter().all(|s| s == OFFLINE_ACCESS);
+        let advice = if only_offline {
+            "no refresh token was issued, so this login lasts one hour"
+        } else {
+            "add them in the developer console (your app → Permissions → Jira API → Configure), then run `jira-auth cloud login` again"
+        };
         eprintln!(
             "warning: not granted: {}; {}",
             missing.join(" "),
-            if only_offline {
-                "no refresh token was issued, so this login lasts one hour".to_owned()
-            } else {
-                format!(
-                    "add them in the developer console (your app → Permissions → Jira API → Configure), then run `jira-auth cloud login{}` again",
-                    jira_auth_cloud::error::profile_flag(profile.as_str())
-                )
-            }
+            crate::suggest::complete(advice)
         );
     }
     narrator.say(format!(
@@ -169,7 +192,10 @@ fn client_secret(a: &LoginArgs) -> exit::Result<ClientSecret> {
 async fn read_line(timeout: Duration) -> crate::exit::Result<String> {
     let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map(|n| (n > 0).then_some(line))
     });
     match tokio::time::timeout(timeout, read).await {
         Err(_) => Err(Failure::auth(format!(
@@ -177,9 +203,15 @@ async fn read_line(timeout: Duration) -> crate::exit::Result<String> {
             humantime::format_duration(timeout)
         ))
         .into()),
-        Ok(joined) => Ok(joined
+        Ok(joined) => joined
             .context_as(Category::Usage, "the stdin reader failed")?
-            .context_as(Category::Usage, "cannot read standard input")?),
+            .context_as(Category::Usage, "cannot read standard input")?
+            .ok_or_else(|| {
+                Failure::usage(
+                    "standard input ended before a URL or code was pasted: run `jira-auth cloud login` in a terminal, or pipe the URL the browser landed on into it",
+                )
+                .into()
+            }),
     }
 }
 

@@ -91,10 +91,29 @@ pub fn status_text(s: &Status) -> String {
         if s.usable {
             "usable".to_owned()
         } else {
-            "expired: run `jira-auth cloud login` again".to_owned()
+            "a new login is needed: run `jira-auth cloud login` again".to_owned()
         },
     );
     out
+}
+
+/// One site of `cloud sites --json`: Atlassian's fields, and whether the profile stores it.
+#[derive(Debug, serde::Serialize)]
+pub struct SiteJson<'a> {
+    #[serde(flatten)]
+    pub site: &'a Site,
+    /// The site this profile's login chose (`cloud_id`): the one `audit` and exports use.
+    pub stored: bool,
+}
+
+/// The sites with the stored one marked, for `cloud sites --json`.
+pub fn sites_json<'a>(all: &'a [Site], stored: &str) -> Vec<SiteJson<'a>> {
+    all.iter()
+        .map(|site| SiteJson {
+            site,
+            stored: site.id == stored,
+        })
+        .collect()
 }
 
 #[cfg(test)]

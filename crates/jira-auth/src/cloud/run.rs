@@ -7,7 +7,7 @@ use crate::exit;
 use crate::exit::{Category, ContextAs as _};
 use crate::output::Narrator;
 use jira_auth_cloud::credentials::{self, REFRESH_MARGIN, RefreshMode, Status};
-use jira_auth_cloud::{export, sites};
+use jira_auth_cloud::{CloudError, export, sites};
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::presets::Presets;
 use jira_auth_core::store::{ProfileName, Store};
@@ -91,10 +91,43 @@ async fn list_sites(profile: &ProfileName, store: &Store, a: JsonArgs) -> crate:
         RefreshMode::IfExpiring(REFRESH_MARGIN),
     )
     .await?;
+    crate::suggest::set_preset(fresh.credentials.preset.as_deref());
+    let first = sites::accessible_resources(
+        &http,
+        &fresh.credentials.endpoints()?,
+        &fresh.credentials.access_token,
+    )
+    .await;
+    // A token Atlassian refused (revoked, or a clock that lied about its expiry): one refresh,
+    // one retry, then a message that names the command that fixes it.
+    let refused = |status: u16, refreshed: bool| CloudError::AccessTokenRefused {
+        profile: profile.to_string(),
+        status,
+        refreshed,
+    };
+    let (fresh, all) = match first {
+        Err(e) if let Some(status) = e.refused_token() => {
+            if fresh.refreshed || fresh.credentials.refresh_token.is_none() {
+                return Err(refused(status, fresh.refreshed).into());
+            }
+            let fresh =
+                credentials::ensure_fresh(store, profile, &http, RefreshMode::Always).await?;
+            let c = &fresh.credentials;
+            match sites::accessible_resources(&http, &c.endpoints()?, &c.access_token).await {
+                Err(e) if let Some(status) = e.refused_token() => {
+                    return Err(refused(status, true).into());
+                }
+                other => (fresh, other?),
+            }
+        }
+        other => (fresh, other?),
+    };
     let c = &fresh.credentials;
-    let all = sites::accessible_resources(&http, &c.endpoints()?, &c.access_token).await?;
     if a.json {
-        println!("{}", crate::output::json(&all)?);
+        println!(
+            "{}",
+            crate::output::json(&present::sites_json(&all, &c.cloud_id))?
+        );
     } else {
         print!("{}", present::sites_table(&all, Some(&c.cloud_id)));
     }
@@ -102,7 +135,21 @@ async fn list_sites(profile: &ProfileName, store: &Store, a: JsonArgs) -> crate:
 }
 
 fn status(profile: &ProfileName, store: &Store, a: StatusArgs) -> crate::exit::Result<u8> {
-    let c = credentials::load(store, profile)?;
+    let c = match credentials::load(store, profile) {
+        Ok(c) => c,
+        // A script reading `--json` gets JSON on stdout either way; the exit code stays.
+        Err(e) if a.json => {
+            let e = exit::Error::from(e);
+            let object = serde_json::json!({
+                "profile": profile.as_str(),
+                "error": crate::suggest::complete(&exit::message(&e)),
+                "exit_code": e.code(),
+            });
+            println!("{}", crate::output::json(&object)?);
+            return Err(e);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let expected = match &c.preset {
         Some(name) => {
             let presets = Presets::load(a.preset_file.as_deref())?;
@@ -115,12 +162,16 @@ fn status(profile: &ProfileName, store: &Store, a: StatusArgs) -> crate::exit::R
         None => c.requested_scopes.clone(),
     };
     let report = Status::compute(profile, &c, unix_seconds(SystemTime::now()), &expected);
+    crate::suggest::set_preset(c.preset.as_deref());
     if a.json {
         println!("{}", crate::output::json(&report)?);
     } else {
-        print!("{}", present::status_text(&report));
+        print!(
+            "{}",
+            crate::suggest::complete(&present::status_text(&report))
+        );
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", crate::suggest::complete(w));
         }
     }
     Ok(if report.usable {

@@ -38,7 +38,9 @@ pub enum ServerCommand {
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
-    /// Directory for the key files (created 0700 if missing). Default: the current directory.
+    /// Directory for the key files (created 0700 if missing). Default: `keys/<profile>/` in the
+    /// config directory (`$JIRA_AUTH_CONFIG_DIR`, else `~/.config/jira-auth`), never the
+    /// current directory, which may be a git checkout.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 

@@ -7,13 +7,17 @@ use crate::exit;
 use crate::exit::{Category, Context as _, ContextAs as _};
 use jira_auth_core::store::{create_private_dir, write_atomically};
 use jira_auth_server::key;
-use std::path::PathBuf;
 
 pub const PRIVATE_FILE: &str = "jira_privatekey.pem";
 pub const PUBLIC_FILE: &str = "jira_publickey.pem";
 
 pub fn run(ctx: &Ctx, args: KeygenArgs) -> crate::exit::Result<u8> {
-    let dir = args.out.unwrap_or_else(|| PathBuf::from("."));
+    // Not the current directory: that is often a git checkout, one `git add .` from publishing
+    // the key. The config directory is private already, and per profile no two keys collide.
+    let dir = match args.out {
+        Some(dir) => dir,
+        None => ctx.store.dir().join("keys").join(ctx.profile.as_str()),
+    };
     let private_path = dir.join(PRIVATE_FILE);
     let public_path = dir.join(PUBLIC_FILE);
     if !args.force {

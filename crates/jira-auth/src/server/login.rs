@@ -64,9 +64,9 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> crate::exit::Result<u8> {
     // Alone on its line, even with `--quiet`: the login cannot go on without it.
     eprintln!("{authorize}");
 
-    let verifier = match listener {
+    let (verifier, reply) = match listener {
         Some(listener) => {
-            let target = listener
+            let (target, reply) = listener
                 .receive(&request_token.token, Duration::from_secs(args.timeout))
                 .await
                 .map_err(|e| match e {
@@ -75,39 +75,70 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> crate::exit::Result<u8> {
                     },
                     other => ServerError::Listen(std::io::Error::other(other.to_string())),
                 })?;
-            check_callback(&target, &request_token.token)?.verifier
+            match check_callback(&target, &request_token.token) {
+                Ok(callback) => (callback.verifier, Some(reply)),
+                Err(e) => {
+                    let e = crate::exit::Error::from(e);
+                    let (status, page) = crate::browser::outcome_page(Err(&e));
+                    reply.answer(status, page).await;
+                    return Err(e);
+                }
+            }
         }
-        None => read_verifier()?,
+        None => (read_verifier()?, None),
     };
-    let tokens = jira
-        .access_token(&consumer, &request_token, &verifier)
-        .await
-        .context("cannot exchange the approved request token")?;
+    let finished = async {
+        let tokens = jira
+            .access_token(&consumer, &request_token, &verifier)
+            .await
+            .context("cannot exchange the approved request token")?;
 
-    let signer = OAuth1Signer::new(consumer).with_token(tokens.token.clone());
-    let me = jira
-        .myself(Arc::new(signer))
-        .await
-        .context("the new access token does not work")?;
-    save(
-        ctx,
-        &jira,
-        &me,
-        Credential::Oauth1 {
-            consumer_key,
-            private_key_path: key_path,
-            access_token: tokens.token,
-            token_secret: tokens.secret,
-        },
-    )
+        let signer = OAuth1Signer::new(consumer).with_token(tokens.token.clone());
+        let me = jira
+            .myself(Arc::new(signer))
+            .await
+            .context("the new access token does not work")?;
+        save(
+            ctx,
+            &jira,
+            &me,
+            Credential::Oauth1 {
+                consumer_key,
+                private_key_path: key_path,
+                access_token: tokens.token,
+                token_secret: tokens.secret,
+            },
+        )
+    }
+    .await;
+    // The browser has waited for this: it shows how the login really ended.
+    if let Some(reply) = reply {
+        let (status, page) = crate::browser::outcome_page(finished.as_ref().map(|_| {
+            format!(
+                "jira-auth is signed in to {} as profile `{}`. You can close this tab.",
+                jira.base(),
+                ctx.profile
+            )
+        }));
+        reply.answer(status, page).await;
+    }
+    finished
 }
 
 async fn login_pat(ctx: &Ctx, jira: &JiraServer) -> crate::exit::Result<u8> {
     let token = read_pat()?;
+    // Only a refusal is about the token; a 404 is a wrong URL and says so on its own.
     let me = jira
         .myself(Arc::new(PatBearer(token.clone())))
         .await
-        .context("Jira did not accept the personal access token")?;
+        .map_err(|e| {
+            let e = exit::Error::from(e);
+            if e.code() == exit::AUTH {
+                e.context("Jira did not accept the personal access token")
+            } else {
+                e
+            }
+        })?;
     save(ctx, jira, &me, Credential::Pat { token })
 }
 
