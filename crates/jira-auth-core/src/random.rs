@@ -12,6 +12,17 @@ pub fn hex_token(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `n` random bytes from the OS RNG (a PKCE verifier's entropy).
+///
+/// # Panics
+/// Never in practice, as [`hex_token`].
+pub fn bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    #[allow(clippy::expect_used)]
+    getrandom::fill(&mut buf).expect("the operating system's random number generator failed");
+    buf
+}
+
 /// Compares two strings in constant time (for `state` and similar values).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
