@@ -48,7 +48,7 @@ pub enum RotationError {
     Store(#[from] StoreError),
     /// A newer jira-auth wrote the record: it may hold the only live refresh token.
     #[error(
-        "profile `{profile}` has a write-ahead record at `{location}` written by a newer jira-auth (format {found}, this build reads {VERSION}); it was left untouched: run the newer jira-auth, which applies it"
+        "profile `{profile}` has a write-ahead record at {location} written by a newer jira-auth (format {found}, this build reads {VERSION}); it was left untouched: run the newer jira-auth, which applies it"
     )]
     TooNew {
         profile: String,
@@ -57,7 +57,7 @@ pub enum RotationError {
     },
     /// The record belongs to another section's interrupted refresh.
     #[error(
-        "profile `{profile}` has a write-ahead record of its `{section}` login at `{location}` (a refresh of it was interrupted); it was left untouched: run a `jira-auth {section}` command for this profile first, which applies it"
+        "profile `{profile}` has a write-ahead record of its `{section}` login at {location} (a refresh of it was interrupted); it was left untouched: run a `jira-auth {section}` command for this profile first, which applies it"
     )]
     Foreign {
         profile: String,
