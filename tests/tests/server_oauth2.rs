@@ -762,3 +762,45 @@ async fn a_pasted_url_of_another_login_is_a_state_mismatch_exit_3() {
     );
     assert_eq!(env.provider.token_requests(), 0, "no code exchange");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_killed_after_the_write_ahead_record_is_recovered_without_a_request() {
+    let env = Env::start(|_| {}).await;
+    env.logged_in().await;
+    let before = env.credential();
+    let mut cmd = env.home.cmd();
+    cmd.args(["server", "refresh"])
+        .env("JIRA_AUTH_TEST_PAUSE_AT", "pending-written")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert_eq!(line, "jira-auth: paused at pending-written\n");
+    // Killed after Jira rotated the token and the record was written, before the profile was.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let pending = env.home.config_dir().join("profiles/default.pending");
+    assert!(pending.exists());
+    assert_eq!(
+        env.credential(),
+        before,
+        "the profile still holds the spent token"
+    );
+    let live = env.provider.live_refresh_tokens();
+    assert_ne!(live, [before["refresh_token"].as_str().unwrap()]);
+    let requests = env.provider.token_requests();
+    // The next command applies the record: the new token, no request, nothing lost.
+    let run = env.run(&["server", "token"], None);
+    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(env.provider.token_requests(), requests);
+    let after = env.credential();
+    assert_eq!(after["refresh_token"].as_str().unwrap(), live[0]);
+    assert_eq!(
+        run.stdout,
+        format!("{}\n", after["access_token"].as_str().unwrap())
+    );
+    assert!(!pending.exists());
+}

@@ -93,9 +93,12 @@ pub async fn ensure_fresh(
 ) -> Result<Fresh, Oauth2Error> {
     let not_logged_in = || Oauth2Error::NotLoggedIn(profile.to_string());
     let now = || unix_seconds(http.clock().now());
-    if let Mode::IfExpiring(margin) = mode
-        && !rotation::exists(store, profile)?
-    {
+    if let Mode::IfExpiring(margin) = mode {
+        // A killed renewal's record is applied first, so that no spent token is handed out; a
+        // record of the profile's other login is left for it.
+        if rotation::exists(store, profile)? {
+            rotation::recover::<ServerProfile>(&store.lock(profile)?, profile)?;
+        }
         let p: ServerProfile = store.load_section(profile)?.ok_or_else(not_logged_in)?;
         if fresh_enough(&oauth2(profile, &p)?, now(), margin) {
             return Ok(Fresh {
