@@ -206,8 +206,8 @@ pub fn stored_text(s: &Status, location: &str) -> String {
         line("Client", format!("`{}`", o.client_id));
         line("Scopes", o.scopes.join(" "));
         line(
-            "Access token",
-            format!("valid until {}", o.access_expires_at),
+            "Expires",
+            format!("access token valid until {}", o.access_expires_at),
         );
         if o.grant == Oauth2Grant::AuthorizationCode {
             line(
