@@ -1,15 +1,12 @@
 //! Random values from the operating system's RNG.
 
-/// `bytes` random bytes from the OS RNG, hex-encoded (so `state` and nonces are URL-safe as is).
+/// `n` random bytes from the OS RNG, hex-encoded (so `state` and nonces are URL-safe as is).
 ///
 /// # Panics
 /// Never in practice: `getrandom` only fails when the OS has no entropy source at all, in which
 /// case no OAuth flow can be run safely and aborting is the right answer.
-pub fn hex_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    #[allow(clippy::expect_used)]
-    getrandom::fill(&mut buf).expect("the operating system's random number generator failed");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+pub fn hex_token(n: usize) -> String {
+    bytes(n).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `n` random bytes from the OS RNG (a PKCE verifier's entropy).
