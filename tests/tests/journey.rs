@@ -26,6 +26,11 @@ fn filters() -> Vec<(&'static str, &'static str)> {
     let mut f = jira_auth_test::filters::common();
     f.extend([
         (r"\b(at|rt)-\d{4}-[0-9a-f]+\b", "[TOKEN]"),
+        (r"\bdc-(access|refresh)-\d{4}-[a-z]+\b", "[TOKEN]"),
+        (
+            r"code_challenge=[A-Za-z0-9_-]{43}",
+            "code_challenge=[RANDOM]",
+        ),
         (r"127\.0\.0\.1%3A\d+", "[LOCALHOST]"),
         (r"/[^\s`]*/\.tmp[A-Za-z0-9]+", "[TMP]"),
         (r"MIIB[A-Za-z0-9+/=]{100,}", "[PUBLIC KEY]"),
@@ -55,6 +60,10 @@ async fn the_demo_journey_works_end_to_end() {
             "server-keygen",
             "server-login",
             "server-request",
+            "audit---preset",
+            "server-login",
+            "server-refresh",
+            "server-status",
             "audit---preset",
         ]
     );

@@ -5,9 +5,9 @@
 //! constant time with the one we sent (RFC 6749 §10.12: it binds the response to this login).
 
 use crate::CloudError;
-use jira_auth_core::random::constant_time_eq;
+use jira_auth_core::authorization::{self, Pasted, Response};
 use jira_auth_core::{Categorize, Category};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// Why an authorization response ends the login.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,20 +97,7 @@ impl RedirectUri {
     /// For an `http` URI on `localhost`, `127.0.0.1` or `[::1]` (RFC 8252 §7.3): the addresses
     /// to listen on (loopback only) and the port. `None` for anything else (paste mode).
     pub fn loopback(&self) -> Option<(Vec<IpAddr>, u16)> {
-        if self.url.scheme() != "http" {
-            return None;
-        }
-        let port = self.url.port_or_known_default()?;
-        let addrs = match self.url.host()? {
-            url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => vec![
-                IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ],
-            url::Host::Ipv4(ip) if ip.is_loopback() => vec![IpAddr::V4(ip)],
-            url::Host::Ipv6(ip) if ip.is_loopback() => vec![IpAddr::V6(ip)],
-            _ => return None,
-        };
-        Some((addrs, port))
+        jira_auth_core::loopback::addresses(&self.url)
     }
 }
 
@@ -136,38 +123,19 @@ impl PartialEq for Callback {
     }
 }
 
-/// Interprets the query string of a request to the callback path.
+/// Interprets the query string of a request to the callback path (core's RFC 6749 §4.1.2
+/// reading, with Atlassian's advice).
 pub fn parse_query(query: &str, expected_state: &str) -> Callback {
-    let mut code = None;
-    let mut state = None;
-    let mut error = None;
-    let mut description = None;
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        match k.as_ref() {
-            "code" => code = Some(v.into_owned()),
-            "state" => state = Some(v.into_owned()),
-            "error" => error = Some(v.into_owned()),
-            "error_description" => description = Some(v.into_owned()),
-            _ => {}
+    match authorization::parse_query(query, expected_state) {
+        Response::Code(code) => Callback::Code(oauth2::AuthorizationCode::new(code)),
+        Response::Error { error, description } if error == "access_denied" => {
+            Callback::Failed(CallbackError::AccessDenied { description })
         }
-    }
-    match state {
-        None => return Callback::Stray("the request carries no `state`"),
-        Some(s) if !constant_time_eq(&s, expected_state) => {
-            return Callback::Stray("the request's `state` belongs to another login");
+        Response::Error { error, description } => {
+            Callback::Failed(CallbackError::Authorization { error, description })
         }
-        Some(_) => {}
-    }
-    if let Some(error) = error {
-        return Callback::Failed(if error == "access_denied" {
-            CallbackError::AccessDenied { description }
-        } else {
-            CallbackError::Authorization { error, description }
-        });
-    }
-    match code.filter(|c| !c.is_empty()) {
-        Some(code) => Callback::Code(oauth2::AuthorizationCode::new(code)),
-        None => Callback::Failed(CallbackError::MissingCode),
+        Response::MissingCode => Callback::Failed(CallbackError::MissingCode),
+        Response::Stray(why) => Callback::Stray(why),
     }
 }
 
@@ -177,26 +145,12 @@ pub fn parse_pasted(
     input: &str,
     expected_state: &str,
 ) -> Result<oauth2::AuthorizationCode, CallbackError> {
-    let input = input.trim();
-    if input.is_empty() {
-        return Err(CallbackError::Unreadable);
-    }
-    let query = if let Ok(url) = url::Url::parse(input) {
-        url.query().unwrap_or_default().to_owned()
-    } else if let Some((_, q)) = input.split_once('?') {
-        q.to_owned()
-    } else if input.contains('=') {
-        input.to_owned()
-    } else if input
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
-    {
-        return Ok(oauth2::AuthorizationCode::new(input.to_owned()));
-    } else {
-        return Err(CallbackError::Unreadable);
+    let query = match authorization::pasted(input) {
+        Pasted::Unreadable => return Err(CallbackError::Unreadable),
+        Pasted::Code(code) => return Ok(oauth2::AuthorizationCode::new(code)),
+        Pasted::Query(query) => query,
     };
-    let query = query.split('#').next().unwrap_or_default();
-    match parse_query(query, expected_state) {
+    match parse_query(&query, expected_state) {
         Callback::Code(code) => Ok(code),
         Callback::Failed(e) => Err(e),
         Callback::Stray(_) if query.contains("code=") || query.contains("error=") => {
@@ -209,6 +163,7 @@ pub fn parse_pasted(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     const STATE: &str = "00112233445566778899aabbccddeeff";
 

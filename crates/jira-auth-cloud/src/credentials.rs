@@ -12,6 +12,7 @@ use crate::sites::Site;
 use crate::token::{TokenClient, TokenSet};
 use crate::{CloudError, Endpoints, fault};
 use jira_auth_core::http::HttpClient;
+use jira_auth_core::rotation::{self, Persisted};
 use jira_auth_core::store::{Profile, ProfileName, Removed, Section, Store};
 use jira_auth_core::time::{rfc3339, unix_seconds};
 use jira_auth_core::{AccessToken, ClientSecret, RefreshToken};
@@ -239,7 +240,7 @@ pub async fn ensure_fresh(
         }
     }
     let guard = store.lock(profile)?;
-    crate::pending::recover(&guard, profile)?;
+    crate::pending::recover_before_refresh(&guard, profile)?;
     // One read under the lock: the section to refresh, and the document it is saved back into.
     let stored = guard.load()?.unwrap_or_default();
     let mut credentials =
@@ -281,39 +282,29 @@ pub async fn ensure_fresh(
     fault::pause_at("after-response");
     credentials.apply_refresh(tokens, now);
     // The old refresh token is spent from now on: the new set goes to disk first, in the
-    // write-ahead record, then into the profile (see `pending`).
-    let mut last_error = None;
-    let mut durable = false;
-    for _ in 0..PERSIST_ATTEMPTS {
-        match crate::pending::write(&guard, Some(&refresh_token), &credentials, &mut reserved) {
-            Ok(()) => {
-                durable = true;
-                break;
-            }
-            Err(e) => last_error = Some(e),
-        }
-    }
-    fault::pause_at("pending-written");
-    let saved = save_reserved(&guard, &stored, &credentials, &mut reserved);
-    match (durable, saved) {
-        (_, Ok(())) => {
-            fault::pause_at("profile-saved");
-            crate::pending::remove(&guard)?;
-        }
-        (true, Err(e)) => {
+    // write-ahead record, then into the profile (see `jira_auth_core::rotation`).
+    match rotation::persist(
+        &guard,
+        &stored,
+        Some(&refresh_token),
+        &credentials,
+        &mut reserved,
+    ) {
+        Persisted::Saved => {}
+        Persisted::InRecord(e) => {
             // The new set is durable in the record; the next command under the lock applies it.
             tracing::warn!(
                 "the refreshed token set is kept in the write-ahead record {} but the profile could not be updated ({e}); the next `jira-auth cloud` command for profile `{profile}` applies it",
                 guard.write_ahead_location()
             );
         }
-        (false, Err(e)) => {
+        Persisted::Lost { attempts, source } => {
             return Err(CloudError::RotationNotSaved {
                 profile: profile.to_string(),
                 dir: store.dir().display().to_string(),
-                attempts: PERSIST_ATTEMPTS + 1,
+                attempts,
                 reuse_until: rfc3339(now.saturating_add(crate::pending::REUSE_WINDOW_SECONDS)),
-                source: last_error.map_or_else(|| store_error(e), store_error),
+                source,
             });
         }
     }
@@ -321,22 +312,6 @@ pub async fn ensure_fresh(
         credentials,
         refreshed: true,
     })
-}
-
-/// How many times the write-ahead record is attempted before the profile itself is tried.
-const PERSIST_ATTEMPTS: usize = 3;
-
-/// [`save_locked`] over the profile read before the refresh, into the reserved space.
-fn save_reserved(
-    guard: &jira_auth_core::store::ProfileGuard,
-    stored: &Profile,
-    credentials: &CloudCredentials,
-    reserved: &mut jira_auth_core::store::Reserved,
-) -> Result<(), CloudError> {
-    let mut p = stored.clone();
-    p.put(credentials)?;
-    guard.save_reserved(&p, reserved)?;
-    Ok(())
 }
 
 /// The store error inside a cloud error (for `#[source]`), or the cloud error's text as one.

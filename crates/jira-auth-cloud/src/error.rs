@@ -144,6 +144,9 @@ pub enum CloudError {
         location: String,
         found: u32,
     },
+    /// A write-ahead record of the profile's other login.
+    #[error(transparent)]
+    Rotation(jira_auth_core::rotation::RotationError),
 }
 
 /// A URL (or what was meant to be one) as it may appear in a message: user info and
@@ -212,6 +215,7 @@ impl Categorize for CloudError {
             | CloudError::NoRoomForLogin { .. }
             | CloudError::RotationNotSaved { .. }
             | CloudError::WriteAheadTooNew { .. } => Category::Usage,
+            CloudError::Rotation(e) => e.category(),
             CloudError::Preset(e) => e.category(),
             CloudError::Callback(e) => e.category(),
             CloudError::Store(e) => e.category(),

@@ -1,5 +1,7 @@
-//! The write-ahead record of a refresh (the store keeps its bytes: `<profile>.pending` beside
-//! `<profile>.json`, or a keyring entry with the keyring backend).
+//! The write-ahead record of a Cloud refresh: `jira_auth_core::rotation` (the one
+//! implementation, shared with Data Center OAuth 2.0) for the `cloud` section, with Cloud's
+//! errors. The store keeps its bytes: `<profile>.pending` beside `<profile>.json`, or a keyring
+//! entry with the keyring backend.
 //!
 //! Atlassian rotates the refresh token on every refresh and accepts the old one for only
 //! 10 minutes more; after that a reuse revokes the whole family. So the new token set must reach
@@ -25,67 +27,50 @@
 //! time of one small fsync'd write). Then the old refresh token is still stored and works again
 //! if the next run comes within Atlassian's 10-minute reuse window.
 
-use crate::credentials::{CloudCredentials, SECTION};
-use crate::{CloudError, fault};
+use crate::CloudError;
+use crate::credentials::CloudCredentials;
 use jira_auth_core::RefreshToken;
-use jira_auth_core::store::{Profile, ProfileGuard, ProfileName, Reserved, Store, StoreError};
-use serde::{Deserialize, Serialize};
+use jira_auth_core::rotation::{self, Rotating, RotationError};
+use jira_auth_core::store::{Profile, ProfileGuard, ProfileName, Reserved, Store};
 
-/// The format version of the record.
-const VERSION: u32 = 1;
+pub use jira_auth_core::rotation::{Recovery, headroom};
 
 /// How long Atlassian still accepts a refresh token after rotating it.
 pub const REUSE_WINDOW_SECONDS: i64 = 10 * 60;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Record {
-    version: u32,
-    /// The refresh token that was redeemed to get `cloud`.
-    replaces: Option<RefreshToken>,
-    /// The full new cloud section.
-    cloud: CloudCredentials,
+impl Rotating for CloudCredentials {
+    fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
 }
 
-/// What [`recover`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recovery {
-    /// No record.
-    Nothing,
-    /// The record's credentials were written into the profile.
-    Applied,
-    /// The record was already applied, or belonged to an older login: removed.
-    Discarded,
+fn cloud_error(e: RotationError) -> CloudError {
+    match e {
+        RotationError::Store(e) => CloudError::Store(e),
+        RotationError::TooNew {
+            profile,
+            location,
+            found,
+        } => CloudError::WriteAheadTooNew {
+            profile,
+            location,
+            found,
+        },
+        foreign @ RotationError::Foreign { .. } => CloudError::Rotation(foreign),
+    }
 }
 
 /// Whether `profile` has a write-ahead record (no lock).
 pub fn exists(store: &Store, profile: &ProfileName) -> Result<bool, CloudError> {
-    Ok(store.has_write_ahead(profile)?)
+    Ok(rotation::exists(store, profile)?)
 }
 
+#[cfg(test)]
 fn encode(
     replaces: Option<&RefreshToken>,
     cloud: &CloudCredentials,
 ) -> Result<Vec<u8>, CloudError> {
-    let record = Record {
-        version: VERSION,
-        replaces: replaces.cloned(),
-        cloud: cloud.clone(),
-    };
-    let mut bytes = serde_json::to_vec_pretty(&record).map_err(|e| {
-        CloudError::Store(StoreError::Section {
-            profile: String::new(),
-            section: SECTION.to_owned(),
-            message: e.to_string(),
-        })
-    })?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
-/// Room for a document of about `len` bytes once its tokens rotate: the new tokens are of the
-/// same kind as the old ones, so twice the size and 4 KiB more is a generous bound.
-pub(crate) fn headroom(len: usize) -> usize {
-    len.saturating_mul(2).saturating_add(4096)
+    Ok(rotation::encode(replaces, cloud)?)
 }
 
 /// Step 1: holds the space the record and the new profile need, before the refresh token that
@@ -95,9 +80,7 @@ pub fn reserve(
     stored: &Profile,
     cloud: &CloudCredentials,
 ) -> Result<Reserved, CloudError> {
-    let record = encode(cloud.refresh_token.as_ref(), cloud)?.len();
-    let profile = serde_json::to_vec_pretty(stored).map_or(0, |b| b.len());
-    Ok(guard.reserve(headroom(record), headroom(profile))?)
+    Ok(rotation::reserve(guard, stored, cloud)?)
 }
 
 /// Step 3: makes the new credentials durable before the profile is touched.
@@ -107,8 +90,7 @@ pub fn write(
     cloud: &CloudCredentials,
     reserved: &mut Reserved,
 ) -> Result<(), CloudError> {
-    let bytes = encode(replaces, cloud)?;
-    Ok(guard.write_ahead(&bytes, reserved, || fault::pause_at("mid-pending-write"))?)
+    Ok(rotation::write(guard, replaces, cloud, reserved)?)
 }
 
 /// Step 5: the profile holds the new credentials; the record can go.
@@ -118,75 +100,19 @@ pub fn remove(guard: &ProfileGuard) -> Result<(), CloudError> {
 }
 
 /// Applies or discards a record left by a process that died mid-refresh, and removes stray
-/// temporary files of this profile. Call with the lock held, before reading the profile.
+/// temporary files of this profile. Call with the lock held, before reading the profile. A
+/// record of the profile's `server` login is left for it.
 pub fn recover(guard: &ProfileGuard, profile: &ProfileName) -> Result<Recovery, CloudError> {
-    guard.sweep_temp_files();
-    let Some(bytes) = guard.read_write_ahead()? else {
-        return Ok(Recovery::Nothing);
-    };
-    // The version first: a newer build's record may hold the only live refresh token.
-    #[derive(Deserialize)]
-    struct Version {
-        version: u32,
-    }
-    if let Ok(Version { version }) = serde_json::from_slice::<Version>(&bytes)
-        && version > VERSION
-    {
-        return Err(CloudError::WriteAheadTooNew {
-            profile: profile.to_string(),
-            location: guard.write_ahead_location(),
-            found: version,
-        });
-    }
-    let record: Record = match serde_json::from_slice(&bytes) {
-        Ok(r) => r,
-        Err(e) => {
-            // Written by rename, so never half; someone else's file: leave it for a human.
-            tracing::warn!(
-                "ignoring {}: not a jira-auth write-ahead record ({})",
-                guard.write_ahead_location(),
-                e.classify_name()
-            );
-            return Ok(Recovery::Nothing);
-        }
-    };
-    let mut stored = guard.load()?.unwrap_or_else(Profile::new);
-    let current = stored
-        .get::<CloudCredentials>(profile)?
-        .and_then(|c| c.refresh_token);
-    let outcome = if record.version == VERSION && current.is_some() && current == record.replaces {
-        stored.put(&record.cloud)?;
-        guard.save(&stored)?;
-        tracing::info!(
-            "recovered the token set of an interrupted refresh from {}",
-            guard.write_ahead_location()
-        );
-        Recovery::Applied
-    } else {
-        tracing::debug!(
-            "discarding {}: already applied or stale",
-            guard.write_ahead_location()
-        );
-        Recovery::Discarded
-    };
-    remove(guard)?;
-    Ok(outcome)
+    rotation::recover::<CloudCredentials>(guard, profile).map_err(cloud_error)
 }
 
-/// A name of a JSON error class, never its message (serde may quote the secret it choked on).
-trait Classify {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl Classify for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "I/O error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected data",
-            serde_json::error::Category::Eof => "truncated",
-        }
-    }
+/// [`recover`] before a refresh: a record of another section stops it, so that the refresh
+/// never overwrites that section's only live refresh token.
+pub fn recover_before_refresh(
+    guard: &ProfileGuard,
+    profile: &ProfileName,
+) -> Result<Recovery, CloudError> {
+    rotation::recover_before_refresh::<CloudCredentials>(guard, profile).map_err(cloud_error)
 }
 
 #[cfg(test)]

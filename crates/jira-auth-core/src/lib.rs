@@ -18,14 +18,17 @@
 
 pub mod api_error;
 pub mod auth;
+pub mod authorization;
 pub mod category;
 pub mod fault;
 pub mod http;
 pub mod jira;
 pub mod loopback;
+pub mod pkce;
 pub mod presets;
 pub mod random;
 pub mod redact;
+pub mod rotation;
 pub mod secret;
 pub mod store;
 pub mod time;
@@ -33,6 +36,6 @@ pub mod time;
 pub use api_error::{ApiError, ErrorBody};
 pub use category::{Categorize, Category};
 pub use secret::{
-    AccessToken, ApiToken, ClientSecret, PersonalAccessToken, PrivateKeyPem, RefreshToken,
-    TokenSecret,
+    AccessToken, ApiToken, ClientSecret, CodeVerifier, PersonalAccessToken, PrivateKeyPem,
+    RefreshToken, TokenSecret,
 };

@@ -75,6 +75,26 @@ pub fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// For an `http` redirect URI on `localhost`, `127.0.0.1` or `[::1]` (RFC 8252 §7.3): the
+/// addresses to listen on (loopback only) and the port. `None` for anything else (paste mode).
+pub fn addresses(url: &url::Url) -> Option<(Vec<IpAddr>, u16)> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    if url.scheme() != "http" {
+        return None;
+    }
+    let port = url.port_or_known_default()?;
+    let addrs = match url.host()? {
+        url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ],
+        url::Host::Ipv4(ip) if ip.is_loopback() => vec![IpAddr::V4(ip)],
+        url::Host::Ipv6(ip) if ip.is_loopback() => vec![IpAddr::V6(ip)],
+        _ => return None,
+    };
+    Some((addrs, port))
+}
+
 /// What one request means: the status and page to answer and, when it ends the wait, the
 /// outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,15 +1,23 @@
 //! Random values from the operating system's RNG.
 
-/// `bytes` random bytes from the OS RNG, hex-encoded (so `state` and nonces are URL-safe as is).
+/// `n` random bytes from the OS RNG, hex-encoded (so `state` and nonces are URL-safe as is).
 ///
 /// # Panics
 /// Never in practice: `getrandom` only fails when the OS has no entropy source at all, in which
 /// case no OAuth flow can be run safely and aborting is the right answer.
-pub fn hex_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
+pub fn hex_token(n: usize) -> String {
+    bytes(n).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` random bytes from the OS RNG (a PKCE verifier's entropy).
+///
+/// # Panics
+/// Never in practice, as [`hex_token`].
+pub fn bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
     #[allow(clippy::expect_used)]
     getrandom::fill(&mut buf).expect("the operating system's random number generator failed");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    buf
 }
 
 /// Compares two strings in constant time (for `state` and similar values).

@@ -52,6 +52,10 @@ macro_rules! secret_type {
 }
 
 secret_type!(
+    /// A PKCE code verifier (RFC 7636 §4.1): whoever holds it can redeem the authorization code.
+    CodeVerifier
+);
+secret_type!(
     /// An OAuth 2.0 client secret from the Atlassian developer console.
     ClientSecret
 );
@@ -91,6 +95,7 @@ pub const SECRET_PARAMS: &[&str] = &[
     "token",
     "api_token",
     "client_secret",
+    "code_verifier",
     "client_assertion",
     "password",
     "ticket",

@@ -64,6 +64,11 @@ pub const TARGETS: &[Target] = &[
         run: token_json,
     },
     Target {
+        name: "dc-oauth2",
+        about: "Data Center OAuth 2.0 token JSON, and the authorization response (callback query or pasted text)",
+        run: dc_oauth2,
+    },
+    Target {
         name: "resources-json",
         about: "cloud accessible-resources JSON and site choice",
         run: resources_json,
@@ -240,6 +245,39 @@ pub fn token_json(data: &[u8]) {
             keep(e.to_string());
         }
     }
+}
+
+/// `jira_auth_server::oauth2::token::parse_token_response`, applied to a stored Data Center
+/// credential like a renewal; and the same bytes as an authorization response (core's
+/// `authorization`: a callback query, then pasted text).
+pub fn dc_oauth2(data: &[u8]) {
+    use jira_auth_core::authorization;
+    use jira_auth_server::oauth2::{fresh, token as dc_token};
+    use jira_auth_server::profile::{Oauth2Credential, Oauth2Grant};
+    match dc_token::parse_token_response(data) {
+        Ok(tokens) => {
+            let mut c = Oauth2Credential {
+                grant: Oauth2Grant::AuthorizationCode,
+                client_id: "cid".into(),
+                client_secret: jira_auth_core::ClientSecret::new("cs"),
+                redirect_uri: None,
+                scopes: vec!["READ".into()],
+                access_token: jira_auth_core::AccessToken::new("at"),
+                access_expires_at: NOW,
+                refresh_token: None,
+                last_refreshed_at: NOW,
+            };
+            fresh::apply(&mut c, tokens, NOW);
+            keep(c.access_remaining(NOW));
+        }
+        Err(e) => keep(e),
+    }
+    let text = String::from_utf8_lossy(data);
+    keep(authorization::parse_query(
+        &text,
+        "00112233445566778899aabbccddeeff",
+    ));
+    keep(authorization::pasted(&text));
 }
 
 /// `jira_auth_cloud::sites::parse_sites`, then site choice as `--site` does it.

@@ -19,6 +19,7 @@ pub mod callback;
 pub mod dance;
 pub mod error;
 pub mod key;
+pub mod oauth2;
 pub mod profile;
 pub mod signature;
 pub mod signer;

@@ -14,7 +14,7 @@
 use crate::error::ServerError;
 use crate::key;
 use crate::signer::{Consumer, OAuth1Signer};
-use jira_auth_core::auth::{Authorizer, PatBearer};
+use jira_auth_core::auth::{Authorizer, Bearer, PatBearer};
 use jira_auth_core::store::{ProfileName, Section, Store};
 use jira_auth_core::time::Clock;
 use jira_auth_core::{AccessToken, PersonalAccessToken, TokenSecret};
@@ -49,6 +49,45 @@ pub enum Credential {
     },
     /// A Data Center personal access token.
     Pat { token: PersonalAccessToken },
+    /// An OAuth 2.0 token from Jira Data Center's provider (an incoming application link, or a
+    /// service account).
+    Oauth2(Oauth2Credential),
+}
+
+/// How an OAuth 2.0 login got its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Oauth2Grant {
+    /// A user approved in the browser (PKCE); renewed with a single-use refresh token.
+    AuthorizationCode,
+    /// A service account; no refresh token, a new access token is minted when needed.
+    ClientCredentials,
+}
+
+/// What the store keeps of a Data Center OAuth 2.0 login. Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Oauth2Credential {
+    pub grant: Oauth2Grant,
+    pub client_id: String,
+    pub client_secret: jira_auth_core::ClientSecret,
+    /// The redirect URI of the login, sent again with every refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// What Jira granted (the token response's `scope`), else what was asked for.
+    pub scopes: Vec<String>,
+    pub access_token: AccessToken,
+    pub access_expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<jira_auth_core::RefreshToken>,
+    /// The last token response (login, refresh or re-mint).
+    pub last_refreshed_at: i64,
+}
+
+impl Oauth2Credential {
+    /// Seconds of access-token validity left at `now` (negative once expired).
+    pub fn access_remaining(&self, now: i64) -> i64 {
+        self.access_expires_at.saturating_sub(now)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +115,7 @@ impl ServerProfile {
                 )
             }
             Credential::Pat { token } => Arc::new(PatBearer(token.clone())),
+            Credential::Oauth2(c) => Arc::new(Bearer(c.access_token.clone())),
         })
     }
 
@@ -84,12 +124,29 @@ impl ServerProfile {
         match self.credential {
             Credential::Oauth1 { .. } => "OAuth 1.0a (RSA-SHA1)",
             Credential::Pat { .. } => "personal access token",
+            Credential::Oauth2(Oauth2Credential {
+                grant: Oauth2Grant::AuthorizationCode,
+                ..
+            }) => "OAuth 2.0 (authorization code with PKCE)",
+            Credential::Oauth2(Oauth2Credential {
+                grant: Oauth2Grant::ClientCredentials,
+                ..
+            }) => "OAuth 2.0 service account (client credentials)",
         }
     }
 }
 
 impl Section for ServerProfile {
     const NAME: &'static str = "server";
+}
+
+impl jira_auth_core::rotation::Rotating for ServerProfile {
+    fn refresh_token(&self) -> Option<&jira_auth_core::RefreshToken> {
+        match &self.credential {
+            Credential::Oauth2(c) => c.refresh_token.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// The `server` section of profile `name`, if any.

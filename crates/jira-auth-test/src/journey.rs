@@ -7,10 +7,13 @@
 //! `cloud status`, `cloud refresh`, `cloud export --format psoxy`, `audit` (two planted gaps:
 //! exit 1). Server: `server keygen`, the fake Jira Server started with the generated public key
 //! as its Application Link, `server login` (approval played the same way), `server request
-//! /rest/api/2/myself`, `audit` (healthy, security levels partial: exit 0). Everything happens
-//! in a throw-away config directory on 127.0.0.1.
+//! /rest/api/2/myself`, `audit` (healthy, security levels partial: exit 0). Data Center OAuth
+//! 2.0: the same fake as an OAuth 2.0 provider, `server login --oauth2` (PKCE approval played the
+//! same way), `server refresh`, `server status`, `audit`. Everything happens in a throw-away
+//! config directory on 127.0.0.1.
 
 use crate::cloud::{FakeAtlassian, FakeConfig};
+use crate::dc_oauth2::{CLIENT_ID, CLIENT_SECRET, DcOAuth2Config, FakeDcOAuth2};
 use crate::jira_site::{JiraSite, Site};
 use crate::server::{Approval, FakeJiraServer, FakeJiraServerConfig};
 use anyhow::{Context, Result, bail};
@@ -261,6 +264,67 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
         )
         .await?;
     record(&mut steps, step, 0, &mut on)?;
+
+    // ------------------------------------------------------- Jira Data Center OAuth 2.0
+    let dc_redirect = format!("http://127.0.0.1:{}/callback", free_port()?);
+    let _provider = FakeDcOAuth2::mount(&jira, DcOAuth2Config::new(dc_redirect.clone())).await;
+    on(Event::Note(&format!(
+        "the same fake Jira as an OAuth 2.0 provider: an incoming application link, client id `{CLIENT_ID}`, Redirect URL {dc_redirect}, Permission READ and WRITE"
+    )));
+    runner.envs = vec![
+        ("JIRA_AUTH_PROFILE".into(), "dc-oauth2-demo".into()),
+        ("JIRA_AUTH_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
+    ];
+    let step = runner
+        .run_with_browser(
+            "server login --oauth2: PKCE approval in the (simulated) browser, code exchange",
+            &[
+                "server",
+                "login",
+                "--oauth2",
+                "--no-browser",
+                "--url",
+                &url,
+                "--client-id",
+                CLIENT_ID,
+                "--scope",
+                "READ",
+                "--redirect-uri",
+                &dc_redirect,
+            ],
+            |authorize| async move {
+                let (status, location) = FakeDcOAuth2::approve(&authorize).await;
+                if status != 302 {
+                    bail!("the authorize page answered {status}: {location}");
+                }
+                let (status, _) = FakeJiraServer::follow(&location).await;
+                Ok(format!(
+                    "access allowed; the loopback callback answered {status}"
+                ))
+            },
+        )
+        .await?;
+    record(&mut steps, step, 0, &mut on)?;
+    for (title, args, expected) in [
+        (
+            "server refresh: spend the single-use refresh token, keep its successor",
+            &["server", "refresh"][..],
+            0,
+        ),
+        (
+            "server status: the OAuth 2.0 login, checked with /myself",
+            &["server", "status"][..],
+            0,
+        ),
+        (
+            "audit (Data Center, OAuth 2.0): the same site with the bearer token",
+            &["audit", "--preset", "raytion"][..],
+            0,
+        ),
+    ] {
+        let step = runner.run(title, args).await?;
+        record(&mut steps, step, expected, &mut on)?;
+    }
     Ok(steps)
 }
 

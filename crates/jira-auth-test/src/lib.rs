@@ -17,6 +17,7 @@
 pub mod binary;
 pub mod cloud;
 pub mod contract;
+pub mod dc_oauth2;
 pub mod filters;
 pub mod fixtures;
 pub mod hostile;

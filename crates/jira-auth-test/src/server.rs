@@ -97,12 +97,25 @@ struct RequestTokenState {
     used: bool,
 }
 
-#[derive(Debug)]
+/// Decides whether a bearer token other than the PAT is valid (an OAuth 2.0 provider's).
+pub type BearerCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 struct Shared {
+    /// OAuth 2.0 access tokens, when a provider is mounted ([`FakeJiraServer::accept_bearer`]).
+    bearer: Mutex<Option<BearerCheck>>,
     config: FakeJiraServerConfig,
     key: VerifyingKey<sha1::Sha1>,
     inner: Mutex<Inner>,
     base_url: String,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Shared {
@@ -289,6 +302,7 @@ impl FakeJiraServer {
         let base_url = format!("{}{}", server.uri(), config.context_path);
         let ctx = config.context_path.clone();
         let shared = Arc::new(Shared {
+            bearer: Mutex::new(None),
             config,
             key,
             inner: Mutex::new(Inner::default()),
@@ -367,6 +381,11 @@ impl FakeJiraServer {
             .with_priority(1)
             .mount(&self.server)
             .await;
+    }
+
+    /// Makes the REST resources accept a bearer token `check` says is valid, besides the PAT.
+    pub fn accept_bearer(&self, check: BearerCheck) {
+        *self.shared.bearer.lock().unwrap_or_else(|e| e.into_inner()) = Some(check);
     }
 
     /// The next signed request to `endpoint` is answered with `oauth_problem=problem`.
@@ -582,7 +601,8 @@ impl Responder {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         if let Some(token) = header.strip_prefix("Bearer ") {
-            return if s.config.pat.as_deref() == Some(token) {
+            let bearer = s.bearer.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            return if s.config.pat.as_deref() == Some(token) || bearer.is_some_and(|b| b(token)) {
                 Ok(())
             } else {
                 Err(s.respond(401).set_body_json(serde_json::json!({

@@ -234,7 +234,8 @@ fn choose(
 
 /// A stored profile's `cloud` login (3LO bearer on `{api}/ex/jira/{cloudId}`, refreshed first
 /// when it expires within 5 minutes, exactly as `cloud token` does) or `server` login (OAuth
-/// 1.0a signed with the stored key, or a PAT). `want` picks one when the profile has both.
+/// 1.0a signed with the stored key, a PAT, or an OAuth 2.0 bearer renewed first like `server
+/// token` does). `want` picks one when the profile has both.
 pub async fn from_profile(
     store: &Store,
     name: &ProfileName,
@@ -264,6 +265,23 @@ pub async fn from_profile(
             let server: ServerProfile = profile
                 .get::<server_profile::ServerProfile>(name)?
                 .ok_or_else(|| Failure::usage(format!("profile `{name}` has no `server` login")))?;
+            // An OAuth 2.0 login is renewed first when it expires within 5 minutes, as
+            // `server token` does.
+            let server = if matches!(server.credential, server_profile::Credential::Oauth2(_)) {
+                jira_auth_server::oauth2::fresh::ensure_fresh(
+                    store,
+                    name,
+                    http,
+                    jira_auth_server::oauth2::fresh::Mode::IfExpiring(
+                        jira_auth_server::oauth2::fresh::REFRESH_MARGIN,
+                    ),
+                    "",
+                )
+                .await?
+                .profile
+            } else {
+                server
+            };
             Ok(AuditTarget {
                 base: parse_url(&server.url)?,
                 deployment: Deployment::DataCenter,

@@ -22,6 +22,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn run(ctx: &Ctx, args: LoginArgs) -> crate::exit::Result<u8> {
+    if args.oauth2.enabled {
+        return super::oauth2::login(ctx, args).await;
+    }
+    if args.oauth2.client_credentials {
+        return super::oauth2::login_client_credentials(ctx, args).await;
+    }
     let jira = ctx.jira(&args.url)?;
     if args.pat {
         return login_pat(ctx, &jira).await;
@@ -142,7 +148,7 @@ async fn login_pat(ctx: &Ctx, jira: &JiraServer) -> crate::exit::Result<u8> {
     save(ctx, jira, &me, Credential::Pat { token })
 }
 
-fn save(
+pub(super) fn save(
     ctx: &Ctx,
     jira: &JiraServer,
     me: &Myself,

@@ -1,9 +1,10 @@
-//! `jira-auth server …`: Jira Server / Data Center OAuth 1.0a (RSA-SHA1) and personal access
-//! tokens. The protocol lives in `jira-auth-server`; this module parses, prompts and prints.
+//! `jira-auth server …`: Jira Server / Data Center OAuth 1.0a (RSA-SHA1), OAuth 2.0 and personal
+//! access tokens. The protocol lives in `jira-auth-server`; this module parses, prompts and prints.
 
 pub mod args;
 mod keygen;
 mod login;
+mod oauth2;
 mod request;
 pub mod run;
 mod status;

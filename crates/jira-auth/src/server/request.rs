@@ -12,6 +12,7 @@ use std::io::{IsTerminal as _, Read as _, Write as _};
 pub async fn run(ctx: &Ctx, args: RequestArgs) -> crate::exit::Result<u8> {
     let stored = ctx.load()?;
     let jira = ctx.jira(&stored.url)?;
+    let stored = super::oauth2::usable(ctx, stored, jira.http()).await?;
     let auth = stored.authorizer(jira.http().clock().clone())?;
     let client = jira.client(auth);
     let url = client.url(&args.target)?;

@@ -16,6 +16,8 @@ pub async fn run(global: &GlobalArgs, args: ServerArgs) -> crate::exit::Result<u
         ServerCommand::Login(a) => super::login::run(&ctx, a).await,
         ServerCommand::Request(a) => super::request::run(&ctx, a).await,
         ServerCommand::Status(a) => super::status::run(&ctx, a).await,
+        ServerCommand::Token => super::oauth2::token(&ctx).await,
+        ServerCommand::Refresh => super::oauth2::refresh(&ctx).await,
         ServerCommand::Logout => logout(&ctx),
     }
 }
@@ -84,6 +86,9 @@ fn logout(ctx: &Ctx) -> crate::exit::Result<u8> {
         )),
         Credential::Pat { .. } => ctx.narrator.say(
             "The token stays valid in Jira until it is revoked there: Profile → Personal Access Tokens → Revoke",
+        ),
+        Credential::Oauth2(_) => ctx.narrator.say(
+            "The access token stays valid in Jira until it expires; an administrator revokes every token of the application link by deleting the link (a service account: by deleting it or regenerating its secret)",
         ),
     }
     Ok(exit::OK)

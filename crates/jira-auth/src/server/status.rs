@@ -5,10 +5,26 @@
 use super::args::StatusArgs;
 use super::run::Ctx;
 use crate::exit;
-use jira_auth_core::Categorize as _;
 use jira_auth_core::redact::mask_held;
 use jira_auth_server::key;
-use jira_auth_server::profile::{Credential, ServerProfile};
+use jira_auth_server::profile::{Credential, Oauth2Grant, ServerProfile};
+
+/// An error of either library the check meets, keeping its category for the outcome.
+trait CategorizedError: std::fmt::Display + jira_auth_core::Categorize + Send {
+    fn into_exit(self: Box<Self>) -> exit::Error;
+}
+
+impl CategorizedError for jira_auth_server::ServerError {
+    fn into_exit(self: Box<Self>) -> exit::Error {
+        exit::Error::from(*self)
+    }
+}
+
+impl CategorizedError for jira_auth_server::oauth2::Oauth2Error {
+    fn into_exit(self: Box<Self>) -> exit::Error {
+        exit::Error::from(*self)
+    }
+}
 use serde::Serialize;
 
 /// The request that checks the credential.
@@ -43,6 +59,21 @@ pub struct CredentialStatus {
     pub consumer_key: Option<String>,
     /// OAuth 1.0a only.
     pub private_key: Option<PrivateKey>,
+    /// OAuth 2.0 only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<Oauth2Status>,
+}
+
+/// What an OAuth 2.0 login holds, secrets aside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Oauth2Status {
+    /// `authorization_code` or `client_credentials`.
+    pub grant: Oauth2Grant,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// RFC 3339 UTC.
+    pub access_expires_at: String,
+    pub has_refresh_token: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,6 +135,7 @@ impl Status {
                         bits,
                         error,
                     }),
+                    oauth2: None,
                 }
             }
             Credential::Pat { .. } => CredentialStatus {
@@ -111,6 +143,20 @@ impl Status {
                 description: stored.kind(),
                 consumer_key: None,
                 private_key: None,
+                oauth2: None,
+            },
+            Credential::Oauth2(c) => CredentialStatus {
+                kind: "oauth2",
+                description: stored.kind(),
+                consumer_key: None,
+                private_key: None,
+                oauth2: Some(Oauth2Status {
+                    grant: c.grant,
+                    client_id: c.client_id.clone(),
+                    scopes: c.scopes.clone(),
+                    access_expires_at: jira_auth_core::time::rfc3339(c.access_expires_at),
+                    has_refresh_token: c.refresh_token.is_some(),
+                }),
             },
         };
         Self {
@@ -156,6 +202,24 @@ pub fn stored_text(s: &Status, location: &str) -> String {
         };
         line("Private key", format!("`{}` ({state})", k.path));
     }
+    if let Some(o) = &s.credential.oauth2 {
+        line("Client", format!("`{}`", o.client_id));
+        line("Scopes", o.scopes.join(" "));
+        line(
+            "Expires",
+            format!("access token valid until {}", o.access_expires_at),
+        );
+        if o.grant == Oauth2Grant::AuthorizationCode {
+            line(
+                "Refresh",
+                if o.has_refresh_token {
+                    "refresh token stored (single use)".to_owned()
+                } else {
+                    "no refresh token: log in again when the access token expires".to_owned()
+                },
+            );
+        }
+    }
     if let Some(user) = &s.user {
         line(
             "User",
@@ -197,15 +261,20 @@ pub async fn run(ctx: &Ctx, args: StatusArgs) -> exit::Result<u8> {
         Ok(exit::OK)
     } else {
         let jira = ctx.jira(&stored.url)?;
-        let checked = match stored.authorizer(jira.http().clock().clone()) {
-            Ok(auth) => jira.myself(auth).await,
-            Err(e) => Err(e),
-        };
+        // An OAuth 2.0 login is checked with a usable token: renewed first if it expires soon.
+        let checked: Result<_, Box<dyn CategorizedError>> =
+            match super::oauth2::usable(ctx, stored.clone(), jira.http()).await {
+                Err(e) => Err(Box::new(e)),
+                Ok(usable) => match usable.authorizer(jira.http().clock().clone()) {
+                    Ok(auth) => jira.myself(auth).await.map_err(|e| Box::new(e) as _),
+                    Err(e) => Err(Box::new(e)),
+                },
+            };
         let (check, outcome) = match checked {
             Ok(me) => (Check::new(Outcome::Ok, Some(me.name), None), Ok(exit::OK)),
             Err(e) if e.category() == jira_auth_core::Category::Network => (
                 Check::new(Outcome::Unreachable, None, Some(e.to_string())),
-                Err(exit::Error::from(e).context("cannot check the credentials")),
+                Err(e.into_exit().context("cannot check the credentials")),
             ),
             Err(e) => (
                 Check::new(Outcome::Failed, None, Some(e.to_string())),
@@ -252,6 +321,7 @@ mod tests {
             description: "personal access token",
             consumer_key: None,
             private_key: None,
+            oauth2: None,
         }
     }
 
@@ -266,6 +336,7 @@ mod tests {
                 bits: None,
                 error: Some("no such file".into()),
             }),
+            oauth2: None,
         };
         assert_eq!(
             stored_text(&status(oauth, None), "`/cfg/profiles/ci.json`"),
