@@ -24,8 +24,7 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     options.concurrency = usize::from(args.concurrency);
     options.deep = args.deep;
 
-    let http = crate::net::client()?;
-    let target = resolve_target(global, &args, &http).await?;
+    let (target, http) = resolve_target(global, &args).await?;
     options.granted_scopes = target.granted_scopes.clone();
     options.credential = target.auth.describe();
     let client = JiraClient::new(http, target.base, target.deployment, target.auth);
@@ -61,14 +60,16 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     })
 }
 
-/// `--url` wins; otherwise the stored profile named by `--profile`.
+/// `--url` wins; otherwise the stored profile named by `--profile` (whose remembered network
+/// paths the client then uses).
 async fn resolve_target(
     global: &GlobalArgs,
     args: &AuditArgs,
-    http: &HttpClient,
-) -> crate::exit::Result<AuditTarget> {
+) -> crate::exit::Result<(AuditTarget, HttpClient)> {
     if let Some(url) = &args.url {
-        return Ok(target::ad_hoc(args, url)?);
+        let target = target::ad_hoc(args, url)?;
+        crate::net::check_url(&target.base)?;
+        return Ok((target, crate::net::client()?));
     }
     let name = ProfileName::new(global.profile.clone())?;
     let store = Store::from_env()?;
@@ -78,5 +79,7 @@ async fn resolve_target(
             store.dir().display()
         ))
     })?;
-    target::from_profile(&store, &name, &profile, args.deployment, http).await
+    let http = crate::net::client_for(&store, &name)?;
+    let target = target::from_profile(&store, &name, &profile, args.deployment, &http).await?;
+    Ok((target, http))
 }

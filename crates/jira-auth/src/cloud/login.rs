@@ -35,6 +35,8 @@ pub async fn login(
     let narrator = Narrator::new(global);
     let info = |text: &str| narrator.say(text);
     let endpoints = Endpoints::parse(&a.endpoints.auth_url, &a.endpoints.api_url)?;
+    crate::net::check_url(&endpoints.auth_url)?;
+    crate::net::check_url(&endpoints.api_url)?;
     let redirect = RedirectUri::parse(&a.redirect_uri)?;
     let presets = Presets::load(a.preset_file.as_deref())?;
     let scopes =
@@ -109,11 +111,12 @@ pub async fn login(
         redirect_uri: redirect.as_str().to_owned(),
     });
     let granted = consent
-        .exchange(&super::run::http()?, store, profile, code)
+        .exchange(&super::run::http_for(store, profile)?, store, profile, code)
         .await?;
     let site_id = pick_site(granted.sites(), a.site.as_deref())?.id.clone();
     let connection = granted.choose(&site_id, unix_seconds(SystemTime::now()))?;
     connection.save(store, profile)?;
+    crate::net::remember(store, profile)?;
     let (c, missing) = (&connection.credentials, &connection.missing_scopes);
 
     if !missing.is_empty() {

@@ -128,6 +128,7 @@ fn save(
         logged_in_at: rfc3339(now),
     };
     profile::save(&ctx.store, &ctx.profile, &stored)?;
+    crate::net::remember(&ctx.store, &ctx.profile)?;
     let who = match &me.display_name {
         Some(d) => format!("{d} ({})", me.name),
         None => me.name.clone(),
