@@ -88,6 +88,10 @@ pub fn remember(store: &Store, profile: &ProfileName) -> crate::exit::Result<()>
 
 /// After a logout: the remembered paths go too once no login is left in the profile.
 pub fn forget_if_alone(store: &Store, profile: &ProfileName) -> crate::exit::Result<()> {
+    // No profile left: nothing to take a lock for (a lock would create the directory).
+    if store.load(profile)?.is_none() {
+        return Ok(());
+    }
     let guard = store.lock(profile)?;
     let alone = guard
         .load()?
