@@ -1,7 +1,11 @@
 //! The one HTTP client every jira-auth request goes through.
 //!
 //! - reqwest with rustls only (no OpenSSL at build or run time), connect and request timeouts,
-//!   `User-Agent: jira-auth/<version>`.
+//!   `User-Agent: jira-auth/<version>`. Trusted: the bundled webpki roots, the OS store (or
+//!   `SSL_CERT_FILE`/`SSL_CERT_DIR`) and [`NetworkSettings::ca_file`]; a client certificate when
+//!   one is set; proxies from the environment. A refused certificate says why and what to pass.
+//! - Plain `http://` to a host other than this machine is refused before any connection, unless
+//!   allowed ([`crate::network::check_plain_http`]), and then warned about once per process.
 //! - Redirects are never followed: a token endpoint that redirects opens the client to SSRF and
 //!   leaks the request body, and a Jira REST call that redirects is almost always an SSO proxy
 //!   sending us to a login page, which deserves a clear error rather than an HTML body.
@@ -13,6 +17,7 @@
 use crate::api_error::{ApiError, ErrorBody};
 use crate::auth::Authorizer;
 use crate::category::{Categorize, Category};
+use crate::network::{NetworkError, NetworkSettings, PlainHttp, Proxies};
 use crate::secret::mask_url;
 use crate::time::{Clock, SystemClock};
 use std::sync::Arc;
@@ -89,6 +94,15 @@ pub enum HttpError {
     Connect { url: String, message: String },
     #[error("TLS handshake with {url} failed: {message}")]
     Tls { url: String, message: String },
+    #[error("TLS with {host} failed: {reason}; {advice} (see docs/network.md)")]
+    Certificate {
+        url: String,
+        host: String,
+        reason: String,
+        advice: String,
+    },
+    #[error(transparent)]
+    Network(#[from] NetworkError),
     #[error("{url} did not answer within {seconds} s")]
     Timeout { url: String, seconds: u64 },
     #[error(
@@ -118,6 +132,7 @@ impl Categorize for HttpError {
         match self {
             HttpError::Api(e) if matches!(e.status, 401 | 403) => Category::Auth,
             HttpError::InvalidRequest(_) => Category::Usage,
+            HttpError::Network(e) => e.category(),
             _ => Category::Network,
         }
     }
@@ -141,6 +156,7 @@ pub struct HttpClientBuilder {
     deadline: Option<Duration>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    network: NetworkSettings,
 }
 
 impl Default for HttpClientBuilder {
@@ -151,6 +167,7 @@ impl Default for HttpClientBuilder {
             deadline: None,
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
+            network: NetworkSettings::default(),
         }
     }
 }
@@ -178,17 +195,41 @@ impl HttpClientBuilder {
         self.clock = clock;
         self
     }
+    /// Extra CA certificates, a client certificate, and the plain-http allowance.
+    pub fn network(mut self, settings: NetworkSettings) -> Self {
+        self.network = settings;
+        self
+    }
+    /// Reads the CA and client certificate files (each problem names its file) and the
+    /// environment's proxies, and builds the client.
     pub fn build(self) -> Result<HttpClient, HttpError> {
-        let client = reqwest::Client::builder()
+        let build_error = |e: reqwest::Error| {
+            HttpError::InvalidRequest(format!("cannot build the HTTP client: {}", error_chain(&e)))
+        };
+        let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .user_agent(USER_AGENT)
             .connect_timeout(self.connect_timeout)
             .timeout(self.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| HttpError::InvalidRequest(format!("cannot build the HTTP client: {e}")))?;
+            .redirect(reqwest::redirect::Policy::none());
+        for der in self.network.extra_roots()? {
+            builder = builder
+                .add_root_certificate(reqwest::Certificate::from_der(&der).map_err(build_error)?);
+        }
+        let client_cert = match self.network.client_identity_pem()? {
+            Some(pem) => {
+                builder = builder.identity(reqwest::Identity::from_pem(&pem).map_err(build_error)?);
+                true
+            }
+            None => false,
+        };
+        let proxies = Proxies::from_env();
+        let client = builder.build().map_err(build_error)?;
         Ok(HttpClient {
             client,
+            proxies,
+            client_cert,
+            allow_insecure_http: self.network.allow_insecure_http,
             retry: self.retry,
             clock: self.clock,
             request_timeout: self.request_timeout,
@@ -204,6 +245,10 @@ impl HttpClientBuilder {
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    proxies: Proxies,
+    /// A client certificate is configured (it changes what a refused handshake means).
+    client_cert: bool,
+    allow_insecure_http: bool,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     request_timeout: Duration,
@@ -285,6 +330,10 @@ impl HttpClient {
         auth: Option<&dyn Authorizer>,
     ) -> Result<Response, HttpError> {
         let url = masked(request.uri());
+        self.check_plain_http(request.uri())?;
+        if let Some(proxy) = self.proxies.proxy_for(request.uri()) {
+            tracing::info!("{} {url} via proxy {proxy}", request.method());
+        }
         let (parts, body) = request.into_parts();
         let mut waited = Duration::ZERO;
         let mut attempt = 1u32;
@@ -346,6 +395,23 @@ impl HttpClient {
         }
     }
 
+    /// Refuses plain http to another machine unless allowed; warns once per process when it is.
+    fn check_plain_http(&self, uri: &http::Uri) -> Result<(), HttpError> {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        let Ok(url) = url::Url::parse(&uri.to_string()) else {
+            return Ok(());
+        };
+        if crate::network::check_plain_http(&url, self.allow_insecure_http)? == PlainHttp::Allowed {
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    "sending requests to {} over plain http (`--allow-insecure-http`): credentials cross the network in clear text",
+                    url.host_str().unwrap_or_default()
+                );
+            });
+        }
+        Ok(())
+    }
+
     fn to_reqwest(
         &self,
         parts: &http::request::Parts,
@@ -367,12 +433,33 @@ impl HttpClient {
         let (timeout, connect) = (e.is_timeout(), e.is_connect());
         // reqwest's message repeats the URL unmasked (user info, `?token=`): drop it, `url` is
         // the masked one.
-        let message = error_chain(&e.without_url());
+        let e = e.without_url();
+        let message = error_chain(&e);
         if timeout {
             return HttpError::Timeout {
                 url,
                 seconds: self.request_timeout.as_secs(),
             };
+        }
+        if let Some(tls) = rustls_error(&e) {
+            let host = reqwest::Url::parse(&url)
+                .ok()
+                .and_then(|u| {
+                    let host = u.host_str()?.to_owned();
+                    Some(match u.port_or_known_default() {
+                        Some(port) => format!("{host}:{port}"),
+                        None => host,
+                    })
+                })
+                .unwrap_or_else(|| url.clone());
+            if let Some((reason, advice)) = explain_tls(tls, self.client_cert) {
+                return HttpError::Certificate {
+                    url,
+                    host,
+                    reason,
+                    advice,
+                };
+            }
         }
         let lower = message.to_ascii_lowercase();
         // `corrupt message`: rustls talking to a server that does not speak TLS at all.
@@ -388,6 +475,100 @@ impl HttpClient {
         }
         HttpError::Transport { url, message }
     }
+}
+
+/// The rustls error behind a failed request, if any: reqwest and hyper wrap it in an
+/// `io::Error`, whose `source()` skips the error it carries, so each `io::Error` is opened.
+fn rustls_error<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        next = match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        };
+    }
+    None
+}
+
+const CA_ADVICE: &str = "if the server's certificate comes from your organisation's own CA (or a TLS-inspecting proxy), pass that CA's certificate in PEM with `--ca-file PATH` or `JIRA_AUTH_CA_FILE`, or add it to this machine's trust store";
+
+/// What a rustls failure means for the user, and what to do: `None` for the failures that are
+/// not about certificates (a server that does not speak TLS).
+fn explain_tls(e: &rustls::Error, client_cert: bool) -> Option<(String, String)> {
+    use rustls::{AlertDescription as Alert, CertificateError as Cert};
+    let (reason, advice) = match e {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            Cert::UnknownIssuer => (
+                "its certificate was issued by a certificate authority this machine does not trust (unknown issuer)".to_owned(),
+                CA_ADVICE.to_owned(),
+            ),
+            Cert::Expired | Cert::ExpiredContext { .. } => (
+                "its certificate has expired".to_owned(),
+                "ask the server's administrators to renew it; check this machine's clock too".to_owned(),
+            ),
+            Cert::NotValidYet | Cert::NotValidYetContext { .. } => (
+                "its certificate is not valid yet".to_owned(),
+                "check this machine's clock (e.g. `timedatectl set-ntp true`)".to_owned(),
+            ),
+            Cert::NotValidForName => (
+                "its certificate is not valid for this host name (name mismatch)".to_owned(),
+                "use the host name the certificate was issued for in the URL".to_owned(),
+            ),
+            Cert::NotValidForNameContext { presented, .. } => (
+                format!(
+                    "its certificate is not valid for this host name (name mismatch: it names {})",
+                    if presented.is_empty() {
+                        "no host".to_owned()
+                    } else {
+                        presented.join(", ")
+                    }
+                ),
+                "use the host name the certificate was issued for in the URL".to_owned(),
+            ),
+            other => (
+                format!("its certificate was refused ({other:?})"),
+                CA_ADVICE.to_owned(),
+            ),
+        },
+        rustls::Error::AlertReceived(Alert::CertificateRequired) => (
+            "the server requires a client certificate".to_owned(),
+            if client_cert {
+                "check that `--client-cert` is the certificate this server expects".to_owned()
+            } else {
+                "pass yours with `--client-cert PATH --client-key PATH` (`JIRA_AUTH_CLIENT_CERT`, `JIRA_AUTH_CLIENT_KEY`)".to_owned()
+            },
+        ),
+        rustls::Error::AlertReceived(
+            alert @ (Alert::BadCertificate
+            | Alert::UnknownCA
+            | Alert::CertificateUnknown
+            | Alert::CertificateExpired
+            | Alert::CertificateRevoked
+            | Alert::UnsupportedCertificate
+            | Alert::AccessDenied
+            | Alert::HandshakeFailure),
+        ) => {
+            if client_cert {
+                (
+                    format!("the server refused the client certificate (alert {alert:?})"),
+                    "check that `--client-cert` was issued by a CA the server trusts and has not expired".to_owned(),
+                )
+            } else {
+                (
+                    format!("the server ended the handshake (alert {alert:?}); it may require a client certificate"),
+                    "pass yours with `--client-cert PATH --client-key PATH` (`JIRA_AUTH_CLIENT_CERT`, `JIRA_AUTH_CLIENT_KEY`)".to_owned(),
+                )
+            }
+        }
+        _ => return None,
+    };
+    Some((reason, advice))
 }
 
 /// Turns a non-success response into an error carrying the parsed body.

@@ -7,6 +7,7 @@
 //!   written atomically under an advisory lock.
 //! - [`auth`]: the [`auth::Authorizer`] trait (bearer, PAT, basic; OAuth 1.0a lives in the server crate).
 //! - [`jira`]: a small Jira REST client over an authorizer.
+//! - [`network`]: extra CAs, client certificates, proxies and the plain-http rule.
 //! - [`loopback`]: the one-shot loopback listener for browser callbacks, with a router per protocol.
 //! - [`presets`]: named scope and check sets shared by `cloud login` and `audit`.
 //! - [`random`]: OS-RNG values for OAuth `state` and nonces.
@@ -24,6 +25,7 @@ pub mod fault;
 pub mod http;
 pub mod jira;
 pub mod loopback;
+pub mod network;
 pub mod pkce;
 pub mod presets;
 pub mod random;

@@ -159,17 +159,6 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     )
 }
 
-/// Binds `config.listen` and serves until `shutdown` completes.
-pub async fn serve(
-    config: ServeConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServeError> {
-    let http = HttpClient::builder()
-        .build()
-        .map_err(|e| ServeError::Cloud(e.into()))?;
-    Server::bind(config, http).await?.run(shutdown).await
-}
-
 /// Completes on Ctrl-C or, on Unix, `SIGTERM` (what container platforms send to stop).
 pub async fn shutdown_signal() {
     let ctrl_c = async {

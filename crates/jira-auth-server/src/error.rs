@@ -61,7 +61,7 @@ pub enum ServerError {
         rest: bool,
     },
     #[error(
-        "the TLS connection to {url} failed ({message}); check the URL's scheme and port, and if Jira uses a certificate from a private CA, make sure that CA is trusted by this machine"
+        "the TLS connection to {url} failed ({message}); check the URL's scheme and port, and if Jira uses a certificate from a private CA, pass that CA with `--ca-file` (see docs/network.md)"
     )]
     Tls { url: String, message: String },
     #[error("{url} answered {status} with a body jira-auth cannot read as {expected}: {start}")]

@@ -461,7 +461,7 @@ fn tls_failures_get_their_own_advice() {
     );
     assert_eq!(
         err.to_string(),
-        "the TLS connection to https://jira.test/x failed (invalid peer certificate: UnknownIssuer); check the URL's scheme and port, and if Jira uses a certificate from a private CA, make sure that CA is trusted by this machine"
+        "the TLS connection to https://jira.test/x failed (invalid peer certificate: UnknownIssuer); check the URL's scheme and port, and if Jira uses a certificate from a private CA, pass that CA with `--ca-file` (see docs/network.md)"
     );
     assert_eq!(err.category(), Category::Network);
 }

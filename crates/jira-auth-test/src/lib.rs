@@ -5,6 +5,8 @@
 //! - [`journal`]: every request a fake received, rendered as stable text for exact assertions.
 //! - [`filters`]: insta filters that replace ports, times and random values.
 //! - [`cloud`], [`server`], [`jira_site`]: the fake Atlassian, the fake Jira Server, fake sites.
+//! - [`tls`]: a test CA, a TLS front (optionally demanding a client certificate) for any fake,
+//!   and an HTTP `CONNECT` proxy that records its tunnels.
 //! - [`binary`]: the `jira-auth` binary, built on demand.
 //! - [`journey`]: the whole product journey through the real binary (the demo and its test).
 //!
@@ -25,5 +27,6 @@ pub mod jira_site;
 pub mod journal;
 pub mod journey;
 pub mod server;
+pub mod tls;
 
 pub use wiremock;

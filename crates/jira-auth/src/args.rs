@@ -145,6 +145,53 @@ pub struct GlobalArgs {
         value_parser = clap::value_parser!(u64).range(0..=604_800)
     )]
     pub deadline: u64,
+
+    /// Also trust the CA certificates in this PEM file (your organisation's CA, or a
+    /// TLS-inspecting proxy's), besides the OS store and the bundled roots. A login remembers
+    /// the path in its profile. See docs/network.md.
+    #[arg(
+        long,
+        global = true,
+        env = "JIRA_AUTH_CA_FILE",
+        value_name = "PATH",
+        help_heading = "Network"
+    )]
+    pub ca_file: Option<std::path::PathBuf>,
+
+    /// Client certificate (PEM) for servers that require mutual TLS; needs `--client-key`.
+    /// A login remembers the path in its profile.
+    #[arg(
+        long,
+        global = true,
+        env = "JIRA_AUTH_CLIENT_CERT",
+        value_name = "PATH",
+        requires = "client_key",
+        help_heading = "Network"
+    )]
+    pub client_cert: Option<std::path::PathBuf>,
+
+    /// The client certificate's private key (PEM, unencrypted, mode 0600); needs `--client-cert`.
+    #[arg(
+        long,
+        global = true,
+        env = "JIRA_AUTH_CLIENT_KEY",
+        value_name = "PATH",
+        requires = "client_cert",
+        help_heading = "Network"
+    )]
+    pub client_key: Option<std::path::PathBuf>,
+
+    /// Allow plain `http://` to hosts other than this machine (credentials then cross the
+    /// network in clear text). Without it such URLs are refused before any connection.
+    #[arg(
+        long,
+        global = true,
+        env = "JIRA_AUTH_ALLOW_INSECURE_HTTP",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::SetTrue,
+        help_heading = "Network"
+    )]
+    pub allow_insecure_http: bool,
 }
 
 #[derive(Debug, Args)]

@@ -29,8 +29,7 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     options.concurrency = usize::from(args.concurrency);
     options.deep = args.deep;
 
-    let http = crate::net::client()?;
-    let target = resolve_target(global, &args, &http).await?;
+    let (target, http) = resolve_target(global, &args).await?;
     options.granted_scopes = target.granted_scopes.clone();
     options.credential = target.auth.describe();
     let site = target.site.clone();
@@ -91,16 +90,18 @@ fn check_writable(path: &std::path::Path) -> crate::exit::Result<()> {
     Ok(())
 }
 
-/// `--url` wins; otherwise the stored profile named by `--profile`.
+/// `--url` wins; otherwise the stored profile named by `--profile` (whose remembered network
+/// paths the client then uses).
 async fn resolve_target(
     global: &GlobalArgs,
     args: &AuditArgs,
-    http: &HttpClient,
-) -> crate::exit::Result<AuditTarget> {
+) -> crate::exit::Result<(AuditTarget, HttpClient)> {
     if let Some(url) = &args.url {
         let mut target = target::ad_hoc(args, url)?;
+        crate::net::check_url(&target.base)?;
+        let http = crate::net::client()?;
         if args.deployment.is_none() {
-            let (deployment, how) = target::detect(http, &target).await?;
+            let (deployment, how) = target::detect(&http, &target).await?;
             target.deployment = deployment;
             crate::output::Narrator::new(global).say(format!(
                 "Auditing {} as {} ({how}; `--deployment` overrides)",
@@ -111,7 +112,7 @@ async fn resolve_target(
                 }
             ));
         }
-        return Ok(target);
+        return Ok((target, http));
     }
     let name = ProfileName::new(global.profile.clone())?;
     let store = Store::from_env()?;
@@ -121,5 +122,7 @@ async fn resolve_target(
             store.dir().display()
         ))
     })?;
-    target::from_profile(&store, &name, &profile, args.deployment, http).await
+    let http = crate::net::client_for(&store, &name)?;
+    let target = target::from_profile(&store, &name, &profile, args.deployment, &http).await?;
+    Ok((target, http))
 }

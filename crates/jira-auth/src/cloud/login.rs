@@ -35,6 +35,8 @@ pub async fn login(
     let narrator = Narrator::new(global);
     let info = |text: &str| narrator.say(text);
     let endpoints = Endpoints::parse(&a.endpoints.auth_url, &a.endpoints.api_url)?;
+    crate::net::check_url(&endpoints.auth_url)?;
+    crate::net::check_url(&endpoints.api_url)?;
     let redirect = RedirectUri::parse(&a.redirect_uri)?;
     crate::suggest::set_preset(a.preset.as_deref());
     let presets = Presets::load(a.preset_file.as_deref())?;
@@ -120,11 +122,12 @@ pub async fn login(
     });
     let finished = async {
         let granted = consent
-            .exchange(&super::run::http()?, store, profile, code)
+            .exchange(&super::run::http_for(store, profile)?, store, profile, code)
             .await?;
         let site_id = pick_site(granted.sites(), a.site.as_deref())?.id.clone();
         let connection = granted.choose(&site_id, unix_seconds(SystemTime::now()))?;
         connection.save(store, profile)?;
+        crate::net::remember(store, profile)?;
         crate::exit::Result::Ok(connection)
     }
     .await;

@@ -42,13 +42,20 @@ async fn usable_credentials(
         return Ok(stored);
     }
     let mode = RefreshMode::IfExpiring(REFRESH_MARGIN);
-    Ok(credentials::ensure_fresh(store, profile, &http()?, mode)
-        .await?
-        .credentials)
+    Ok(
+        credentials::ensure_fresh(store, profile, &http_for(store, profile)?, mode)
+            .await?
+            .credentials,
+    )
 }
 
 pub(crate) fn http() -> crate::exit::Result<HttpClient> {
     Ok(crate::net::client()?)
+}
+
+/// The client for a command on `profile`, with the network paths its login remembered.
+pub(crate) fn http_for(store: &Store, profile: &ProfileName) -> crate::exit::Result<HttpClient> {
+    crate::net::client_for(store, profile)
 }
 
 /// `cloud token`: a valid access token on stdout.
@@ -67,7 +74,13 @@ async fn refresh(
     store: &Store,
 ) -> crate::exit::Result<u8> {
     let before = credentials::load(store, profile)?;
-    let fresh = credentials::ensure_fresh(store, profile, &http()?, RefreshMode::Always).await?;
+    let fresh = credentials::ensure_fresh(
+        store,
+        profile,
+        &http_for(store, profile)?,
+        RefreshMode::Always,
+    )
+    .await?;
     let c = &fresh.credentials;
     let rotated = if c.refresh_token != before.refresh_token {
         "rotated refresh token stored"
@@ -83,7 +96,7 @@ async fn refresh(
 }
 
 async fn list_sites(profile: &ProfileName, store: &Store, a: JsonArgs) -> crate::exit::Result<u8> {
-    let http = http()?;
+    let http = http_for(store, profile)?;
     let fresh = credentials::ensure_fresh(
         store,
         profile,
@@ -196,7 +209,7 @@ async fn export(
         stored
     } else {
         let mode = RefreshMode::IfExpiring(REFRESH_MARGIN);
-        credentials::ensure_fresh(store, profile, &http()?, mode)
+        credentials::ensure_fresh(store, profile, &http_for(store, profile)?, mode)
             .await?
             .credentials
     };
@@ -246,7 +259,9 @@ fn format_name(f: ExportFormat) -> &'static str {
 
 /// `cloud logout`: forgets the tokens; what happened is narration, stdout stays empty.
 fn logout(narrator: Narrator, profile: &ProfileName, store: &Store) -> crate::exit::Result<u8> {
-    if credentials::forget(store, profile)? {
+    let forgot = credentials::forget(store, profile)?;
+    crate::net::forget_if_alone(store, profile)?;
+    if forgot {
         narrator.say(format!(
             "Forgot the Jira Cloud login of profile `{profile}`. To revoke the app's access too, remove it under your Atlassian account's Connected apps"
         ));

@@ -165,6 +165,7 @@ pub(super) fn save(
         logged_in_at: rfc3339(now),
     };
     profile::save(&ctx.store, &ctx.profile, &stored)?;
+    crate::net::remember(&ctx.store, &ctx.profile)?;
     let who = match &me.display_name {
         Some(d) => format!("{d} ({})", me.name),
         None => me.name.clone(),

@@ -46,7 +46,11 @@ impl Ctx {
 
     pub fn jira(&self, url: &str) -> crate::exit::Result<JiraServer> {
         let base = parse_site_url(url)?;
-        Ok(JiraServer::new(crate::net::client()?, base))
+        crate::net::check_url(&base)?;
+        Ok(JiraServer::new(
+            crate::net::client_for(&self.store, &self.profile)?,
+            base,
+        ))
     }
 }
 
@@ -54,6 +58,7 @@ impl Ctx {
 fn logout(ctx: &Ctx) -> crate::exit::Result<u8> {
     let removed = profile::remove(&ctx.store, &ctx.profile)
         .with_context(|| format!("cannot update profile `{}`", ctx.profile))?;
+    crate::net::forget_if_alone(&ctx.store, &ctx.profile)?;
     let removed = match removed {
         profile::Removed::Section(login) => login,
         profile::Removed::Nothing => {

@@ -1,0 +1,395 @@
+//! Enterprise networks through the real binary: private CAs (`--ca-file`, `SSL_CERT_FILE`),
+//! expired certificates, mutual TLS, `HTTPS_PROXY`/`NO_PROXY`, and plain http refused. The TLS
+//! server and the proxy are real (`jira_auth_test::tls`), in front of the fake Jira Server.
+
+#![allow(clippy::unwrap_used)]
+
+mod server_support;
+
+use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
+use jira_auth_test::tls::{ConnectProxy, PROXIED_HOST, Pki, TlsFront, TlsOptions, Tunnel};
+use server_support::{Home, Run};
+use std::process::Command;
+
+const PROXY_PASSWORD: &str = "proxy-pw-0123456789";
+
+/// The binary with a clean environment: no proxy or trust store variables from the machine.
+fn cmd(home: &Home, fake: &FakeJiraServer) -> Command {
+    let mut cmd = home.cmd();
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("JIRA_AUTH_PAT", fake.pat().unwrap());
+    cmd
+}
+
+async fn fake_behind_tls(pki: &Pki, options: TlsOptions) -> (FakeJiraServer, TlsFront) {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let front = TlsFront::start(pki, *fake.mock_server().address(), options).await;
+    (fake, front)
+}
+
+fn login(home: &Home, cmd: Command, url: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["server", "login", "--url", url, "--pat"];
+    args.extend_from_slice(extra);
+    home.run_with(cmd, &args, None)
+}
+
+fn myself(home: &Home, cmd: Command, extra: &[&str]) -> Run {
+    let mut args = vec!["server", "request", "/rest/api/2/myself"];
+    args.extend_from_slice(extra);
+    home.run_with(cmd, &args, None)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untrusted_ca_is_named_then_ca_file_works_and_is_remembered() {
+    let pki = Pki::new();
+    let (fake, front) = fake_behind_tls(&pki, TlsOptions::default()).await;
+    let home = Home::new();
+    let port = front.port();
+
+    let untrusted = login(&home, cmd(&home, &fake), &front.url(), &[]);
+    assert_eq!(untrusted.code, 4, "{}", untrusted.render());
+    assert_eq!(
+        untrusted.stderr,
+        format!(
+            "error: Jira did not accept the personal access token\n  caused by: TLS with localhost:{port} failed: its certificate was issued by a certificate authority this machine does not trust (unknown issuer); if the server's certificate comes from your organisation's own CA (or a TLS-inspecting proxy), pass that CA's certificate in PEM with `--ca-file PATH` or `JIRA_AUTH_CA_FILE`, or add it to this machine's trust store (see docs/network.md)\n"
+        )
+    );
+    assert!(!home.profile_path("default").exists());
+
+    let ca = pki.ca_file();
+    let trusted = login(
+        &home,
+        cmd(&home, &fake),
+        &front.url(),
+        &["--ca-file", ca.to_str().unwrap()],
+    );
+    assert_eq!(trusted.code, 0, "{}", trusted.render());
+    let profile: serde_json::Value = serde_json::from_str(&home.profile_text("default")).unwrap();
+    assert_eq!(
+        profile["network"],
+        serde_json::json!({"ca_file": ca.to_str().unwrap()}),
+        "the path is remembered, never the certificate"
+    );
+
+    // Later commands on the profile use the remembered CA without the flag.
+    let request = myself(&home, cmd(&home, &fake), &[]);
+    assert_eq!(request.code, 0, "{}", request.render());
+    assert!(request.stdout.contains("\"name\""), "{}", request.render());
+
+    // The environment overrides what the profile remembers.
+    let mut overridden = cmd(&home, &fake);
+    overridden.env("JIRA_AUTH_CA_FILE", home.dir.path().join("missing.pem"));
+    let missing = myself(&home, overridden, &[]);
+    assert_eq!(missing.code, 2, "{}", missing.render());
+    assert_eq!(
+        missing.stderr,
+        format!(
+            "error: cannot use the CA file `{}` (`--ca-file` / `JIRA_AUTH_CA_FILE`): No such file or directory (os error 2)\n",
+            home.dir.path().join("missing.pem").display()
+        )
+    );
+
+    // Logging out forgets the remembered paths with the login.
+    let logout = home.run_with(cmd(&home, &fake), &["server", "logout"], None);
+    assert_eq!(logout.code, 0, "{}", logout.render());
+    assert!(!home.profile_path("default").exists());
+    assert!(front.handshakes().iter().any(Result::is_ok));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ssl_cert_file_is_honoured_and_a_wrong_one_is_named() {
+    let pki = Pki::new();
+    let (fake, front) = fake_behind_tls(&pki, TlsOptions::default()).await;
+    let home = Home::new();
+
+    let mut with_env = cmd(&home, &fake);
+    with_env.env("SSL_CERT_FILE", pki.ca_file());
+    let trusted = login(&home, with_env, &front.url(), &[]);
+    assert_eq!(trusted.code, 0, "{}", trusted.render());
+    // SSL_CERT_FILE is the machine's trust store, not a path a profile remembers.
+    let profile: serde_json::Value = serde_json::from_str(&home.profile_text("default")).unwrap();
+    assert!(profile.get("network").is_none(), "{profile}");
+
+    let mut wrong = cmd(&home, &fake);
+    wrong.env("SSL_CERT_FILE", "/nonexistent/ca-bundle.pem");
+    let refused = login(&home, wrong, &front.url(), &[]);
+    assert_eq!(refused.code, 2, "{}", refused.render());
+    assert_eq!(
+        refused.stderr,
+        "error: `SSL_CERT_FILE` is set to `/nonexistent/ca-bundle.pem`, which cannot be used (No such file or directory (os error 2)): fix or unset it\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_certificate_says_so() {
+    let pki = Pki::new();
+    let options = TlsOptions {
+        expired: true,
+        ..TlsOptions::default()
+    };
+    let (fake, front) = fake_behind_tls(&pki, options).await;
+    let home = Home::new();
+    let ca = pki.ca_file();
+    let run = login(
+        &home,
+        cmd(&home, &fake),
+        &front.url(),
+        &["--ca-file", ca.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 4, "{}", run.render());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: Jira did not accept the personal access token\n  caused by: TLS with localhost:{} failed: its certificate has expired; ask the server's administrators to renew it; check this machine's clock too (see docs/network.md)\n",
+            front.port()
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mutual_tls_works_with_the_client_certificate_and_fails_clearly_without() {
+    let pki = Pki::new();
+    let options = TlsOptions {
+        require_client_cert: true,
+        ..TlsOptions::default()
+    };
+    let (fake, front) = fake_behind_tls(&pki, options).await;
+    let home = Home::new();
+    let ca = pki.ca_file();
+    let ca = ca.to_str().unwrap();
+
+    let without = login(&home, cmd(&home, &fake), &front.url(), &["--ca-file", ca]);
+    assert_eq!(without.code, 4, "{}", without.render());
+    assert_eq!(
+        without.stderr,
+        format!(
+            "error: Jira did not accept the personal access token\n  caused by: TLS with localhost:{} failed: the server requires a client certificate; pass yours with `--client-cert PATH --client-key PATH` (`JIRA_AUTH_CLIENT_CERT`, `JIRA_AUTH_CLIENT_KEY`) (see docs/network.md)\n",
+            front.port()
+        )
+    );
+
+    let (cert, key) = pki.client_cert("connector");
+    let mut with_env = cmd(&home, &fake);
+    with_env
+        .env("JIRA_AUTH_CLIENT_CERT", &cert)
+        .env("JIRA_AUTH_CLIENT_KEY", &key);
+    let with = login(&home, with_env, &front.url(), &["--ca-file", ca]);
+    assert_eq!(with.code, 0, "{}", with.render());
+    let profile: serde_json::Value = serde_json::from_str(&home.profile_text("default")).unwrap();
+    assert_eq!(
+        profile["network"]["client_cert"],
+        serde_json::json!({"cert": cert.to_str().unwrap(), "key": key.to_str().unwrap()})
+    );
+    let text = home.profile_text("default");
+    assert!(
+        !text.contains("PRIVATE KEY") && !text.contains("BEGIN"),
+        "{text}"
+    );
+
+    // Remembered: the next command presents the certificate without being told.
+    let request = myself(&home, cmd(&home, &fake), &[]);
+    assert_eq!(request.code, 0, "{}", request.render());
+
+    // A key that group or others may read is refused by name before any connection.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let handshakes = front.handshakes().len();
+        let open = myself(&home, cmd(&home, &fake), &[]);
+        assert_eq!(open.code, 2, "{}", open.render());
+        assert_eq!(
+            open.stderr,
+            format!(
+                "error: the client key `{k}` is accessible to group or others (mode 644); refusing to use it: run `chmod 600 {k}`\n",
+                k = key.display()
+            )
+        );
+        assert_eq!(front.handshakes().len(), handshakes);
+    }
+
+    // One flag without the other is a usage error.
+    let half = home.run_with(
+        cmd(&home, &fake),
+        &[
+            "server",
+            "request",
+            "/x",
+            "--client-cert",
+            cert.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(half.code, 2, "{}", half.render());
+    assert!(
+        half.stderr.contains("--client-key <PATH>"),
+        "{}",
+        half.render()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn https_proxy_carries_the_request_through_its_tunnel_with_credentials_masked() {
+    let pki = Pki::new();
+    let (fake, front) = fake_behind_tls(&pki, TlsOptions::default()).await;
+    let ca = pki.ca_file();
+    // Only the proxy can reach this name (`.test` never resolves), so success proves the tunnel.
+    let url = format!("https://{PROXIED_HOST}:{}", front.port());
+    for var in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY"] {
+        let proxy = ConnectProxy::start().await;
+        let home = Home::new();
+        let mut through = cmd(&home, &fake);
+        through.env(var, proxy.url_with_credentials("connector", PROXY_PASSWORD));
+        let run = login(
+            &home,
+            through,
+            &url,
+            &["--ca-file", ca.to_str().unwrap(), "-v"],
+        );
+        assert_eq!(run.code, 0, "{var}: {}", run.render());
+        assert_eq!(
+            proxy.tunnels(),
+            vec![Tunnel {
+                target: format!("{PROXIED_HOST}:{}", front.port()),
+                authorization: Some("Basic Y29ubmVjdG9yOnByb3h5LXB3LTAxMjM0NTY3ODk=".into()),
+            }],
+            "{var}"
+        );
+        let via = format!(
+            "GET {url}/rest/api/2/myself via proxy http://****:****@{}/",
+            proxy.url().trim_start_matches("http://")
+        );
+        assert!(run.stderr.contains(&via), "{var}: {}", run.render());
+        assert!(!run.stderr.contains(PROXY_PASSWORD), "{}", run.render());
+    }
+
+    // A proxy that is not there: the error names the URL, never the proxy's password.
+    let home = Home::new();
+    let mut dead = cmd(&home, &fake);
+    dead.env(
+        "HTTPS_PROXY",
+        format!("http://connector:{PROXY_PASSWORD}@127.0.0.1:9"),
+    );
+    let run = login(&home, dead, &url, &["--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(run.code, 4, "{}", run.render());
+    assert!(!run.stderr.contains(PROXY_PASSWORD), "{}", run.render());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_proxy_bypasses_the_proxy() {
+    let pki = Pki::new();
+    let (fake, front) = fake_behind_tls(&pki, TlsOptions::default()).await;
+    let ca = pki.ca_file();
+    let ca = ca.to_str().unwrap();
+
+    // Loopback is not exempt by default: without NO_PROXY even localhost goes through the proxy,
+    // so the bypass below is NO_PROXY's doing.
+    for (no_proxy, tunnelled) in [
+        (None, true),
+        (Some(("NO_PROXY", "localhost")), false),
+        (Some(("no_proxy", "example.com,localhost")), false),
+    ] {
+        let proxy = ConnectProxy::start().await;
+        let home = Home::new();
+        let mut c = cmd(&home, &fake);
+        c.env("HTTPS_PROXY", proxy.url());
+        if let Some((var, value)) = no_proxy {
+            c.env(var, value);
+        }
+        let run = login(&home, c, &front.url(), &["--ca-file", ca]);
+        assert_eq!(run.code, 0, "{no_proxy:?}: {}", run.render());
+        let expected: Vec<String> = if tunnelled {
+            vec![format!("localhost:{}", front.port())]
+        } else {
+            Vec::new()
+        };
+        let seen: Vec<String> = proxy.tunnels().into_iter().map(|t| t.target).collect();
+        assert_eq!(seen, expected, "{no_proxy:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plain_http_to_another_host_is_refused_before_any_connection() {
+    let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
+    let home = Home::new();
+    let refused_text = |url: &str| {
+        format!(
+            "error: refusing to send a request to `{url}` over plain http: credentials would cross the network in clear text; use `https://` (and `--ca-file` if example.invalid has a private CA), or pass `--allow-insecure-http` (`JIRA_AUTH_ALLOW_INSECURE_HTTP=1`) if you accept that risk (see docs/network.md)\n"
+        )
+    };
+    let server = login(&home, cmd(&home, &fake), "http://example.invalid/jira", &[]);
+    assert_eq!(server.code, 2, "{}", server.render());
+    assert_eq!(server.stderr, refused_text("http://example.invalid/jira"));
+
+    let mut audit = cmd(&home, &fake);
+    audit.env("JIRA_AUTH_API_TOKEN", "api-token-0123456789");
+    let audit = home.run_with(
+        audit,
+        &[
+            "audit",
+            "--url",
+            "http://example.invalid",
+            "--email",
+            "bot@example.com",
+        ],
+        None,
+    );
+    assert_eq!(audit.code, 2, "{}", audit.render());
+    assert_eq!(audit.stderr, refused_text("http://example.invalid/"));
+
+    let mut cloud = cmd(&home, &fake);
+    cloud.env("JIRA_AUTH_CLIENT_SECRET", "client-secret-0123456789");
+    let cloud = home.run_with(
+        cloud,
+        &[
+            "cloud",
+            "login",
+            "--client-id",
+            "id",
+            "--no-browser",
+            "--scope",
+            "read:jira-work",
+            "--auth-url",
+            "http://example.invalid",
+            "--api-url",
+            "https://api.example.invalid",
+        ],
+        None,
+    );
+    assert_eq!(cloud.code, 2, "{}", cloud.render());
+    assert_eq!(cloud.stderr, refused_text("http://example.invalid/"));
+
+    // Allowed: one warning, then the request is tried (and `.invalid` does not resolve).
+    let mut allowed = cmd(&home, &fake);
+    allowed.env("JIRA_AUTH_ALLOW_INSECURE_HTTP", "1");
+    let run = login(&home, allowed, "http://example.invalid/jira", &[]);
+    assert_eq!(run.code, 4, "{}", run.render());
+    assert_eq!(
+        run.stderr
+            .matches("WARN sending requests to example.invalid over plain http (`--allow-insecure-http`): credentials cross the network in clear text")
+            .count(),
+        1,
+        "{}",
+        run.render()
+    );
+    assert!(
+        run.stderr
+            .contains("could not connect to http://example.invalid/jira/rest/api/2/myself"),
+        "{}",
+        run.render()
+    );
+    assert!(!home.profile_path("default").exists());
+}
