@@ -7,6 +7,8 @@
 //!   written atomically under an advisory lock.
 //! - [`auth`]: the [`auth::Authorizer`] trait (bearer, PAT, basic; OAuth 1.0a lives in the server crate).
 //! - [`jira`]: a small Jira REST client over an authorizer.
+//! - [`limit`]: adaptive concurrency (AIMD) for commands that send many requests, fed by the
+//!   server's rate-limit and quota headers.
 //! - [`loopback`]: the one-shot loopback listener for browser callbacks, with a router per protocol.
 //! - [`presets`]: named scope and check sets shared by `cloud login` and `audit`.
 //! - [`random`]: OS-RNG values for OAuth `state` and nonces.
@@ -22,6 +24,7 @@ pub mod category;
 pub mod fault;
 pub mod http;
 pub mod jira;
+pub mod limit;
 pub mod loopback;
 pub mod presets;
 pub mod random;
