@@ -101,7 +101,7 @@ pub struct Snapshot {
     pub answered: u64,
     /// Answers that were `429` or `503`.
     pub throttled: u64,
-    /// The last quota report, if any.
+    /// The quota report with the fewest points left, if any.
     pub quota: Option<Quota>,
     /// Set once the quota was reported nearly spent.
     pub quota_low: bool,
@@ -292,7 +292,10 @@ impl Limiter {
         if signals.rejected() {
             s.throttled += 1;
         }
-        if let Some(q) = signals.quota {
+        // Answers arrive out of order: the fewest points left is the latest news.
+        if let Some(q) = signals.quota
+            && s.quota.is_none_or(|old| q.remaining <= old.remaining)
+        {
             s.quota = Some(q);
         }
         if signals.quota_low() {
