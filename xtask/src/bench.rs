@@ -238,11 +238,17 @@ pub fn bench_audit() -> Result<()> {
     );
     println!(
         "   speed-up     {speedup:>7.1}x                [{}] target >= 20x",
-        check(speedup >= 20.0, "1,000 projects: 20x the sequential baseline")
+        check(
+            speedup >= 20.0,
+            "1,000 projects: 20x the sequential baseline"
+        )
     );
     for r in [&baseline, &adaptive] {
         if !r.bad.is_empty() {
-            bail!("the synthetic site should pass every check:\n  {}", r.bad.join("\n  "));
+            bail!(
+                "the synthetic site should pass every check:\n  {}",
+                r.bad.join("\n  ")
+            );
         }
     }
 
@@ -286,7 +292,10 @@ pub fn bench_audit() -> Result<()> {
     println!(
         "   requests     {:>7}   minimum {minimum:>6}   ratio {over:.3}   [{}] target <= 1.10",
         big.served,
-        check(over <= 1.10, "10,000 projects: requests within 1.1x the minimum")
+        check(
+            over <= 1.10,
+            "10,000 projects: requests within 1.1x the minimum"
+        )
     );
     println!(
         "   wall time    {:>7.2} s   bound {bound:>6.2} s (requests x latency / {})   ratio {ratio:.2}   [{}] target <= 1.30",
@@ -295,7 +304,10 @@ pub fn bench_audit() -> Result<()> {
         check(ratio <= 1.3, "10,000 projects: wall within 1.3x the bound")
     );
     if !big.bad.is_empty() {
-        bail!("the synthetic site should pass every check:\n  {}", big.bad.join("\n  "));
+        bail!(
+            "the synthetic site should pass every check:\n  {}",
+            big.bad.join("\n  ")
+        );
     }
     match peak_rss_kb().map(|kb| kb as f64 / 1024.0) {
         Some(mb) => println!(

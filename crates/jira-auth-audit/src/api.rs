@@ -2,9 +2,9 @@
 //! [`Limiter`] that decides how many requests are in flight), with a request counter, a
 //! progress feed, and offset paging that does not trust the server.
 
-use crate::{Progress, Tally};
 use crate::gather::Failed;
 use crate::model::Page;
+use crate::{Progress, Tally};
 use futures::StreamExt as _;
 use jira_auth_core::Category;
 use jira_auth_core::jira::{JiraClient, JiraError};

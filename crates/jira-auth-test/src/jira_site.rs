@@ -510,10 +510,7 @@ impl Respond for Responder {
             )
         };
         let (status, body) = if quota_left == Some(0) {
-            headers.push((
-                "x-beta-ratelimit-reason",
-                "jira-quota-tenant-based".into(),
-            ));
+            headers.push(("x-beta-ratelimit-reason", "jira-quota-tenant-based".into()));
             headers.push(("retry-after", QUOTA_RESET_SECONDS.to_string()));
             throttled()
         } else if state.behaviour.rate_limit_storm && state.first_attempt(request) {

@@ -90,8 +90,8 @@ impl Signals {
         .map(|r| r.chars().take(64).collect());
         let near_limit = header(&["x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit"])
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let remaining = number(&["x-ratelimit-remaining"])
-            .map(|left| (left, number(&["x-ratelimit-limit"])));
+        let remaining =
+            number(&["x-ratelimit-remaining"]).map(|left| (left, number(&["x-ratelimit-limit"])));
         let quota = header(&["beta-ratelimit", "ratelimit"])
             .and_then(|v| fields(v, 'r'))
             .map(|remaining| {
@@ -162,7 +162,8 @@ impl Signals {
             Some(limit) if limit > 0 => left.saturating_mul(10) < limit,
             _ => left == 0,
         });
-        !self.rejected() && (self.near_limit || few_left || self.quota_low() || self.reason.is_some())
+        !self.rejected()
+            && (self.near_limit || few_left || self.quota_low() || self.reason.is_some())
     }
 
     /// When the quota resets: what the quota headers say, else when to retry.
@@ -230,7 +231,10 @@ mod tests {
     fn a_burst_limit_429_is_a_rejection_and_not_a_spent_quota() {
         let s = read(
             429,
-            &[("retry-after", "1"), ("ratelimit-reason", "jira-burst-based")],
+            &[
+                ("retry-after", "1"),
+                ("ratelimit-reason", "jira-burst-based"),
+            ],
         );
         assert!(s.rejected());
         assert!(!s.quota_spent());
@@ -243,7 +247,10 @@ mod tests {
         let s = read(
             200,
             &[
-                ("beta-ratelimit-policy", "\"tenant-app-quota\";q=100100;w=3600"),
+                (
+                    "beta-ratelimit-policy",
+                    "\"tenant-app-quota\";q=100100;w=3600",
+                ),
                 ("beta-ratelimit", "\"tenant-app-quota\";r=9000;t=2107"),
                 ("x-beta-ratelimit-reason", "jira-quota-tenant-based"),
                 ("x-beta-ratelimit-nearlimit", "true"),
@@ -326,7 +333,10 @@ mod tests {
         assert!(
             !read(
                 200,
-                &[("x-ratelimit-remaining", "300"), ("x-ratelimit-limit", "350")]
+                &[
+                    ("x-ratelimit-remaining", "300"),
+                    ("x-ratelimit-limit", "350")
+                ]
             )
             .warned()
         );

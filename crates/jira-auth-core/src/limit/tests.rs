@@ -30,7 +30,10 @@ async fn round(limiter: &Limiter, status: impl Fn(usize) -> u16) -> usize {
     for (i, p) in permits.into_iter().enumerate() {
         let s = status(i);
         let headers: &[(&str, &str)] = if s == 429 {
-            &[("retry-after", "1"), ("ratelimit-reason", "jira-burst-based")]
+            &[
+                ("retry-after", "1"),
+                ("ratelimit-reason", "jira-burst-based"),
+            ]
         } else {
             &[]
         };

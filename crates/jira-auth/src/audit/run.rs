@@ -12,9 +12,9 @@ use jira_auth_audit::{AuditOptions, Progress};
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::jira::JiraClient;
 use jira_auth_core::limit::Quota;
-use jira_auth_core::time::{rfc3339, unix_seconds};
 use jira_auth_core::presets::Presets;
 use jira_auth_core::store::{ProfileName, Store};
+use jira_auth_core::time::{rfc3339, unix_seconds};
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 
