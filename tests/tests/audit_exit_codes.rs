@@ -307,3 +307,119 @@ async fn a_preset_file_defines_the_checks_and_a_bad_one_is_a_usage_error() {
         "error: preset `mine` names an unknown check `project.browse`; known checks: scopes, global.administer, product.access, projects.browse, security.levels, visibility.roles, server.info\n"
     );
 }
+
+/// The hourly quota runs out after `myself`: every later request fails at once, the report is
+/// still printed with what `myself` proved and every check that needed more `error` (none
+/// `pass`), and the command exits 4 naming when the quota resets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_4_when_the_hourly_quota_is_spent_with_the_report_kept_as_errors() {
+    let site = JiraSite::start_with(
+        Site::scenario("cloud-healthy"),
+        Behaviour {
+            quota: Some(1),
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let run = jira_auth(
+        cloud_args(&site.url(), &["--format", "json"]),
+        "test-api-token",
+    )
+    .await;
+    assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["target"]["user"]["display_name"], "Connector Bot");
+    for check in report["checks"].as_array().unwrap() {
+        // `product.access` is decided from `myself`, read before the quota ran out.
+        if check["id"] != "product.access" {
+            assert!(
+                check["status"] == "error" || check["status"] == "skipped",
+                "{check}"
+            );
+        }
+    }
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["status"] == "error"
+                && c.to_string()
+                    .contains("Jira's hourly API quota for this app is spent")),
+        "{report}"
+    );
+    let reset = times_masked(&run.stderr, "resets at ");
+    assert_eq!(
+        reset,
+        "error: Jira's hourly API quota for this app is spent (jira-quota-tenant-based): it resets at [TIME] (in 30 min); run the command again then; the report shows what was read before it, and every check that needed more is `error`, not `pass`\n"
+    );
+    // `myself` spent the quota; the five requests of the first wave were sent together and
+    // refused; nothing was sent after.
+    assert_eq!(site.requests(), 6, "{}", run.stderr);
+}
+
+/// The `2026-11-30T13:30:00Z` after each `before` as `[TIME]`.
+fn times_masked(text: &str, before: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(before) {
+        let (head, tail) = rest.split_at(i + before.len());
+        out.push_str(head);
+        out.push_str("[TIME]");
+        rest = tail.get(20..).unwrap_or("");
+    }
+    out + rest
+}
+
+/// A site that refuses more than 6 requests in flight (Jira Cloud's burst limit): the audit
+/// learns the limit from the first refusals instead of meeting it again, and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_limit_is_learnt_once_and_every_check_passes() {
+    let site = JiraSite::start_with(
+        Site::synthetic(100, 2, 2, 2),
+        Behaviour {
+            latency: std::time::Duration::from_millis(20),
+            burst_limit: Some(6),
+            no_journal: true,
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let run = jira_auth(
+        cloud_args(&site.url(), &["--format", "json"]),
+        "test-api-token",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["summary"]["fail"], 0);
+    assert_eq!(report["summary"]["error"], 0);
+    // Slow start can overshoot the limit once (up to 16 in flight against 6); a limiter that did
+    // not learn would be refused again in every later window of the 100 `roledetails` calls.
+    assert!(
+        site.throttled() <= 10,
+        "{} of {} requests throttled",
+        site.throttled(),
+        site.requests()
+    );
+}
+
+/// The quota nearly spent by the end of the audit: it passes, and says so on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nearly_spent_quota_is_said_on_stderr() {
+    let site = JiraSite::start_with(
+        Site::scenario("cloud-healthy"),
+        Behaviour {
+            quota: Some(14),
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let run = jira_auth(cloud_args(&site.url(), &[]), "test-api-token").await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(site.requests(), 13);
+    assert_eq!(
+        times_masked(&run.stderr, "resetting at "),
+        "note: Jira reported this credential's hourly API quota nearly spent (1 of 14 points left), resetting at [TIME]; the audit slowed down to leave room for the connector\n"
+    );
+}

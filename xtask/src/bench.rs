@@ -1,20 +1,29 @@
-//! `cargo xtask bench audit`: the auditor against a synthetic Jira Cloud site served by the
-//! test harness (`jira_auth_test::jira_site`) with a fixed latency per response.
+//! `cargo xtask bench audit`: the auditor against synthetic Jira Cloud sites served by the test
+//! harness (`jira_auth_test::jira_site`) with a fixed latency per response, in three scenarios,
+//! each against its target:
 //!
-//! Prints requests made (counted by the fake site) vs the minimum the same checks need with the
-//! same page sizes ([`jira_auth_audit::cloud_minimum_requests`]), wall time vs the latency bound
-//! (requests × latency / concurrency), their ratio, and the auditor's peak RSS (`VmHWM`). The
-//! fake site runs in a child process (this same executable, `JIRA_AUTH_BENCH_SERVE=1`): wiremock
-//! keeps every request it matched, which would otherwise be counted as the auditor's memory.
-//! Fails when a target is missed: requests within 10 % of the minimum, wall time within 1.3×
-//! the bound, peak RSS under 100 MB.
+//! 1. **1,000 projects, no limit**: the adaptive audit side by side with a sequential baseline
+//!    run in the same bench: the same auditor with `--concurrency 1 --fixed`, so the same
+//!    checks and the same requests, one at a time, no tuning. Target: ≥ 20× faster.
+//! 2. **1,000 projects, 6-wide burst limit**: the site answers `429` with `Retry-After: 1` and
+//!    `RateLimit-Reason: jira-burst-based` beyond 6 requests being served. Targets: wall time
+//!    ≤ 1.5× (requests served × latency / 6), ≤ 5 % of requests throttled, no failed check.
+//! 3. **10,000 projects, no limit**: wall time ≤ 1.3× the latency bound at the chosen
+//!    concurrency (requests × latency / the ceiling), requests ≤ 1.1× the minimum the checks
+//!    need with these page sizes ([`jira_auth_audit::cloud_minimum_requests`]), peak RSS of the
+//!    auditor's process ≤ 100 MB.
 //!
-//! Size knobs (environment, for quick runs): `JIRA_AUTH_BENCH_PROJECTS` (10000),
-//! `JIRA_AUTH_BENCH_SCHEMES` (200), `JIRA_AUTH_BENCH_LEVELS` (5), `JIRA_AUTH_BENCH_ROLES` (30),
-//! `JIRA_AUTH_BENCH_LATENCY_MS` (20), `JIRA_AUTH_BENCH_CONCURRENCY` (8).
+//! Each fake site runs in a child process (this same executable, `JIRA_AUTH_BENCH_SERVE` set),
+//! so the site's memory is not counted as the auditor's, and reports the requests it served
+//! and throttled. Fails when a target is missed.
+//!
+//! Knobs (environment, for quick runs): `JIRA_AUTH_BENCH_PROJECTS` (10000, scenario 3),
+//! `JIRA_AUTH_BENCH_SMALL` (1000, scenarios 1 and 2), `JIRA_AUTH_BENCH_SCHEMES` (200),
+//! `JIRA_AUTH_BENCH_LEVELS` (5), `JIRA_AUTH_BENCH_ROLES` (30), `JIRA_AUTH_BENCH_LATENCY_MS` (20),
+//! `JIRA_AUTH_BENCH_CONCURRENCY` (the ceiling, 32), `JIRA_AUTH_BENCH_BURST` (6).
 
 use anyhow::{Context as _, Result, bail};
-use jira_auth_audit::{AuditOptions, Status, audit, cloud_minimum_requests};
+use jira_auth_audit::{AuditOptions, Report, Status, audit, cloud_minimum_requests};
 use jira_auth_core::AccessToken;
 use jira_auth_core::auth::Bearer;
 use jira_auth_core::http::HttpClient;
@@ -28,17 +37,19 @@ use std::time::{Duration, Instant};
 
 /// Holders per level in the synthetic site (a group, `reporter`, a project role).
 const HOLDERS_PER_LEVEL: usize = 3;
-/// Set in the child process that serves the fake site.
+/// Set in the child process that serves a fake site: `PROJECTS BURST` (0: no burst limit).
 const SERVE_ENV: &str = "JIRA_AUTH_BENCH_SERVE";
 
 #[derive(Debug, Clone, Copy)]
 struct Size {
     projects: usize,
+    small: usize,
     schemes: usize,
     levels: usize,
     roles: usize,
     latency: Duration,
-    concurrency: usize,
+    ceiling: usize,
+    burst: usize,
 }
 
 fn knob(name: &str, default: usize) -> Result<usize> {
@@ -54,12 +65,23 @@ impl Size {
     fn from_env() -> Result<Self> {
         Ok(Self {
             projects: knob("JIRA_AUTH_BENCH_PROJECTS", 10_000)?,
+            small: knob("JIRA_AUTH_BENCH_SMALL", 1_000)?,
             schemes: knob("JIRA_AUTH_BENCH_SCHEMES", 200)?,
             levels: knob("JIRA_AUTH_BENCH_LEVELS", 5)?,
             roles: knob("JIRA_AUTH_BENCH_ROLES", 30)?,
             latency: Duration::from_millis(knob("JIRA_AUTH_BENCH_LATENCY_MS", 20)? as u64),
-            concurrency: knob("JIRA_AUTH_BENCH_CONCURRENCY", 8)?.clamp(1, 64),
+            ceiling: knob("JIRA_AUTH_BENCH_CONCURRENCY", 32)?.clamp(1, 128),
+            burst: knob("JIRA_AUTH_BENCH_BURST", 6)?.max(1),
         })
+    }
+
+    fn minimum(&self, projects: usize) -> u64 {
+        cloud_minimum_requests(
+            projects,
+            self.schemes,
+            self.schemes * self.levels,
+            self.schemes * self.levels * HOLDERS_PER_LEVEL,
+        )
     }
 }
 
@@ -79,14 +101,20 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// The child: serve the site, print its URL, wait for stdin to close, print the request count.
-fn serve(size: Size) -> Result<()> {
+/// The child: serve the site, print its URL, wait for stdin to close, print the requests
+/// served and throttled.
+fn serve(size: Size, spec: &str) -> Result<()> {
+    let mut parts = spec.split_whitespace().map(str::parse::<usize>);
+    let (Some(Ok(projects)), Some(Ok(burst))) = (parts.next(), parts.next()) else {
+        bail!("`{SERVE_ENV}` must be `PROJECTS BURST`, not `{spec}`");
+    };
     runtime()?.block_on(async {
         let site = JiraSite::start_with(
-            Site::synthetic(size.projects, size.schemes, size.levels, size.roles),
+            Site::synthetic(projects, size.schemes, size.levels, size.roles),
             Behaviour {
                 latency: size.latency,
                 no_journal: true,
+                burst_limit: (burst > 0).then_some(burst),
                 ..Behaviour::default()
             },
         )
@@ -97,28 +125,28 @@ fn serve(size: Size) -> Result<()> {
             let _ = std::io::stdin().read_to_end(&mut sink);
         })
         .await?;
-        println!("{}", site.requests());
+        println!("{} {}", site.requests(), site.throttled());
         Ok(())
     })
 }
 
-pub fn bench_audit() -> Result<()> {
-    let size = Size::from_env()?;
-    if std::env::var_os(SERVE_ENV).is_some() {
-        return serve(size);
-    }
-    println!(
-        "audit bench: synthetic Jira Cloud site, {} projects, {} issue security schemes x {} levels, {} roles, {} ms per response, concurrency {}",
-        size.projects,
-        size.schemes,
-        size.levels,
-        size.roles,
-        size.latency.as_millis(),
-        size.concurrency
-    );
+/// What one audit run measured.
+#[derive(Debug)]
+struct Run {
+    wall: Duration,
+    /// Requests the site answered, throttled ones included.
+    served: u64,
+    throttled: u64,
+    /// Checks that did not pass.
+    bad: Vec<String>,
+}
+
+/// Audits a fresh site of `projects` projects (with a burst limit when `burst > 0`) with
+/// `concurrency` as the ceiling, or as the fixed number with `fixed`.
+fn run(projects: usize, burst: usize, concurrency: usize, fixed: bool) -> Result<Run> {
     let mut child = Command::new(std::env::current_exe()?)
         .args(std::env::args_os().skip(1))
-        .env(SERVE_ENV, "1")
+        .env(SERVE_ENV, format!("{projects} {burst}"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -127,7 +155,7 @@ pub fn bench_audit() -> Result<()> {
     let url = lines.next().context("the fake site printed no URL")??;
 
     let started = Instant::now();
-    let report = runtime()?.block_on(async {
+    let report: Report = runtime()?.block_on(async {
         let client = JiraClient::new(
             HttpClient::builder().build()?,
             url.parse()?,
@@ -135,64 +163,161 @@ pub fn bench_audit() -> Result<()> {
             Arc::new(Bearer(AccessToken::new("bench"))),
         );
         let mut options = AuditOptions::from_preset("raytion", Presets::builtin().get("raytion")?)?;
-        options.concurrency = size.concurrency;
+        options.concurrency = concurrency;
+        options.fixed = fixed;
         anyhow::Ok(audit(client, &options, None).await?)
     })?;
     let wall = started.elapsed();
-    let rss_mb = peak_rss_kb().map(|kb| kb as f64 / 1024.0);
 
     drop(child.stdin.take());
-    let made: u64 = lines
+    let counts = lines
         .next()
-        .context("the fake site printed no request count")??
-        .trim()
-        .parse()?;
+        .context("the fake site printed no request count")??;
     child.wait()?;
-
-    let bad: Vec<String> = report
+    let mut counts = counts.split_whitespace().map(str::parse::<u64>);
+    let (Some(Ok(served)), Some(Ok(throttled))) = (counts.next(), counts.next()) else {
+        bail!("the fake site printed no request count");
+    };
+    let bad = report
         .checks
         .iter()
         .filter(|c| !matches!(c.status, Status::Pass | Status::Skipped))
         .map(|c| format!("{} {}: {}", c.id, c.status.as_str(), c.summary))
         .collect();
-    if !bad.is_empty() {
+    Ok(Run {
+        wall,
+        served,
+        throttled,
+        bad,
+    })
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok { "ok" } else { "MISSED" }
+}
+
+pub fn bench_audit() -> Result<()> {
+    let size = Size::from_env()?;
+    if let Ok(spec) = std::env::var(SERVE_ENV) {
+        return serve(size, &spec);
+    }
+    println!(
+        "audit bench: synthetic Jira Cloud sites, {} issue security schemes x {} levels, {} roles, {} ms per response, adaptive concurrency up to {}",
+        size.schemes,
+        size.levels,
+        size.roles,
+        size.latency.as_millis(),
+        size.ceiling
+    );
+    let latency = size.latency.as_secs_f64();
+    let mut missed = Vec::new();
+    let mut check = |ok: bool, what: &str| {
+        if !ok {
+            missed.push(what.to_owned());
+        }
+        mark(ok)
+    };
+
+    // 1. No limit, side by side with one request at a time.
+    println!(
+        "\n1. {} projects, no rate limit: adaptive vs sequential (the same auditor, `--concurrency 1 --fixed`)",
+        size.small
+    );
+    let baseline = run(size.small, 0, 1, true)?;
+    let adaptive = run(size.small, 0, size.ceiling, false)?;
+    let speedup = baseline.wall.as_secs_f64() / adaptive.wall.as_secs_f64().max(1e-9);
+    println!(
+        "   sequential   {:>7.2} s   {:>6} requests",
+        baseline.wall.as_secs_f64(),
+        baseline.served
+    );
+    println!(
+        "   adaptive     {:>7.2} s   {:>6} requests",
+        adaptive.wall.as_secs_f64(),
+        adaptive.served
+    );
+    println!(
+        "   speed-up     {speedup:>7.1}x                [{}] target >= 20x",
+        check(
+            speedup >= 20.0,
+            "1,000 projects: 20x the sequential baseline"
+        )
+    );
+    for r in [&baseline, &adaptive] {
+        if !r.bad.is_empty() {
+            bail!(
+                "the synthetic site should pass every check:\n  {}",
+                r.bad.join("\n  ")
+            );
+        }
+    }
+
+    // 2. A burst limit.
+    println!(
+        "\n2. {} projects, burst limit: 429 + Retry-After: 1 + RateLimit-Reason: jira-burst-based beyond {} in flight",
+        size.small, size.burst
+    );
+    let burst = run(size.small, size.burst, size.ceiling, false)?;
+    let bound = burst.served as f64 * latency / size.burst as f64;
+    let ratio = burst.wall.as_secs_f64() / bound.max(1e-9);
+    let share = burst.throttled as f64 * 100.0 / burst.served.max(1) as f64;
+    println!(
+        "   wall time    {:>7.2} s   bound {bound:>6.2} s (served x latency / {})   ratio {ratio:.2}   [{}] target <= 1.50",
+        burst.wall.as_secs_f64(),
+        size.burst,
+        check(ratio <= 1.5, "burst limit: wall within 1.5x the bound")
+    );
+    println!(
+        "   throttled    {:>7} of {} requests ({share:.1} %)   [{}] target <= 5 %",
+        burst.throttled,
+        burst.served,
+        check(share <= 5.0, "burst limit: at most 5 % throttled")
+    );
+    println!(
+        "   failed checks {:>6}                      [{}] target 0",
+        burst.bad.len(),
+        check(burst.bad.is_empty(), "burst limit: no failed check")
+    );
+    for b in &burst.bad {
+        println!("     {b}");
+    }
+
+    // 3. A big site.
+    println!("\n3. {} projects, no rate limit", size.projects);
+    let big = run(size.projects, 0, size.ceiling, false)?;
+    let minimum = size.minimum(size.projects);
+    let bound = big.served as f64 * latency / size.ceiling as f64;
+    let ratio = big.wall.as_secs_f64() / bound.max(1e-9);
+    let over = big.served as f64 / minimum as f64;
+    println!(
+        "   requests     {:>7}   minimum {minimum:>6}   ratio {over:.3}   [{}] target <= 1.10",
+        big.served,
+        check(
+            over <= 1.10,
+            "10,000 projects: requests within 1.1x the minimum"
+        )
+    );
+    println!(
+        "   wall time    {:>7.2} s   bound {bound:>6.2} s (requests x latency / {})   ratio {ratio:.2}   [{}] target <= 1.30",
+        big.wall.as_secs_f64(),
+        size.ceiling,
+        check(ratio <= 1.3, "10,000 projects: wall within 1.3x the bound")
+    );
+    if !big.bad.is_empty() {
         bail!(
             "the synthetic site should pass every check:\n  {}",
-            bad.join("\n  ")
+            big.bad.join("\n  ")
         );
     }
-    let minimum = cloud_minimum_requests(
-        size.projects,
-        size.schemes,
-        size.schemes * size.levels,
-        size.schemes * size.levels * HOLDERS_PER_LEVEL,
-    );
-    let bound = size.latency.mul_f64(made as f64 / size.concurrency as f64);
-    let ratio = wall.as_secs_f64() / bound.as_secs_f64().max(1e-9);
-    let over = (made as f64 / minimum as f64 - 1.0) * 100.0;
-    let mark = |ok: bool| if ok { "ok" } else { "MISSED" };
-    let requests_ok = made as f64 <= minimum as f64 * 1.10;
-    let wall_ok = ratio <= 1.3;
-    let rss_ok = rss_mb.is_none_or(|mb| mb < 100.0);
-    println!(
-        "requests made  {made:>8}   minimum {minimum:>8}   {over:+.1} %   [{}] target within 10 %",
-        mark(requests_ok)
-    );
-    println!(
-        "wall time      {:>7.2} s   bound   {:>7.2} s   ratio {ratio:.2}   [{}] target <= 1.30",
-        wall.as_secs_f64(),
-        bound.as_secs_f64(),
-        mark(wall_ok)
-    );
-    match rss_mb {
+    match peak_rss_kb().map(|kb| kb as f64 / 1024.0) {
         Some(mb) => println!(
-            "peak RSS       {mb:>7.1} MB (the auditor's process)   [{}] target < 100 MB",
-            mark(rss_ok)
+            "   peak RSS     {mb:>7.1} MB (the auditor's process, all scenarios)   [{}] target <= 100 MB",
+            check(mb <= 100.0, "peak RSS within 100 MB")
         ),
-        None => println!("peak RSS       unknown (no /proc/self/status)"),
+        None => println!("   peak RSS     unknown (no /proc/self/status)"),
     }
-    if !(requests_ok && wall_ok && rss_ok) {
-        bail!("the audit bench missed a target");
+    if !missed.is_empty() {
+        bail!("the audit bench missed: {}", missed.join("; "));
     }
     Ok(())
 }

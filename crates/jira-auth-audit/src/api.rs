@@ -1,18 +1,18 @@
-//! The auditor's view of Jira: the shared [`JiraClient`] (and its retry policy) behind a
-//! semaphore that bounds requests in flight, with a request counter and offset paging that
-//! does not trust the server.
+//! The auditor's view of Jira: the shared [`JiraClient`] (its retry policy, and the
+//! [`Limiter`] that decides how many requests are in flight), with a request counter, a
+//! progress feed, and offset paging that does not trust the server.
 
-use crate::Progress;
 use crate::gather::Failed;
 use crate::model::Page;
+use crate::{Progress, Tally};
 use futures::StreamExt as _;
 use jira_auth_core::Category;
 use jira_auth_core::jira::{JiraClient, JiraError};
+use jira_auth_core::limit::Limiter;
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
 
 /// Pages one listing may take by default: 10,000 pages of 100 projects is a million projects,
 /// far beyond any real site, so a server still paging there is not ending its list.
@@ -36,28 +36,33 @@ pub(crate) struct Listed<T> {
 #[derive(Debug)]
 pub(crate) struct Api {
     client: JiraClient,
-    limit: Semaphore,
+    limiter: Arc<Limiter>,
+    /// Futures alive at once in [`Api::bounded`] and pages per wave: the limiter's ceiling.
     concurrency: usize,
     max_pages: usize,
     requests: AtomicU64,
+    /// Items handed to [`Api::bounded`] whose requests have not started: the rest of the plan.
+    queued: AtomicU64,
     progress: Option<Arc<dyn Progress>>,
     /// The first paging limit hit: the audit fails as a whole with it.
     limit_hit: Mutex<Option<String>>,
 }
 
 impl Api {
+    /// `client` must have a limiter installed ([`JiraClient::with_limiter`]).
     pub(crate) fn new(
         client: JiraClient,
-        concurrency: usize,
+        limiter: Arc<Limiter>,
         max_pages: usize,
         progress: Option<Arc<dyn Progress>>,
     ) -> Self {
         Self {
             client,
-            limit: Semaphore::new(concurrency.max(1)),
-            concurrency: concurrency.max(1),
+            concurrency: limiter.ceiling(),
+            limiter,
             max_pages: max_pages.max(1),
             requests: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
             progress,
             limit_hit: Mutex::new(None),
         }
@@ -66,14 +71,25 @@ impl Api {
     /// Runs `f` over `items` with at most `concurrency` futures alive at once, in any order.
     /// Unlike `join_all`, memory stays bounded however many items there are (a request future
     /// is several kilobytes; a 10,000-project site would otherwise hold 10,000 of them).
-    pub(crate) async fn bounded<I, F, Fut, T>(&self, items: I, f: F) -> Vec<T>
+    /// Requests start only when the limiter lets them, so the futures alive are bounded by its
+    /// ceiling rather than by its current limit.
+    pub(crate) async fn bounded<I, F, Fut, T>(&self, items: I, mut f: F) -> Vec<T>
     where
         I: IntoIterator,
+        I::IntoIter: ExactSizeIterator,
         F: FnMut(I::Item) -> Fut,
         Fut: Future<Output = T>,
     {
+        let items = items.into_iter();
+        self.queued.fetch_add(items.len() as u64, Ordering::Relaxed);
         futures::stream::iter(items)
-            .map(f)
+            .map(|item| {
+                let request = f(item);
+                async move {
+                    self.queued.fetch_sub(1, Ordering::Relaxed);
+                    request.await
+                }
+            })
             .buffer_unordered(self.concurrency)
             .collect()
             .await
@@ -101,9 +117,17 @@ impl Api {
     }
 
     fn count(&self) {
-        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let done = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(p) = &self.progress {
-            p.requests_done(n);
+            let limits = self.limiter.snapshot();
+            p.update(&Tally {
+                done,
+                planned: done + limits.in_flight as u64 + self.queued.load(Ordering::Relaxed),
+                limit: limits.limit,
+                in_flight: limits.in_flight,
+                throttled: limits.throttled,
+                quota_low: limits.quota_low,
+            });
         }
     }
 
@@ -113,11 +137,7 @@ impl Api {
         path_and_query: impl AsRef<str>,
     ) -> Result<T, JiraError> {
         let url = self.client.rest(path_and_query.as_ref())?;
-        let result = {
-            // The semaphore is never closed, so acquiring cannot fail.
-            let _permit = self.limit.acquire().await.ok();
-            self.client.get_json(&url).await
-        };
+        let result = self.client.get_json(&url).await;
         self.count();
         result
     }
@@ -128,10 +148,7 @@ impl Api {
         url: &str,
     ) -> Result<T, JiraError> {
         let url = self.client.url(url)?;
-        let result = {
-            let _permit = self.limit.acquire().await.ok();
-            self.client.get_json(&url).await
-        };
+        let result = self.client.get_json(&url).await;
         self.count();
         result
     }
@@ -143,10 +160,7 @@ impl Api {
         body: &serde_json::Value,
     ) -> Result<T, JiraError> {
         let url = self.client.rest(path)?;
-        let result = {
-            let _permit = self.limit.acquire().await.ok();
-            self.client.post_json(&url, body).await
-        };
+        let result = self.client.post_json(&url, body).await;
         self.count();
         result
     }
@@ -155,7 +169,7 @@ impl Api {
     ///
     /// The server is not trusted: completion is decided by the pages themselves (`isLast`,
     /// an empty page, or a short page without `isLast: false`), never by `total`, which only
-    /// bounds how many further pages are fetched at once (at most the concurrency). A page
+    /// bounds how many further pages are fetched at once (at most the current limit). A page
     /// that adds no new item ends the listing, which is then marked incomplete; more than
     /// `max_pages` pages or [`MAX_ITEMS`] items is an error naming the endpoint.
     pub(crate) async fn paged<T: DeserializeOwned + Keyed>(
@@ -174,7 +188,9 @@ impl Api {
         };
         let mut paging = Paging::new();
         loop {
-            let starts = paging.wave(self.concurrency);
+            // As many pages at once as the limiter lets fly now: a wider wave only waits, and past
+            // the end of the list every extra page is a wasted request.
+            let starts = paging.wave(self.limiter.snapshot().limit);
             let answers = futures::future::join_all(
                 starts
                     .iter()

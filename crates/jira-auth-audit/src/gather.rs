@@ -390,15 +390,18 @@ async fn roles_dc_one(api: &Api, key: &str, user: &Myself) -> Fetched<ProjectRol
     Ok(facts)
 }
 
+/// The levels the user may set are compared only with a scheme's levels: a project without a
+/// scheme, or whose scheme cannot be read, is decided without them, so they are not asked for.
 async fn security_dc(api: &Api, projects: &[Project]) -> BTreeMap<String, DcProjectSecurity> {
     let answers = api
         .bounded(projects, |p| async move {
             let scheme_path = format!("/project/{}/issuesecuritylevelscheme", p.key);
             let visible_path = format!("/project/{}/securitylevel", p.key);
-            let (scheme, visible) = tokio::join!(
-                api.get::<SecurityScheme>(&scheme_path),
-                api.get::<SecurityLevelList>(&visible_path)
-            );
+            let scheme = api.get::<SecurityScheme>(&scheme_path).await;
+            let visible = match &scheme {
+                Ok(_) => api.get::<SecurityLevelList>(&visible_path).await,
+                Err(_) => Ok(SecurityLevelList::default()),
+            };
             let scheme = match scheme {
                 Ok(s) => Ok(Some(s)),
                 Err(e) => {

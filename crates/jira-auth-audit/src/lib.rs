@@ -4,7 +4,11 @@
 //! [`audit`] reads the user, then what the selected checks need (see [`gather`] for the
 //! request plan), decides every check with pure functions (`checks`), and returns a
 //! [`Report`]. Requests go through the shared [`JiraClient`] (its retry policy handles 429 and
-//! 503) behind a semaphore that bounds them in flight ([`AuditOptions::concurrency`]).
+//! 503) and its [`Limiter`]: adaptive by default, growing while answers are healthy and fast up
+//! to [`AuditOptions::concurrency`], backing off on the server's rate-limit signals
+//! (`jira_auth_core::limit`); fixed at that number with [`AuditOptions::fixed`]. When the
+//! hourly quota is spent, requests not yet sent fail at once, so the checks that needed them
+//! come out `error` and the report is still whole.
 //!
 //! Architecture invariant: the auditor never prints and never decides exit codes; the CLI
 //! presents the report and applies its `--fail-on` policy.
@@ -23,6 +27,7 @@ pub use model::decode_every_shape;
 pub use report::{CheckId, CheckResult, Coverage, Report, Status, Summary, Target, User};
 
 use jira_auth_core::jira::{Deployment, JiraClient, JiraError};
+use jira_auth_core::limit::{Limiter, Mode};
 use jira_auth_core::presets::Preset;
 use jira_auth_core::secret::mask_url;
 use jira_auth_core::time::{rfc3339, unix_seconds};
@@ -30,12 +35,28 @@ use jira_auth_core::{Categorize, Category};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// Requests in flight by default.
-pub const DEFAULT_CONCURRENCY: usize = 8;
+/// The most requests in flight by default (the adaptive limit's ceiling).
+pub const DEFAULT_CONCURRENCY: usize = 32;
 
-/// Told how many requests are done, for a progress display. Called from the audit's task.
+/// Where the audit is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Requests answered.
+    pub done: u64,
+    /// Requests answered, in flight and known to come (it grows as lists are read).
+    pub planned: u64,
+    /// Requests allowed in flight now.
+    pub limit: usize,
+    pub in_flight: usize,
+    /// Answers that were `429` or `503`.
+    pub throttled: u64,
+    /// The site reported its hourly quota nearly spent.
+    pub quota_low: bool,
+}
+
+/// Told after every request, for a progress display. Called from the audit's tasks.
 pub trait Progress: Send + Sync + std::fmt::Debug {
-    fn requests_done(&self, done: u64);
+    fn update(&self, tally: &Tally);
 }
 
 /// What to audit and how.
@@ -49,8 +70,11 @@ pub struct AuditOptions {
     pub required_scopes: Vec<String>,
     /// Scopes the credential carries: `None` when it is not an OAuth 2.0 token.
     pub granted_scopes: Option<Vec<String>>,
-    /// Requests in flight at most.
+    /// Requests in flight at most: the adaptive limit's ceiling, or the fixed number.
     pub concurrency: usize,
+    /// Keep `concurrency` requests in flight whatever the server says (each throttled request
+    /// waits on its own), instead of adapting.
+    pub fixed: bool,
     /// The credential kind for the report, never the secret (`Authorizer::describe`).
     pub credential: String,
     /// `visibility.roles` also scans every worklog for the restrictions actually in use.
@@ -82,6 +106,7 @@ impl AuditOptions {
             required_scopes: preset.scopes.clone(),
             granted_scopes: None,
             concurrency: DEFAULT_CONCURRENCY,
+            fixed: false,
             credential: String::new(),
             deep: false,
             max_pages: api::MAX_PAGES,
@@ -117,7 +142,20 @@ impl Categorize for AuditError {
     }
 }
 
-/// Runs the audit against `client`'s site with its credential.
+impl AuditOptions {
+    /// The limiter these options ask for.
+    pub fn limiter(&self) -> Limiter {
+        let n = self.concurrency.max(1);
+        Limiter::new(if self.fixed {
+            Mode::Fixed(n)
+        } else {
+            Mode::Adaptive { ceiling: n }
+        })
+    }
+}
+
+/// Runs the audit against `client`'s site with its credential, through the client's limiter
+/// (one from [`AuditOptions::limiter`] when it has none).
 pub async fn audit(
     client: JiraClient,
     options: &AuditOptions,
@@ -125,7 +163,14 @@ pub async fn audit(
 ) -> Result<Report, AuditError> {
     let started = client.http().clock().now();
     let deployment = client.deployment();
-    let api = api::Api::new(client, options.concurrency, options.max_pages, progress);
+    let (client, limiter) = match client.http().limiter().cloned() {
+        Some(limiter) => (client, limiter),
+        None => {
+            let limiter = Arc::new(options.limiter());
+            (client.with_limiter(limiter.clone()), limiter)
+        }
+    };
+    let api = api::Api::new(client, limiter, options.max_pages, progress);
     let myself: model::Myself = api
         .get("/myself?expand=groups,applicationRoles")
         .await

@@ -246,7 +246,7 @@ pub struct Holder {
 }
 
 /// DC `GET /project/{key}/securitylevel`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct SecurityLevelList {
     #[serde(default)]
     pub levels: Vec<SecurityLevel>,

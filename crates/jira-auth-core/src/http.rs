@@ -13,10 +13,14 @@
 //!   `Retry-After` (seconds or HTTP date) and `X-RateLimit-Reset`, bounded in attempts and total
 //!   wait. A request that is not idempotent is retried only when the server cannot have processed
 //!   it: a 429, or a connection that was never established.
+//! - With a [`Limiter`] ([`HttpClient::with_limiter`]), every attempt waits for a place in flight,
+//!   every answer's status and rate-limit headers reach the limiter, a retry's wait pauses the
+//!   whole client, and a spent quota stops every later request with [`HttpError::QuotaSpent`].
 
 use crate::api_error::{ApiError, ErrorBody};
 use crate::auth::Authorizer;
 use crate::category::{Categorize, Category};
+use crate::limit::{Limiter, QuotaSpent, Signals};
 use crate::network::{NetworkError, NetworkSettings, PlainHttp, Proxies};
 use crate::secret::mask_url;
 use crate::time::{Clock, SystemClock};
@@ -125,6 +129,8 @@ pub enum HttpError {
     Api(#[from] ApiError),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    #[error(transparent)]
+    QuotaSpent(#[from] QuotaSpent),
 }
 
 impl Categorize for HttpError {
@@ -230,6 +236,7 @@ impl HttpClientBuilder {
             proxies,
             client_cert,
             allow_insecure_http: self.network.allow_insecure_http,
+            limiter: None,
             retry: self.retry,
             clock: self.clock,
             request_timeout: self.request_timeout,
@@ -249,6 +256,7 @@ pub struct HttpClient {
     /// A client certificate is configured (it changes what a refused handshake means).
     client_cert: bool,
     allow_insecure_http: bool,
+    limiter: Option<Arc<Limiter>>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     request_timeout: Duration,
@@ -283,6 +291,18 @@ impl HttpClient {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// This client with every request going through `limiter` (same connection pool).
+    pub fn with_limiter(&self, limiter: Arc<Limiter>) -> Self {
+        Self {
+            limiter: Some(limiter),
+            ..self.clone()
+        }
+    }
+
+    pub fn limiter(&self) -> Option<&Arc<Limiter>> {
+        self.limiter.as_ref()
     }
 
     /// Sends a request, retrying per the policy, and returns whatever status came back.
@@ -354,7 +374,18 @@ impl HttpClient {
                 };
                 *req.timeout_mut() = Some(left.min(self.request_timeout));
             }
+            let permit = match &self.limiter {
+                Some(limiter) => Some(limiter.acquire().await?),
+                None => None,
+            };
             let outcome = self.client.execute(req).await;
+            if let (Some(permit), Ok(resp)) = (permit, &outcome) {
+                let signals =
+                    Signals::read(resp.status().as_u16(), resp.headers(), self.clock.now());
+                if let Some(spent) = permit.answered(&signals) {
+                    return Err(spent.into());
+                }
+            }
             let retry_hint = match &outcome {
                 Ok(resp) => retryable_status(resp.status(), idempotency)
                     .then(|| server_hint(resp.headers(), self.clock.now())),
@@ -372,7 +403,11 @@ impl HttpClient {
                     .is_none_or(|d| d.left().is_some_and(|left| delay < left));
                 if waited + delay <= self.retry.max_total_wait && before_deadline {
                     tracing::debug!(%url, attempt, ?delay, "retrying");
-                    self.clock.sleep(delay).await;
+                    match &self.limiter {
+                        // The next attempt waits for the pause in `acquire`, with every other.
+                        Some(limiter) if limiter.shares_pauses() => limiter.pause_for(delay),
+                        _ => self.clock.sleep(delay).await,
+                    }
                     waited += delay;
                     attempt += 1;
                     continue;

@@ -99,6 +99,12 @@ impl JiraClient {
         &self.http
     }
 
+    /// This client with its requests going through `limiter` (see [`HttpClient::with_limiter`]).
+    pub fn with_limiter(mut self, limiter: Arc<crate::limit::Limiter>) -> Self {
+        self.http = self.http.with_limiter(limiter);
+        self
+    }
+
     /// The absolute URL for `path` (`/rest/api/2/myself`, with optional `?query`) under the base.
     /// An absolute `http(s)://` URL is taken as is.
     pub fn url(&self, path_and_query: &str) -> Result<Url, JiraError> {

@@ -7,6 +7,8 @@
 //!   written atomically under an advisory lock.
 //! - [`auth`]: the [`auth::Authorizer`] trait (bearer, PAT, basic; OAuth 1.0a lives in the server crate).
 //! - [`jira`]: a small Jira REST client over an authorizer.
+//! - [`limit`]: adaptive concurrency (AIMD) for commands that send many requests, fed by the
+//!   server's rate-limit and quota headers.
 //! - [`network`]: extra CAs, client certificates, proxies and the plain-http rule.
 //! - [`loopback`]: the one-shot loopback listener for browser callbacks, with a router per protocol.
 //! - [`presets`]: named scope and check sets shared by `cloud login` and `audit`.
@@ -24,6 +26,7 @@ pub mod category;
 pub mod fault;
 pub mod http;
 pub mod jira;
+pub mod limit;
 pub mod loopback;
 pub mod network;
 pub mod pkce;

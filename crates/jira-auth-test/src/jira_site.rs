@@ -9,7 +9,8 @@
 //! `issuesecurityschemes/{id}`, never inline in the scheme list. Each exchange is recorded
 //! ([`JiraSite::exchanges`]) so the contract tests can hold it against those documents. It can add a fixed latency to every
 //! response (the bench), answer the first attempt of every request with `429` (a rate-limit
-//! storm), and count requests. Everything else (an unknown path, a wrong credential) is
+//! storm), enforce a burst limit or an hourly points quota the way Jira Cloud reports them
+//! ([`Behaviour::burst_limit`], [`Behaviour::quota`]), and count requests. Everything else (an unknown path, a wrong credential) is
 //! answered the way Jira does: 404 or 401 with a Jira error body.
 //!
 //! Scenario shape (all fields but `deployment` and `myself` optional):
@@ -255,7 +256,19 @@ pub struct Behaviour {
     pub no_journal: bool,
     /// How every paged endpoint pages.
     pub paging: Paging,
+    /// Jira Cloud's burst limit: with this many requests being served (each for `latency`), a
+    /// further one is answered `429` with `Retry-After: 1` and `RateLimit-Reason:
+    /// jira-burst-based` (also after `latency`).
+    pub burst_limit: Option<usize>,
+    /// Jira Cloud's points-based hourly quota, one point a request: every answer carries
+    /// `Beta-RateLimit-Policy` and `Beta-RateLimit` (with `X-Beta-RateLimit-NearLimit: true`
+    /// under a tenth left); once spent, `429` with `X-Beta-RateLimit-Reason:
+    /// jira-quota-tenant-based`. The window resets [`QUOTA_RESET_SECONDS`] from now.
+    pub quota: Option<u64>,
 }
+
+/// Seconds until the fake's quota window resets, in its `Beta-RateLimit` `t` and `Retry-After`.
+pub const QUOTA_RESET_SECONDS: u64 = 1800;
 
 /// How the paged endpoints answer: honestly, or the ways hostile or broken servers do.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -289,6 +302,10 @@ struct State {
     requests: AtomicU64,
     throttled: AtomicU64,
     seen: Mutex<HashSet<String>>,
+    /// When each request being served under the burst limit is done.
+    serving: Mutex<std::collections::VecDeque<std::time::Instant>>,
+    /// Quota points spent.
+    points: AtomicU64,
     exchanges: Mutex<Vec<Exchange>>,
     /// `http://127.0.0.1:PORT`, for the absolute links Jira puts in bodies.
     base: String,
@@ -419,6 +436,8 @@ impl State {
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             seen: Mutex::new(HashSet::new()),
+            serving: Mutex::new(std::collections::VecDeque::new()),
+            points: AtomicU64::new(0),
             exchanges: Mutex::new(Vec::new()),
             base,
             context_path,
@@ -463,18 +482,50 @@ impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let state = &self.0;
         state.requests.fetch_add(1, Ordering::Relaxed);
-        let (status, body) = if state.behaviour.rate_limit_storm && state.first_attempt(request) {
+        let mut headers: Vec<(&str, String)> = Vec::new();
+        let quota_left = state.behaviour.quota.map(|quota| {
+            let spent = state.points.fetch_add(1, Ordering::Relaxed);
+            let left = quota.saturating_sub(spent);
+            headers.push((
+                "beta-ratelimit-policy",
+                format!("\"tenant-app-quota\";q={quota};w=3600"),
+            ));
+            headers.push((
+                "beta-ratelimit",
+                format!(
+                    "\"tenant-app-quota\";r={};t={QUOTA_RESET_SECONDS}",
+                    left.saturating_sub(1)
+                ),
+            ));
+            if left.saturating_mul(10) < quota {
+                headers.push(("x-beta-ratelimit-nearlimit", "true".into()));
+            }
+            left
+        });
+        let throttled = || {
             state.throttled.fetch_add(1, Ordering::Relaxed);
             (
                 429,
                 Some(json!({"errorMessages": ["Rate limit exceeded."]})),
             )
+        };
+        let (status, body) = if quota_left == Some(0) {
+            headers.push(("x-beta-ratelimit-reason", "jira-quota-tenant-based".into()));
+            headers.push(("retry-after", QUOTA_RESET_SECONDS.to_string()));
+            throttled()
+        } else if state.behaviour.rate_limit_storm && state.first_attempt(request) {
+            headers.push(("retry-after", "0".into()));
+            throttled()
+        } else if !state.admitted() {
+            headers.push(("retry-after", "1".into()));
+            headers.push(("ratelimit-reason", "jira-burst-based".into()));
+            throttled()
         } else {
             state.answer(request)
         };
         let mut response = ResponseTemplate::new(status);
-        if status == 429 {
-            response = response.insert_header("retry-after", "0");
+        for (name, value) in headers {
+            response = response.insert_header(name, value.as_str());
         }
         if let Some(body) = &body {
             response = response.set_body_json(body);
@@ -502,6 +553,21 @@ fn ok(body: Value) -> Reply {
 }
 
 impl State {
+    /// Whether the burst limit lets this request be served now (and if so, takes its place).
+    fn admitted(&self) -> bool {
+        let Some(limit) = self.behaviour.burst_limit else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        serving.retain(|done| *done > now);
+        if serving.len() >= limit {
+            return false;
+        }
+        serving.push_back(now + self.behaviour.latency);
+        true
+    }
+
     fn first_attempt(&self, request: &Request) -> bool {
         let key = format!(
             "{} {}\n{}",

@@ -70,9 +70,16 @@ pub struct AuditArgs {
     #[arg(long)]
     pub deep: bool,
 
-    /// Requests in flight at most (1 to 64).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Requests in flight at most (1 to 128). The audit starts with 8 and adapts: it sends more
+    /// while Jira answers quickly, fewer when Jira throttles (`429`, `503`, rate-limit headers),
+    /// and pauses every request for a `Retry-After`. See `docs/audit.md`.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=128))]
     pub concurrency: u16,
+
+    /// Keep exactly `--concurrency` requests in flight instead of adapting; each throttled
+    /// request waits on its own.
+    #[arg(long)]
+    pub fixed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,5 +1,7 @@
-//! A request counter on stderr while the audit runs, only when stderr is a terminal.
+//! The audit's progress line on stderr, only when stderr is a terminal: requests answered and
+//! planned, requests in flight against the current limit, and throttled answers.
 
+use jira_auth_audit::Tally;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,15 +10,31 @@ pub struct StderrProgress {
     shown: AtomicU64,
 }
 
+/// The progress line for `tally`.
+fn line(t: &Tally) -> String {
+    let mut line = format!(
+        "auditing… {}/{} requests, {} in flight (limit {})",
+        t.done, t.planned, t.in_flight, t.limit
+    );
+    if t.throttled > 0 {
+        line += &format!(", {} throttled", t.throttled);
+    }
+    if t.quota_low {
+        line += ", hourly quota nearly spent: slowing down";
+    }
+    line
+}
+
 impl jira_auth_audit::Progress for StderrProgress {
-    fn requests_done(&self, done: u64) {
+    fn update(&self, tally: &Tally) {
         // Redraw at most every 25 requests: a terminal is slower than a fast Jira.
+        let done = tally.done;
         if done < self.shown.load(Ordering::Relaxed) + 25 && done > 1 {
             return;
         }
         self.shown.store(done, Ordering::Relaxed);
         let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2Kauditing… {done} requests");
+        let _ = write!(err, "\r\x1b[2K{}", line(tally));
         let _ = err.flush();
     }
 }
@@ -27,5 +45,32 @@ impl StderrProgress {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K");
         let _ = err.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_names_progress_concurrency_and_throttling() {
+        let mut t = Tally {
+            done: 120,
+            planned: 1052,
+            limit: 6,
+            in_flight: 6,
+            throttled: 0,
+            quota_low: false,
+        };
+        assert_eq!(
+            line(&t),
+            "auditing… 120/1052 requests, 6 in flight (limit 6)"
+        );
+        t.throttled = 2;
+        t.quota_low = true;
+        assert_eq!(
+            line(&t),
+            "auditing… 120/1052 requests, 6 in flight (limit 6), 2 throttled, hourly quota nearly spent: slowing down"
+        );
     }
 }

@@ -7,12 +7,14 @@ use super::target::{self, AuditTarget};
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
 use crate::exit::{Category, ContextAs as _};
-use crate::output::Styles;
+use crate::output::{Narrator, Styles};
 use jira_auth_audit::{AuditOptions, Progress};
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::jira::JiraClient;
+use jira_auth_core::limit::Quota;
 use jira_auth_core::presets::Presets;
 use jira_auth_core::store::{ProfileName, Store};
+use jira_auth_core::time::{rfc3339, unix_seconds};
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 
@@ -27,13 +29,16 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
     let preset = presets.get(&args.preset)?;
     let mut options = AuditOptions::from_preset(&args.preset, preset)?;
     options.concurrency = usize::from(args.concurrency);
+    options.fixed = args.fixed;
     options.deep = args.deep;
 
     let (target, http) = resolve_target(global, &args).await?;
     options.granted_scopes = target.granted_scopes.clone();
     options.credential = target.auth.describe();
     let site = target.site.clone();
-    let client = JiraClient::new(http, target.base, target.deployment, target.auth);
+    let limiter = Arc::new(options.limiter());
+    let client = JiraClient::new(http, target.base, target.deployment, target.auth)
+        .with_limiter(limiter.clone());
 
     let progress = (!global.quiet && std::io::stderr().is_terminal())
         .then(|| Arc::new(StderrProgress::default()));
@@ -51,6 +56,10 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
         // The person reading the report knows the site, not Atlassian's API gateway.
         report.target.url = site;
     }
+    let limits = limiter.snapshot();
+    if limits.quota_low && limits.spent.is_none() {
+        Narrator::new(global).say(quota_note(limits.quota));
+    }
 
     let styles = Styles::detect(global.color);
     for output in &outputs {
@@ -62,6 +71,15 @@ pub async fn run(global: &GlobalArgs, args: AuditArgs) -> crate::exit::Result<u8
                 format!("cannot write the report to `{}`", path.display())
             })?,
         }
+    }
+    if let Some(spent) = limits.spent {
+        return Err(Failure {
+            code: exit::NETWORK,
+            message: format!(
+                "{spent}; the report shows what was read before it, and every check that needed more is `error`, not `pass`"
+            ),
+        }
+        .into());
     }
     Ok(if present::report_fails(&report, args.fail_on) {
         exit::FINDINGS
@@ -88,6 +106,26 @@ fn check_writable(path: &std::path::Path) -> crate::exit::Result<()> {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
+}
+
+/// Said when the site reported its hourly quota nearly spent during the audit.
+fn quota_note(quota: Option<Quota>) -> String {
+    let left = match quota {
+        Some(Quota {
+            remaining,
+            limit: Some(limit),
+            ..
+        }) => format!(" ({remaining} of {limit} points left)"),
+        Some(Quota { remaining, .. }) => format!(" ({remaining} points left)"),
+        None => String::new(),
+    };
+    let reset = quota
+        .and_then(|q| q.reset_at)
+        .map(|at| format!(", resetting at {}", rfc3339(unix_seconds(at))))
+        .unwrap_or_default();
+    format!(
+        "note: Jira reported this credential's hourly API quota nearly spent{left}{reset}; the audit slowed down to leave room for the connector"
+    )
 }
 
 /// `--url` wins; otherwise the stored profile named by `--profile` (whose remembered network

@@ -1,0 +1,219 @@
+//! The limiter on tokio's paused clock: time moves only when every task waits, so round trips,
+//! holds and pauses are exact and nothing sleeps for real.
+
+#![allow(clippy::unwrap_used)]
+use super::*;
+use std::sync::Arc;
+
+const RTT: Duration = Duration::from_millis(20);
+
+fn answer(status: u16, headers: &[(&str, &str)]) -> Signals {
+    let mut h = http::HeaderMap::new();
+    for (k, v) in headers {
+        h.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    Signals::read(status, &h, SystemTime::now())
+}
+
+/// Sends as many requests as the limiter allows at once, waits one round trip, and answers
+/// them all with `status(i)`. Returns how many were sent.
+async fn round(limiter: &Limiter, status: impl Fn(usize) -> u16) -> usize {
+    let mut permits = Vec::new();
+    while limiter.snapshot().in_flight < limiter.snapshot().limit {
+        permits.push(limiter.acquire().await.unwrap());
+    }
+    tokio::time::sleep(RTT).await;
+    let sent = permits.len();
+    for (i, p) in permits.into_iter().enumerate() {
+        let s = status(i);
+        let headers: &[(&str, &str)] = if s == 429 {
+            &[
+                ("retry-after", "1"),
+                ("ratelimit-reason", "jira-burst-based"),
+            ]
+        } else {
+            &[]
+        };
+        p.answered(&answer(s, headers));
+    }
+    sent
+}
+
+#[tokio::test(start_paused = true)]
+async fn healthy_fast_answers_grow_the_limit_to_the_ceiling_and_no_further() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    let mut sizes = Vec::new();
+    for _ in 0..6 {
+        sizes.push(round(&limiter, |_| 200).await);
+    }
+    // Slow start: every answer sent with half the window in use adds one.
+    assert_eq!(sizes, [8, 13, 20, 31, 32, 32]);
+    assert_eq!(limiter.snapshot().limit, 32);
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_answers_do_not_grow_the_limit() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    round(&limiter, |_| 200).await;
+    let grown = limiter.snapshot().limit;
+    let permits: Vec<_> = futures_permits(&limiter, grown).await;
+    tokio::time::sleep(RTT * 4).await;
+    for p in permits {
+        p.answered(&answer(200, &[]));
+    }
+    assert_eq!(limiter.snapshot().limit, grown);
+}
+
+async fn futures_permits(limiter: &Limiter, n: usize) -> Vec<Permit<'_>> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(limiter.acquire().await.unwrap());
+    }
+    v
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_burst_limit_backs_off_to_what_it_served_and_holds_there() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    // Eight in flight against a limit of six: two refused, one decrease for the window.
+    assert_eq!(round(&limiter, |i| if i >= 6 { 429 } else { 200 }).await, 8);
+    let s = limiter.snapshot();
+    assert_eq!((s.limit, s.throttled), (6, 2));
+    // Healthy answers do not probe above the learnt limit before the hold ends.
+    let rounds = (PROBE_AFTER.as_millis() / RTT.as_millis()) as usize - 2;
+    for _ in 0..rounds {
+        assert_eq!(round(&limiter, |_| 200).await, 6);
+    }
+    // After it, growth is additive: about one per round trip.
+    tokio::time::sleep(RTT * 2).await;
+    round(&limiter, |_| 200).await;
+    round(&limiter, |_| 200).await;
+    assert_eq!(limiter.snapshot().limit, 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refusals_at_the_learnt_limit_halve_it_at_most_once_per_window() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    round(&limiter, |i| if i >= 6 { 429 } else { 200 }).await;
+    // Every request of the next window refused: the limit halves, no further.
+    round(&limiter, |_| 429).await;
+    assert_eq!(limiter.snapshot().limit, 3);
+    round(&limiter, |_| 503).await;
+    assert_eq!(limiter.snapshot().limit, 1);
+    round(&limiter, |_| 503).await;
+    assert_eq!(limiter.snapshot().limit, 1, "never below one");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_warning_lowers_the_limit_by_a_quarter_once_per_window() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    let permits = futures_permits(&limiter, 8).await;
+    for p in permits {
+        p.answered(&answer(200, &[("x-ratelimit-nearlimit", "true")]));
+    }
+    assert_eq!(limiter.snapshot().limit, 6);
+    assert_eq!(limiter.snapshot().throttled, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_pauses_every_request_of_the_client() {
+    let limiter = Arc::new(Limiter::new(Mode::Adaptive { ceiling: 32 }));
+    let start = Instant::now();
+    let p = limiter.acquire().await.unwrap();
+    limiter.pause_for(Duration::from_secs(1));
+    drop(p);
+    // Other tasks, which were never refused, wait for the pause too.
+    let waits: Vec<_> = (0..3)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                let _p = limiter.acquire().await.unwrap();
+                Instant::now() - start
+            })
+        })
+        .collect();
+    for w in waits {
+        assert_eq!(w.await.unwrap(), Duration::from_secs(1));
+    }
+    // A shorter pause asked later does not shorten it.
+    limiter.pause_for(Duration::from_secs(5));
+    limiter.pause_for(Duration::from_secs(1));
+    let _p = limiter.acquire().await.unwrap();
+    assert_eq!(Instant::now() - start, Duration::from_secs(6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_wait_for_a_free_place() {
+    let limiter = Arc::new(Limiter::new(Mode::Fixed(2)));
+    let a = limiter.acquire().await.unwrap();
+    let _b = limiter.acquire().await.unwrap();
+    let waiting = {
+        let limiter = limiter.clone();
+        tokio::spawn(async move {
+            let start = Instant::now();
+            let _c = limiter.acquire().await.unwrap();
+            Instant::now() - start
+        })
+    };
+    tokio::time::sleep(RTT).await;
+    a.answered(&answer(200, &[]));
+    assert_eq!(waiting.await.unwrap(), RTT);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fixed_mode_keeps_its_limit_whatever_the_answers() {
+    let limiter = Limiter::new(Mode::Fixed(8));
+    round(&limiter, |i| if i >= 6 { 429 } else { 200 }).await;
+    round(&limiter, |_| 200).await;
+    assert_eq!(limiter.snapshot().limit, 8);
+    assert!(!limiter.shares_pauses());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_spent_quota_stops_every_later_request_naming_the_reset() {
+    for mode in [Mode::Adaptive { ceiling: 8 }, Mode::Fixed(8)] {
+        let limiter = Limiter::new(mode);
+        let inflight = limiter.acquire().await.unwrap();
+        let p = limiter.acquire().await.unwrap();
+        let spent = p
+            .answered(&answer(
+                429,
+                &[
+                    ("beta-ratelimit", "\"tenant-app-quota\";r=0;t=1800"),
+                    ("x-beta-ratelimit-reason", "jira-quota-tenant-based"),
+                ],
+            ))
+            .unwrap();
+        assert_eq!(spent.reason, "jira-quota-tenant-based");
+        let reset = spent.reset_at.unwrap();
+        let ahead = reset.duration_since(SystemTime::now()).unwrap();
+        assert!(ahead <= Duration::from_secs(1800) && ahead > Duration::from_secs(1790));
+        let err = limiter.acquire().await.unwrap_err();
+        assert_eq!(err, spent);
+        assert!(
+            err.to_string().starts_with(
+                "Jira's hourly API quota for this app is spent (jira-quota-tenant-based): it resets at "
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("(in 30 min)"), "{err}");
+        // A request already in flight still finishes.
+        assert_eq!(inflight.answered(&answer(200, &[])), None);
+        assert!(limiter.snapshot().spent.is_some());
+    }
+}
+
+#[test]
+fn an_unknown_reset_is_said_plainly() {
+    let e = QuotaSpent {
+        reason: "jira-quota-global-based".into(),
+        reset_at: None,
+    };
+    assert_eq!(
+        e.to_string(),
+        "Jira's hourly API quota for this app is spent (jira-quota-global-based); the server did not say when it resets (hourly quotas reset within the hour): run the command again later"
+    );
+}
