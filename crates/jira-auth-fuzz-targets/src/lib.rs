@@ -361,6 +361,7 @@ pub fn audit_paging(data: &[u8]) {
 
 fn sample() -> CloudCredentials {
     CloudCredentials {
+        kind: jira_auth_cloud::credentials::LoginKind::ThreeLegged,
         client_id: "cid".into(),
         client_secret: jira_auth_core::ClientSecret::new("csecret"),
         access_token: jira_auth_core::AccessToken::new("at-1"),
