@@ -44,14 +44,46 @@ pub struct Grant {
 
 /// When an access token issued at `now` expires. Saturating: `expires_in` is the server's number,
 /// not ours, and a huge one must not overflow.
-fn expiry(now: i64, tokens: &TokenSet) -> i64 {
+pub(crate) fn expiry(now: i64, tokens: &TokenSet) -> i64 {
     let lifetime = i64::try_from(tokens.expires_in.as_secs()).unwrap_or(i64::MAX);
     now.saturating_add(lifetime)
+}
+
+/// How a `cloud` login gets its access tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginKind {
+    /// A user's consent (OAuth 2.0 3LO): a rotating refresh token renews the access token.
+    #[default]
+    #[serde(rename = "3lo")]
+    ThreeLegged,
+    /// A service account's OAuth 2.0 credential: every access token is minted with the client
+    /// credentials grant and the stored client secret; there is no refresh token.
+    #[serde(rename = "service_account")]
+    ServiceAccount,
+}
+
+impl LoginKind {
+    /// Whether this is a 3LO login (the kind a profile without the field has).
+    pub fn is_three_legged(&self) -> bool {
+        *self == LoginKind::ThreeLegged
+    }
+
+    /// `3lo` or `service_account`, as the profile and `cloud status --json` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginKind::ThreeLegged => "3lo",
+            LoginKind::ServiceAccount => "service_account",
+        }
+    }
 }
 
 /// The stored token set of one profile (section `cloud`). Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudCredentials {
+    /// Absent (3LO) in profiles written before service accounts, and for every 3LO login, so
+    /// those files stay byte for byte what they were.
+    #[serde(default, skip_serializing_if = "LoginKind::is_three_legged")]
+    pub kind: LoginKind,
     pub client_id: String,
     pub client_secret: ClientSecret,
     pub access_token: AccessToken,
@@ -101,6 +133,7 @@ impl CloudCredentials {
     /// The granted scopes are the token response's, or the requested ones when it lists none.
     pub fn from_grant(grant: Grant, tokens: TokenSet, site: &Site, now: i64) -> Self {
         Self {
+            kind: LoginKind::ThreeLegged,
             client_id: grant.client_id,
             client_secret: grant.client_secret,
             access_expires_at: expiry(now, &tokens),
@@ -258,6 +291,11 @@ pub async fn ensure_fresh(
             refreshed: false,
         });
     }
+    if credentials.kind == LoginKind::ServiceAccount {
+        // Nothing is spent by minting, so no reservation or write-ahead record: the lock alone
+        // makes racing processes share one token request.
+        return crate::service_account::remint(&guard, &stored, credentials, http).await;
+    }
     let Some(refresh_token) = credentials.refresh_token.clone() else {
         return Err(CloudError::NoRefreshToken);
     };
@@ -330,6 +368,8 @@ fn store_error(e: CloudError) -> jira_auth_core::store::StoreError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Status {
     pub profile: String,
+    /// `3lo` or `service_account`.
+    pub kind: &'static str,
     pub site_name: String,
     pub site_url: String,
     pub cloud_id: String,
@@ -342,12 +382,14 @@ pub struct Status {
     pub access_expires_in_seconds: i64,
     pub access_expired: bool,
     pub has_refresh_token: bool,
-    pub family_started_at: String,
-    pub family_expires_at: String,
-    pub family_days_left: i64,
+    /// The token family's limits: `None` for a service account, which has no family.
+    pub family_started_at: Option<String>,
+    pub family_expires_at: Option<String>,
+    pub family_days_left: Option<i64>,
+    /// The last token request (a refresh, or a service account's mint).
     pub last_refreshed_at: String,
-    pub inactivity_expires_at: String,
-    pub inactivity_days_left: i64,
+    pub inactivity_expires_at: Option<String>,
+    pub inactivity_days_left: Option<i64>,
     /// Whether a valid access token can be had without a new login.
     pub usable: bool,
     pub warnings: Vec<String>,
@@ -375,9 +417,13 @@ impl Status {
         let access_expired = c.access_remaining(now) <= 0;
         let has_refresh_token = c.refresh_token.is_some();
         let family_alive = now < family_expires && now < inactivity_expires;
-        // A family past either limit cannot be refreshed: whatever is left of the last access
+        let service_account = c.kind == LoginKind::ServiceAccount;
+        // A service account mints a new token with its stored secret whenever it needs one. A
+        // family past either limit cannot be refreshed: whatever is left of the last access
         // token, a new login is what the user has to do next.
-        let usable = if has_refresh_token {
+        let usable = if service_account {
+            true
+        } else if has_refresh_token {
             family_alive
         } else {
             !access_expired
@@ -408,7 +454,7 @@ impl Status {
                     rfc3339(inactivity_expires)
                 ));
             }
-        } else if access_expired {
+        } else if access_expired && !service_account {
             warnings.push("the access token expired and there is no refresh token: run `jira-auth cloud login` again".to_owned());
         }
         if !missing_scopes.is_empty() {
@@ -417,8 +463,10 @@ impl Status {
                 missing_scopes.join(" ")
             ));
         }
+        let family = |v| (!service_account).then_some(v);
         Status {
             profile: profile.to_string(),
+            kind: c.kind.as_str(),
             site_name: c.site_name.clone(),
             site_url: c.site_url.clone(),
             cloud_id: c.cloud_id.clone(),
@@ -430,12 +478,12 @@ impl Status {
             access_expires_in_seconds: c.access_remaining(now),
             access_expired,
             has_refresh_token,
-            family_started_at: rfc3339(c.family_started_at),
-            family_expires_at: rfc3339(family_expires),
-            family_days_left: days_left(family_expires),
+            family_started_at: family(rfc3339(c.family_started_at)),
+            family_expires_at: family(rfc3339(family_expires)),
+            family_days_left: (!service_account).then(|| days_left(family_expires)),
             last_refreshed_at: rfc3339(c.last_refreshed_at),
-            inactivity_expires_at: rfc3339(inactivity_expires),
-            inactivity_days_left: days_left(inactivity_expires),
+            inactivity_expires_at: family(rfc3339(inactivity_expires)),
+            inactivity_days_left: (!service_account).then(|| days_left(inactivity_expires)),
             usable,
             warnings,
         }
@@ -448,6 +496,7 @@ pub(crate) mod tests {
 
     pub(crate) fn sample(now: i64) -> CloudCredentials {
         CloudCredentials {
+            kind: LoginKind::ThreeLegged,
             client_id: "cid".into(),
             client_secret: ClientSecret::new("csecret"),
             access_token: AccessToken::new("at-1"),
@@ -481,8 +530,8 @@ pub(crate) mod tests {
             NOW,
             &["read:jira-work".into(), "read:jira-user".into()],
         );
-        assert_eq!(s.family_days_left, 25);
-        assert_eq!(s.inactivity_days_left, 20);
+        assert_eq!(s.family_days_left, Some(25));
+        assert_eq!(s.inactivity_days_left, Some(20));
         assert!(s.access_expired);
         assert!(s.usable);
         assert_eq!(s.missing_scopes, ["read:jira-user"]);
@@ -586,7 +635,7 @@ pub(crate) mod tests {
         c.last_refreshed_at = i64::MIN;
         let s = Status::compute(&ProfileName::default(), &c, NOW, &[]);
         assert_eq!(s.access_expires_at, "9999-12-31T23:59:59Z");
-        assert_eq!(s.family_expires_at, "9999-12-31T23:59:59Z");
+        assert_eq!(s.family_expires_at.as_deref(), Some("9999-12-31T23:59:59Z"));
         // A last refresh at the dawn of time is past the 90-day limit: a new login is needed,
         // whatever the access token says.
         assert!(!s.usable && !s.access_expired);

@@ -63,6 +63,59 @@ pub enum CloudError {
         error: String,
         description: Option<String>,
     },
+    #[error(
+        "Atlassian refused the service account's client id or secret ({error}{}): check the client id, and the secret of its OAuth 2.0 credential, in admin.atlassian.com (Directory → Service accounts; a lost secret cannot be shown again: create a new credential), then run `jira-auth cloud login --client-credentials` again",
+        description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+    )]
+    ServiceAccountRejected {
+        error: String,
+        description: Option<String>,
+    },
+    #[error(
+        "Atlassian does not let this client id use client credentials ({error}{}): it is not a service account's OAuth 2.0 credential; create one in admin.atlassian.com (Directory → Service accounts → Create credentials → OAuth 2.0), or log in an OAuth 2.0 (3LO) app with `jira-auth cloud login` without `--client-credentials`",
+        description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+    )]
+    NotAServiceAccount {
+        error: String,
+        description: Option<String>,
+    },
+    #[error(
+        "Atlassian refused the scopes `{requested}` ({error}{}): a service account's token carries only scopes chosen when its OAuth 2.0 credential was created; pass only those with `--scope`, or no `--scope` to get all of them, or create a credential with the scopes you need in admin.atlassian.com (Directory → Service accounts)",
+        description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+    )]
+    ScopeRejected {
+        requested: String,
+        error: String,
+        description: Option<String>,
+    },
+    #[error(
+        "`--site {value}` is neither a site URL nor a cloud id: pass the site's URL, e.g. `https://acme.atlassian.net`, or its cloud id, a UUID such as `1324a887-45db-1bf4-1e99-ef0ff456d421`"
+    )]
+    BadSite { value: String },
+    #[error(
+        "{url} answered {status}, so `{site}` is not a Jira Cloud site: pass the site's URL as the browser shows it (`https://acme.atlassian.net`) or its cloud id; for Jira Data Center use `jira-auth server login`"
+    )]
+    NotACloudSite {
+        site: String,
+        url: String,
+        status: u16,
+    },
+    #[error(
+        "no Jira Cloud site has the cloud id `{cloud_id}` ({url} answered 404): check the id, or pass the site's URL (`--site https://acme.atlassian.net`) so jira-auth looks it up"
+    )]
+    UnknownCloudId { cloud_id: String, url: String },
+    #[error(
+        "the service account has no access to Jira on {site} ({url} answered {status}): in admin.atlassian.com give the service account access to Jira on that site (Directory → Service accounts), then run `jira-auth cloud login --client-credentials` again"
+    )]
+    NoSiteAccess {
+        site: String,
+        url: String,
+        status: u16,
+    },
+    #[error(
+        "profile `{profile}` is a Jira Cloud service account, which has no refresh token, and the psoxy Jira Cloud connector needs one: log that connector in with OAuth 2.0 (3LO) (`jira-auth cloud login --preset psoxy`), or export the access token and client credentials with `--format env`, `json` or `tfvars`"
+    )]
+    NoRefreshTokenToExport { profile: String },
     #[error("{FAMILY_INVALID} (server said {error}{})", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
     FamilyInvalid {
         error: String,
@@ -214,7 +267,11 @@ impl Categorize for CloudError {
             | CloudError::NoRoomToRotate { .. }
             | CloudError::NoRoomForLogin { .. }
             | CloudError::RotationNotSaved { .. }
-            | CloudError::WriteAheadTooNew { .. } => Category::Usage,
+            | CloudError::WriteAheadTooNew { .. }
+            | CloudError::BadSite { .. }
+            | CloudError::NotACloudSite { .. }
+            | CloudError::UnknownCloudId { .. }
+            | CloudError::NoRefreshTokenToExport { .. } => Category::Usage,
             CloudError::Rotation(e) => e.category(),
             CloudError::Preset(e) => e.category(),
             CloudError::Callback(e) => e.category(),
@@ -226,7 +283,11 @@ impl Categorize for CloudError {
             | CloudError::FamilyInvalid { .. }
             | CloudError::NoSites
             | CloudError::NoRefreshToken
-            | CloudError::AccessTokenRefused { .. } => Category::Auth,
+            | CloudError::AccessTokenRefused { .. }
+            | CloudError::ServiceAccountRejected { .. }
+            | CloudError::NotAServiceAccount { .. }
+            | CloudError::ScopeRejected { .. }
+            | CloudError::NoSiteAccess { .. } => Category::Auth,
             CloudError::Listener(_)
             | CloudError::BadTokenResponse { .. }
             | CloudError::BadResponse { .. } => Category::Network,

@@ -2,7 +2,7 @@
 //! (stdout only, since it holds secrets).
 
 use crate::CloudError;
-use crate::credentials::CloudCredentials;
+use crate::credentials::{CloudCredentials, LoginKind};
 use jira_auth_core::time::rfc3339;
 
 /// The formats of `cloud export --format`.
@@ -18,7 +18,8 @@ pub enum Format {
     Psoxy,
 }
 
-/// Renders `c` in `format`. Every secret in the output is there on purpose.
+/// Renders `c` in `format`. Every secret in the output is there on purpose. A service account's
+/// export has no refresh token field (the caller refuses `Psoxy` for it: psoxy needs one).
 pub fn render(c: &CloudCredentials, format: Format) -> Result<String, CloudError> {
     let refresh = c
         .refresh_token
@@ -27,7 +28,8 @@ pub fn render(c: &CloudCredentials, format: Format) -> Result<String, CloudError
         .unwrap_or_default();
     let jira_base = c.jira_base()?.to_string();
     let expires = rfc3339(c.access_expires_at);
-    let fields: [(&str, &str); 9] = [
+    let scopes = c.scopes.join(" ");
+    let mut fields: Vec<(&str, &str)> = vec![
         ("ACCESS_TOKEN", c.access_token.expose_secret()),
         ("ACCESS_TOKEN_EXPIRES_AT", &expires),
         ("REFRESH_TOKEN", refresh),
@@ -36,8 +38,12 @@ pub fn render(c: &CloudCredentials, format: Format) -> Result<String, CloudError
         ("CLOUD_ID", &c.cloud_id),
         ("SITE_URL", &c.site_url),
         ("API_BASE_URL", &jira_base),
-        ("SCOPES", &c.scopes.join(" ")),
+        ("SCOPES", &scopes),
     ];
+    if c.kind == LoginKind::ServiceAccount {
+        // It never has one; an empty variable would read as a refresh token that was lost.
+        fields.retain(|(k, _)| *k != "REFRESH_TOKEN");
+    }
     let out = match format {
         Format::Env => fields
             .iter()
@@ -129,6 +135,21 @@ mod tests {
              # terraform.tfvars\n\
              jira_cloud_id = \"cloud-1\"\n"
         );
+    }
+
+    #[test]
+    fn a_service_accounts_export_has_no_refresh_token_field() {
+        let mut c = sample(1_800_000_000);
+        c.kind = LoginKind::ServiceAccount;
+        c.refresh_token = None;
+        let env = render(&c, Format::Env).unwrap();
+        assert!(!env.contains("REFRESH"), "{env}");
+        assert!(env.starts_with("JIRA_CLOUD_ACCESS_TOKEN=at-1\n"), "{env}");
+        assert!(env.contains("JIRA_CLOUD_CLIENT_SECRET=csecret\n"), "{env}");
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&c, Format::Json).unwrap()).unwrap();
+        assert!(json.get("refresh_token").is_none(), "{json}");
+        assert!(!render(&c, Format::Tfvars).unwrap().contains("refresh"));
     }
 
     #[test]

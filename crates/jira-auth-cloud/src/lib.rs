@@ -17,6 +17,8 @@
 //! - [`export`]: the export formats (env, json, tfvars, psoxy), rendered as text.
 //! - [`pending`]: the write-ahead record that keeps a rotated refresh token across a crash.
 //! - [`fault`]: pause points for the crash tests (debug builds only).
+//! - [`service_account`]: service accounts (client credentials): `tenant_info`, the mint, the
+//!   site check, the re-mint under the lock.
 //!
 //! Architecture invariants: this crate never prints; a rotated refresh token is persisted before
 //! anything else is done with the response; secrets only leave through `expose_secret()`.
@@ -30,6 +32,7 @@ pub mod export;
 pub mod fault;
 pub mod listener;
 pub mod pending;
+pub mod service_account;
 pub mod sites;
 pub mod token;
 pub mod transport;

@@ -1,4 +1,5 @@
-//! The token endpoint (RFC 6749 §4.1.3 code exchange, §6 refresh) through the `oauth2` crate.
+//! The token endpoint (RFC 6749 §4.1.3 code exchange, §6 refresh, §4.4 client credentials)
+//! through the `oauth2` crate.
 //!
 //! Client credentials go in the request body (`AuthType::RequestBody`, RFC 6749 §2.3.1), which
 //! is what Atlassian documents. Atlassian answers errors with 403 or 401 and an RFC 6749 §5.2
@@ -86,6 +87,61 @@ impl TokenClient<'_> {
             .await
             .map_err(|e| self.map_error(e, true))?;
         Ok(token_set(&response))
+    }
+
+    /// Mints an access token with the client credentials grant (RFC 6749 §4.4.2), as a Jira
+    /// Cloud service account does: `scope` only when `scopes` is not empty (the credential's
+    /// own scopes apply otherwise). One request; the answer carries no refresh token
+    /// (§4.4.3), and one that does is ignored.
+    pub async fn client_credentials(&self, scopes: &[String]) -> Result<TokenSet, CloudError> {
+        let response = self
+            .client()
+            .exchange_client_credentials()
+            .add_scopes(scopes.iter().map(|s| oauth2::Scope::new(s.clone())))
+            .request_async(&Transport(self.http))
+            .await
+            .map_err(|e| self.map_client_credentials_error(e, scopes))?;
+        let mut tokens = token_set(&response);
+        tokens.refresh_token = None;
+        Ok(tokens)
+    }
+
+    /// RFC 6749 §5.2 for the client credentials grant: the id or secret is wrong
+    /// (`invalid_client`, or Atlassian's `access_denied`), the client may not use this grant
+    /// (`unauthorized_client`, `unsupported_grant_type`: a 3LO app's id), or a scope is not the
+    /// credential's (`invalid_scope`).
+    fn map_client_credentials_error(&self, error: Error, scopes: &[String]) -> CloudError {
+        let RequestTokenError::ServerResponse(body) = &error else {
+            return self.map_error(error, false);
+        };
+        let code = mask_tokens(body.error().as_ref());
+        let description = body.error_description().map(|d| mask_tokens(d));
+        match body.error() {
+            BasicErrorResponseType::InvalidClient => CloudError::ServiceAccountRejected {
+                error: code,
+                description,
+            },
+            BasicErrorResponseType::Extension(e) if e == "access_denied" => {
+                CloudError::ServiceAccountRejected {
+                    error: code,
+                    description,
+                }
+            }
+            BasicErrorResponseType::UnauthorizedClient
+            | BasicErrorResponseType::UnsupportedGrantType => CloudError::NotAServiceAccount {
+                error: code,
+                description,
+            },
+            BasicErrorResponseType::InvalidScope => CloudError::ScopeRejected {
+                requested: scopes.join(" "),
+                error: code,
+                description,
+            },
+            _ => CloudError::ServiceAccountRejected {
+                error: code,
+                description,
+            },
+        }
     }
 
     fn map_error(&self, error: Error, refreshing: bool) -> CloudError {

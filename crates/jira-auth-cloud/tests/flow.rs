@@ -160,6 +160,7 @@ async fn logged_in(fake: &FakeAtlassian, store: &Store) -> CloudCredentials {
     let site = sites::choose(&all, None).unwrap().unwrap();
     let now = unix_seconds(SystemTime::now());
     let c = CloudCredentials {
+        kind: credentials::LoginKind::ThreeLegged,
         client_id: fake.client_id().into(),
         client_secret: secret.clone(),
         access_token: tokens.access_token,

@@ -13,7 +13,7 @@
 
 use jira_auth_cloud::callback::{self, RedirectUri};
 use jira_auth_cloud::credentials::{CloudCredentials, Status};
-use jira_auth_cloud::{export, listener, sites, token};
+use jira_auth_cloud::{export, listener, service_account, sites, token};
 use jira_auth_core::ErrorBody;
 use jira_auth_core::store::{self, ProfileName};
 use jira_auth_serve::cookie;
@@ -72,6 +72,11 @@ pub const TARGETS: &[Target] = &[
         name: "resources-json",
         about: "cloud accessible-resources JSON and site choice",
         run: resources_json,
+    },
+    Target {
+        name: "site-json",
+        about: "service accounts: --site, tenant_info and serverInfo answers",
+        run: site_json,
     },
     Target {
         name: "store-file",
@@ -303,6 +308,20 @@ pub fn resources_json(data: &[u8]) {
     }
 }
 
+/// `jira_auth_cloud::service_account`'s parsers: the bytes as a `tenant_info` answer, as a
+/// `serverInfo` answer, and (as text) as a `--site` value.
+pub fn site_json(data: &[u8]) {
+    let url = "https://acme.atlassian.net/_edge/tenant_info";
+    keep(service_account::parse_tenant_info(url, data).map_err(|e| e.to_string()));
+    keep(service_account::parse_server_info(url, data).map_err(|e| e.to_string()));
+    let text = String::from_utf8_lossy(data);
+    match service_account::SiteRef::parse(&text) {
+        Ok(service_account::SiteRef::Url(u)) => keep(service_account::tenant_info_url(&u)),
+        Ok(other) => keep(other),
+        Err(e) => keep(e.to_string()),
+    }
+}
+
 /// The bytes as a profile file: the store's parse step ([`store::parse_profile_file`]; the file
 /// reader refuses text that is not UTF-8 before it), then the `cloud` and `server` sections as
 /// `cloud status`, `cloud export` and `server status` read them.
@@ -399,6 +418,7 @@ pub fn audit_paging(data: &[u8]) {
 
 fn sample() -> CloudCredentials {
     CloudCredentials {
+        kind: jira_auth_cloud::credentials::LoginKind::ThreeLegged,
         client_id: "cid".into(),
         client_secret: jira_auth_core::ClientSecret::new("csecret"),
         access_token: jira_auth_core::AccessToken::new("at-1"),

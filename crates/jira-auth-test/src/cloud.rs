@@ -16,8 +16,11 @@
 //! - Errors are Atlassian's: `403 {"error":"invalid_grant","error_description":"Unknown or invalid
 //!   refresh token."}`, `401 {"error":"access_denied","error_description":"Unauthorized"}`.
 //!
+//! - `POST /oauth/token` with `client_credentials`: service accounts, see [`service_account`].
+//!
 //! API gateway (`api_url`): `GET /oauth/token/accessible-resources` (0, 1 or N sites from a
-//! fixture scenario) and `GET /ex/jira/{cloudId}/rest/api/3/myself`, both checking the bearer.
+//! fixture scenario), `GET /ex/jira/{cloudId}/rest/api/3/myself` and `…/serverInfo`, all checking
+//! the bearer (and, for a service account's token, that it reaches that site).
 //!
 //! Time is the fake's own: real time plus an offset that [`FakeAtlassian::advance`] moves, so a
 //! test crosses the 10-minute reuse window or the 90-day limit without waiting.
@@ -29,6 +32,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use url::Url;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub mod service_account;
+pub use service_account::{SA_CLIENT_ID, SA_CLIENT_SECRET, ServiceAccount};
 
 /// The client id of the default fake app.
 pub const CLIENT_ID: &str = "fakeClientId0123456789ABCDEFGHIJ";
@@ -53,6 +59,8 @@ pub struct FakeConfig {
     pub omit_refresh_token_on_refresh: bool,
     /// `expires_in` of access tokens.
     pub expires_in: u64,
+    /// The service accounts' OAuth 2.0 credentials the token endpoint knows.
+    pub service_accounts: Vec<ServiceAccount>,
 }
 
 impl Default for FakeConfig {
@@ -64,6 +72,7 @@ impl Default for FakeConfig {
             app_scopes: None,
             omit_refresh_token_on_refresh: false,
             expires_in: 3600,
+            service_accounts: vec![ServiceAccount::default()],
         }
     }
 }
@@ -108,6 +117,8 @@ struct Refresh {
 #[derive(Debug)]
 struct Access {
     expires: u64,
+    /// The cloud ids a service account's token reaches; `None`: a user's token, any site.
+    sites: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -235,6 +246,14 @@ impl FakeAtlassian {
             .respond_with(Responder {
                 shared: shared.clone(),
                 kind: Kind::Resources,
+            })
+            .mount(&api)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex(r"^/ex/jira/[^/]+/rest/api/3/serverInfo$"))
+            .respond_with(Responder {
+                shared: shared.clone(),
+                kind: Kind::ServerInfo,
             })
             .mount(&api)
             .await;
@@ -451,6 +470,7 @@ enum Kind {
     Token,
     Resources,
     Myself,
+    ServerInfo,
 }
 
 struct Responder {
@@ -473,6 +493,7 @@ impl Respond for Responder {
                 Err(r) => *r,
             },
             Kind::Myself => myself(&self.shared, request),
+            Kind::ServerInfo => service_account::server_info(&self.shared, request),
         }
     }
 }
@@ -606,6 +627,9 @@ fn token(shared: &Shared, request: &Request) -> ResponseTemplate {
         pairs(&String::from_utf8_lossy(&request.body))
     };
     let get = |k: &str| p.get(k).map(String::as_str).unwrap_or_default();
+    if get("grant_type") == "client_credentials" {
+        return service_account::token(shared, request, &p);
+    }
     if get("client_id") != shared.config.client_id
         || get("client_secret") != shared.config.client_secret
     {
@@ -689,6 +713,7 @@ fn issue(
         access.clone(),
         Access {
             expires: now + shared.config.expires_in,
+            sites: None,
         },
     );
     let mut body = json!({
@@ -710,6 +735,11 @@ fn issue(
         );
         body["refresh_token"] = Value::from(refresh);
     }
+    answer(state, body)
+}
+
+/// A successful token answer with `body`, written as [`TokenAnswer`] says.
+fn answer(state: &State, body: Value) -> ResponseTemplate {
     match state.token_answer {
         TokenAnswer::Json => ResponseTemplate::new(200).set_body_json(body),
         TokenAnswer::JsonAfterBom => {
@@ -752,8 +782,20 @@ fn bearer_ok(shared: &Shared, request: &Request) -> Result<(), Box<ResponseTempl
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(unauthorized)?;
     let state = shared.lock();
+    let cloud_id = request
+        .url
+        .path()
+        .strip_prefix("/ex/jira/")
+        .and_then(|rest| rest.split('/').next());
     match state.access.get(token) {
-        Some(a) if a.expires > state.now() => Ok(()),
+        Some(a)
+            if a.expires > state.now()
+                && a.sites.as_ref().is_none_or(|sites| {
+                    cloud_id.is_none_or(|id| sites.iter().any(|s| s == id))
+                }) =>
+        {
+            Ok(())
+        }
         _ => Err(unauthorized()),
     }
 }

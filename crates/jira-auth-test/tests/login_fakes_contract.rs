@@ -47,3 +47,39 @@ async fn the_server_fakes_myself_and_server_info_fit_the_data_center_document() 
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn the_cloud_fakes_server_info_for_a_service_account_fits_the_cloud_document() {
+    use jira_auth_test::cloud::service_account::ACME_CLOUD_ID;
+    use jira_auth_test::cloud::{FakeAtlassian, FakeConfig, SA_CLIENT_ID, SA_CLIENT_SECRET};
+    let fake = FakeAtlassian::start(FakeConfig::default()).await;
+    let minted: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/oauth/token", fake.auth_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_id={SA_CLIENT_ID}&client_secret={SA_CLIENT_SECRET}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/ex/jira/{ACME_CLOUD_ID}/rest/api/3/serverInfo",
+            fake.api_url()
+        ))
+        .bearer_auth(minted["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["deploymentType"], "Cloud");
+    assert_eq!(
+        Contract::get(Document::CloudPlatformV3).violations(&get("/rest/api/3/serverInfo", info)),
+        Vec::<String>::new()
+    );
+}

@@ -4,7 +4,7 @@
 
 use crate::args::{GlobalArgs, ProfilesArgs};
 use crate::exit;
-use jira_auth_cloud::credentials::{CloudCredentials, Status};
+use jira_auth_cloud::credentials::{CloudCredentials, LoginKind, Status};
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_core::time::{rfc3339, unix_seconds};
 use jira_auth_server::profile::ServerProfile;
@@ -80,7 +80,11 @@ fn entry(store: &Store, name: &ProfileName, active: &ProfileName, now: i64) -> E
             let s = Status::compute(name, &c, now, &[]);
             e.sections.push(SectionEntry {
                 section: "cloud",
-                kind: "OAuth 2.0 (3LO)".to_owned(),
+                kind: match c.kind {
+                    LoginKind::ServiceAccount => "service account (client credentials)",
+                    LoginKind::ThreeLegged => "OAuth 2.0 (3LO)",
+                }
+                .to_owned(),
                 site: c.site_url.clone(),
                 state: if s.usable {
                     "usable"
@@ -88,10 +92,9 @@ fn entry(store: &Store, name: &ProfileName, active: &ProfileName, now: i64) -> E
                     "new login needed"
                 }
                 .to_owned(),
-                expires_at: Some(if s.has_refresh_token {
-                    s.family_expires_at.clone()
-                } else {
-                    rfc3339(c.access_expires_at)
+                expires_at: Some(match (&s.family_expires_at, s.has_refresh_token) {
+                    (Some(family), true) => family.clone(),
+                    _ => rfc3339(c.access_expires_at),
                 }),
             });
         }

@@ -28,6 +28,9 @@ pub enum CloudCommand {
     /// Opens the authorize URL, receives the callback on the loopback redirect URI (or asks you
     /// to paste the URL the browser landed on), exchanges the code, picks the site and stores
     /// client id and secret, access and refresh tokens, scopes and cloud id.
+    ///
+    /// A service account logs in without a browser:
+    /// `jira-auth cloud login --client-credentials --site https://acme.atlassian.net`.
     Login(Box<LoginArgs>),
     /// List the sites the stored token reaches (accessible-resources).
     Sites(JsonArgs),
@@ -122,9 +125,22 @@ pub struct LoginArgs {
     #[arg(long)]
     pub no_browser: bool,
 
-    /// The site to use when the token reaches several: its name, URL or cloud id.
+    /// The site to use when the token reaches several: its name, URL or cloud id. With
+    /// `--client-credentials` (required there): the site's URL, whose cloud id is looked up,
+    /// or its cloud id.
     #[arg(long, value_name = "SITE")]
     pub site: Option<String>,
+
+    /// Log in a service account with OAuth 2.0 client credentials instead of a user through a
+    /// browser: `--client-id` and the secret are its OAuth 2.0 credential's (admin.atlassian.com
+    /// → Directory → Service accounts). Access tokens last 60 minutes and there is no refresh
+    /// token: `cloud token` mints the next one with the stored secret.
+    #[arg(
+        long,
+        requires = "site",
+        conflicts_with_all = ["preset", "preset_file", "no_refresh", "paste", "no_browser"]
+    )]
+    pub client_credentials: bool,
 
     #[command(flatten)]
     pub endpoints: EndpointArgs,

@@ -32,6 +32,9 @@ pub async fn login(
     store: &Store,
     a: LoginArgs,
 ) -> crate::exit::Result<u8> {
+    if a.client_credentials {
+        return super::service_account::login(global, profile, store, a).await;
+    }
     let narrator = Narrator::new(global);
     let info = |text: &str| narrator.say(text);
     let endpoints = Endpoints::parse(&a.endpoints.auth_url, &a.endpoints.api_url)?;

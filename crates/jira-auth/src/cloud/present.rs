@@ -1,6 +1,6 @@
 //! Text renderings of cloud reports (tables and status lines). Pure, so they are unit tested.
 
-use jira_auth_cloud::credentials::Status;
+use jira_auth_cloud::credentials::{LoginKind, Status};
 use jira_auth_cloud::sites::Site;
 
 /// `  NAME  URL  CLOUD ID` rows, the stored site marked with `*`.
@@ -47,6 +47,13 @@ pub fn status_text(s: &Status) -> String {
     let mut out = String::new();
     let mut line = |k: &str, v: String| out.push_str(&format!("{k:<15}{v}\n"));
     line("profile", s.profile.clone());
+    let service_account = s.kind == LoginKind::ServiceAccount.as_str();
+    if service_account {
+        line(
+            "kind",
+            "service account (OAuth 2.0 client credentials)".to_owned(),
+        );
+    }
     line("site", format!("{} ({})", s.site_name, s.site_url));
     line("cloud id", s.cloud_id.clone());
     line("client id", s.client_id.clone());
@@ -61,14 +68,23 @@ pub fn status_text(s: &Status) -> String {
         line("not granted", s.missing_scopes.join(" "));
     }
     line("access token", access);
-    if s.has_refresh_token {
+    if service_account {
+        line("last minted", s.last_refreshed_at.clone());
+        line(
+            "refresh token",
+            "none: `jira-auth cloud token` mints a new access token with the stored client secret"
+                .to_owned(),
+        );
+    } else if s.has_refresh_token {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let left = |v: Option<i64>| days(v.unwrap_or_default().max(0));
         line(
             "token family",
             format!(
                 "started {}, ends {} ({} left of 365)",
-                s.family_started_at,
-                s.family_expires_at,
-                days(s.family_days_left.max(0))
+                text(&s.family_started_at),
+                text(&s.family_expires_at),
+                left(s.family_days_left)
             ),
         );
         line(
@@ -76,8 +92,8 @@ pub fn status_text(s: &Status) -> String {
             format!(
                 "{}; unused, the refresh token expires {} ({} left of 90)",
                 s.last_refreshed_at,
-                s.inactivity_expires_at,
-                days(s.inactivity_days_left.max(0))
+                text(&s.inactivity_expires_at),
+                left(s.inactivity_days_left)
             ),
         );
     } else {

@@ -6,7 +6,7 @@ use crate::args::GlobalArgs;
 use crate::exit;
 use crate::exit::{Category, ContextAs as _};
 use crate::output::Narrator;
-use jira_auth_cloud::credentials::{self, REFRESH_MARGIN, RefreshMode, Status};
+use jira_auth_cloud::credentials::{self, LoginKind, REFRESH_MARGIN, RefreshMode, Status};
 use jira_auth_cloud::{CloudError, export, sites};
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::presets::Presets;
@@ -82,6 +82,14 @@ async fn refresh(
     )
     .await?;
     let c = &fresh.credentials;
+    if c.kind == LoginKind::ServiceAccount {
+        narrator.say(format!(
+            "Minted a new access token for service account profile `{profile}` ({}): valid until {}",
+            c.site_name,
+            rfc3339(c.access_expires_at)
+        ));
+        return Ok(exit::OK);
+    }
     let rotated = if c.refresh_token != before.refresh_token {
         "rotated refresh token stored"
     } else {
@@ -203,6 +211,12 @@ async fn export(
     // Read under the lock, so a refresh running now finishes first; then export a token that
     // is still valid for a while, refreshing first if it is about to expire.
     let stored = credentials::load_locked(store, profile)?;
+    if stored.kind == LoginKind::ServiceAccount && a.format == ExportFormat::Psoxy {
+        return Err(jira_auth_cloud::CloudError::NoRefreshTokenToExport {
+            profile: profile.to_string(),
+        }
+        .into());
+    }
     let c = if stored.access_remaining(unix_seconds(SystemTime::now()))
         >= REFRESH_MARGIN.as_secs() as i64
     {
