@@ -291,7 +291,12 @@ pub use crate::contract::Exchange;
 /// A running fake site.
 #[derive(Debug)]
 pub struct JiraSite {
-    pub server: MockServer,
+    /// Never dropped: wiremock's `Drop` runs `futures::executor::block_on(verify())` on the
+    /// dropping thread, which under a multi-thread tokio runtime was seen to spin forever on the
+    /// server state's lock when the site is dropped right after a burst of requests (a hung
+    /// test binary). This fake mounts no expectations, so there is nothing to verify; the server
+    /// thread and port live until the process exits.
+    pub server: std::mem::ManuallyDrop<MockServer>,
     state: Arc<State>,
 }
 
@@ -334,7 +339,10 @@ impl JiraSite {
             .respond_with(Responder(state.clone()))
             .mount(&server)
             .await;
-        JiraSite { server, state }
+        JiraSite {
+            server: std::mem::ManuallyDrop::new(server),
+            state,
+        }
     }
 
     /// Serves `site` from a server another fake runs (the fake Atlassian's API gateway, the fake
