@@ -64,7 +64,7 @@ async fn an_untrusted_ca_is_named_then_ca_file_works_and_is_remembered() {
     assert_eq!(
         untrusted.stderr,
         format!(
-            "error: Jira did not accept the personal access token\n  caused by: TLS with localhost:{port} failed: its certificate was issued by a certificate authority this machine does not trust (unknown issuer); if the server's certificate comes from your organisation's own CA (or a TLS-inspecting proxy), pass that CA's certificate in PEM with `--ca-file PATH` or `JIRA_AUTH_CA_FILE`, or add it to this machine's trust store (see docs/network.md)\n"
+            "error: TLS with localhost:{port} failed: its certificate was issued by a certificate authority this machine does not trust (unknown issuer); if the server's certificate comes from your organisation's own CA (or a TLS-inspecting proxy), pass that CA's certificate in PEM with `--ca-file PATH` or `JIRA_AUTH_CA_FILE`, or add it to this machine's trust store (see docs/network.md)\n"
         )
     );
     assert!(!home.profile_path("default").exists());
@@ -153,7 +153,7 @@ async fn an_expired_certificate_says_so() {
     assert_eq!(
         run.stderr,
         format!(
-            "error: Jira did not accept the personal access token\n  caused by: TLS with localhost:{} failed: its certificate has expired; ask the server's administrators to renew it; check this machine's clock too (see docs/network.md)\n",
+            "error: TLS with localhost:{} failed: its certificate has expired; ask the server's administrators to renew it; check this machine's clock too (see docs/network.md)\n",
             front.port()
         )
     );
@@ -176,7 +176,7 @@ async fn mutual_tls_works_with_the_client_certificate_and_fails_clearly_without(
     assert_eq!(
         without.stderr,
         format!(
-            "error: Jira did not accept the personal access token\n  caused by: TLS with localhost:{} failed: the server requires a client certificate; pass yours with `--client-cert PATH --client-key PATH` (`JIRA_AUTH_CLIENT_CERT`, `JIRA_AUTH_CLIENT_KEY`) (see docs/network.md)\n",
+            "error: TLS with localhost:{} failed: the server requires a client certificate; pass yours with `--client-cert PATH --client-key PATH` (`JIRA_AUTH_CLIENT_CERT`, `JIRA_AUTH_CLIENT_KEY`) (see docs/network.md)\n",
             front.port()
         )
     );
