@@ -15,7 +15,7 @@ use jira_auth_core::pkce::Pkce;
 use jira_auth_core::random::hex_token;
 use jira_auth_core::time::{rfc3339, unix_seconds};
 use jira_auth_server::oauth2::fresh::{self, Mode, REFRESH_MARGIN};
-use jira_auth_server::oauth2::token::{Grant, TokenClient};
+use jira_auth_server::oauth2::token::{Grant, TokenClient, TokenSet};
 use jira_auth_server::oauth2::{self, Oauth2Error};
 use jira_auth_server::profile::{Credential, Oauth2Credential, Oauth2Grant, ServerProfile};
 use std::io::BufRead as _;
@@ -223,27 +223,61 @@ async fn complete(
         }
         Response::MissingCode | Response::Stray(_) => return Err(Oauth2Error::MissingCode.into()),
     };
-    let token_url = oauth2::endpoint(jira.base(), oauth2::TOKEN_PATH);
-    let flag = profile_flag(ctx);
-    let tokens = TokenClient {
-        http: jira.http(),
-        token_url: &token_url,
-        client_id: &client_id,
-        client_secret: &secret,
-        profile_flag: &flag,
-    }
-    .request(&Grant::Code {
+    let grant = Grant::Code {
         code: &code,
         redirect_uri: &redirect,
         verifier: pkce.verifier(),
-    })
-    .await?;
-    let now = unix_seconds(jira.http().clock().now());
-    let mut credential = Oauth2Credential {
-        grant: Oauth2Grant::AuthorizationCode,
+    };
+    let tokens = request_tokens(ctx, jira, &client_id, &secret, &grant).await?;
+    let credential = new_credential(
+        jira,
+        Oauth2Grant::AuthorizationCode,
+        client_id,
+        secret,
+        Some(redirect),
+        scopes,
+        tokens,
+    );
+    finish(ctx, jira, credential).await
+}
+
+/// The token endpoint's answer to `grant`, with this login's client.
+async fn request_tokens(
+    ctx: &Ctx,
+    jira: &jira_auth_server::dance::JiraServer,
+    client_id: &str,
+    secret: &ClientSecret,
+    grant: &Grant<'_>,
+) -> exit::Result<TokenSet> {
+    let token_url = oauth2::endpoint(jira.base(), oauth2::TOKEN_PATH);
+    let flag = profile_flag(ctx);
+    Ok(TokenClient {
+        http: jira.http(),
+        token_url: &token_url,
         client_id,
         client_secret: secret,
-        redirect_uri: Some(redirect),
+        profile_flag: &flag,
+    }
+    .request(grant)
+    .await?)
+}
+
+/// The credential a login stores, its times from `tokens` and the client's clock.
+fn new_credential(
+    jira: &jira_auth_server::dance::JiraServer,
+    grant: Oauth2Grant,
+    client_id: String,
+    client_secret: ClientSecret,
+    redirect_uri: Option<String>,
+    scopes: Vec<String>,
+    tokens: TokenSet,
+) -> Oauth2Credential {
+    let now = unix_seconds(jira.http().clock().now());
+    let mut credential = Oauth2Credential {
+        grant,
+        client_id,
+        client_secret,
+        redirect_uri,
         scopes,
         access_token: tokens.access_token.clone(),
         access_expires_at: 0,
@@ -251,7 +285,7 @@ async fn complete(
         last_refreshed_at: now,
     };
     fresh::apply(&mut credential, tokens, now);
-    finish(ctx, jira, credential).await
+    credential
 }
 
 /// `server login --client-credentials`: a service account's token, then `/myself`, then the
@@ -261,30 +295,17 @@ pub async fn login_client_credentials(ctx: &Ctx, args: LoginArgs) -> exit::Resul
     let client_id = client_id(&args)?;
     let scopes = oauth2::resolve_scopes(&args.oauth2.scopes, true)?;
     let secret = client_secret(&args)?;
-    let token_url = oauth2::endpoint(jira.base(), oauth2::TOKEN_PATH);
-    let flag = profile_flag(ctx);
-    let tokens = TokenClient {
-        http: jira.http(),
-        token_url: &token_url,
-        client_id: &client_id,
-        client_secret: &secret,
-        profile_flag: &flag,
-    }
-    .request(&Grant::ClientCredentials { scopes: &scopes })
-    .await?;
-    let now = unix_seconds(jira.http().clock().now());
-    let mut credential = Oauth2Credential {
-        grant: Oauth2Grant::ClientCredentials,
+    let grant = Grant::ClientCredentials { scopes: &scopes };
+    let tokens = request_tokens(ctx, &jira, &client_id, &secret, &grant).await?;
+    let credential = new_credential(
+        &jira,
+        Oauth2Grant::ClientCredentials,
         client_id,
-        client_secret: secret,
-        redirect_uri: None,
+        secret,
+        None,
         scopes,
-        access_token: tokens.access_token.clone(),
-        access_expires_at: 0,
-        refresh_token: None,
-        last_refreshed_at: now,
-    };
-    fresh::apply(&mut credential, tokens, now);
+        tokens,
+    );
     finish(ctx, &jira, credential).await
 }
 
