@@ -2,38 +2,19 @@
 
 #![allow(clippy::unwrap_used)]
 
+use jira_auth_test::context::{Run, TestContext};
 use jira_auth_test::jira_site::{Behaviour, JiraSite, Site};
 use jira_auth_test::wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
+/// `jira-auth ARGS` in a fresh context with `token` as the API token.
 async fn jira_auth(args: Vec<String>, token: &'static str) -> Run {
-    let config = tempfile::tempdir().unwrap();
-    let dir = config.path().to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
-            .args(&args)
-            .env("JIRA_AUTH_CONFIG_DIR", &dir)
-            .env("JIRA_AUTH_API_TOKEN", token)
-            .env("NO_COLOR", "1")
-            .env_remove("JIRA_AUTH_PAT")
-            .env_remove("JIRA_AUTH_PROFILE")
-            .env_remove("RUST_LOG")
-            .timeout(std::time::Duration::from_secs(60))
-            .output()
-            .unwrap()
+    tokio::task::spawn_blocking(move || {
+        let mut ctx = TestContext::new();
+        ctx.env("JIRA_AUTH_API_TOKEN", token);
+        ctx.run(&args, None)
     })
     .await
-    .unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    .unwrap()
 }
 
 fn cloud_args(url: &str, extra: &[&str]) -> Vec<String> {
@@ -163,25 +144,17 @@ async fn without_deployment_server_info_decides_and_says_so() {
         run.stderr
     );
     let dc = JiraSite::start(Site::scenario("dc-healthy")).await;
-    let config = tempfile::tempdir().unwrap();
     let dc_run = tokio::task::spawn_blocking({
         let url = dc.url();
-        let dir = config.path().to_owned();
         move || {
-            assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
-                .args(["audit", "--url", &url, "--pat"])
-                .env("JIRA_AUTH_CONFIG_DIR", &dir)
-                .env("JIRA_AUTH_PAT", "test-pat")
-                .env("NO_COLOR", "1")
-                .env_remove("JIRA_AUTH_PROFILE")
-                .timeout(std::time::Duration::from_secs(60))
-                .output()
-                .unwrap()
+            let mut ctx = TestContext::new();
+            ctx.env("JIRA_AUTH_PAT", "test-pat");
+            ctx.run(&["audit", "--url", &url, "--pat"], None)
         }
     })
     .await
     .unwrap();
-    let stderr = String::from_utf8_lossy(&dc_run.stderr);
+    let stderr = &dc_run.stderr;
     assert!(
         stderr
             .contains("as Jira Data Center (`serverInfo` says `Server`; `--deployment` overrides)"),

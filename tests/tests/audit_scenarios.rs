@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use jira_auth_test::context::{Run, TestContext};
 use jira_auth_test::jira_site::{JiraSite, Site};
 use std::path::Path;
 
@@ -11,11 +12,18 @@ const EMAIL: &str = "bot@example.com";
 const API_TOKEN: &str = "test-api-token";
 const PAT: &str = "test-pat";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// A run of `jira-auth audit` and the report files it wrote, sorted by name.
+struct Audited {
+    output: Run,
     files: Vec<(String, String)>,
+}
+
+impl std::ops::Deref for Audited {
+    type Target = Run;
+
+    fn deref(&self) -> &Run {
+        &self.output
+    }
 }
 
 fn filters() -> Vec<(&'static str, &'static str)> {
@@ -67,32 +75,21 @@ fn target_args(scenario: &str, site: &JiraSite, config: &Path) -> Vec<String> {
     }
 }
 
-async fn audit(site: &JiraSite, scenario: &str, extra: &[&str]) -> Run {
-    let config = tempfile::tempdir().unwrap();
+async fn audit(site: &JiraSite, scenario: &str, extra: &[&str]) -> Audited {
+    let mut ctx = TestContext::new();
+    ctx.env("JIRA_AUTH_API_TOKEN", API_TOKEN)
+        .env("JIRA_AUTH_PAT", PAT);
     let out = tempfile::tempdir().unwrap();
     let mut args = vec!["audit".to_owned()];
-    args.extend(target_args(scenario, site, config.path()));
+    args.extend(target_args(scenario, site, &ctx.config_dir()));
     args.extend(
         extra
             .iter()
             .map(|s| s.replace("{OUT}", out.path().to_str().unwrap())),
     );
-    let config_dir = config.path().to_owned();
-    let output = tokio::task::spawn_blocking(move || {
-        assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
-            .args(&args)
-            .env("JIRA_AUTH_CONFIG_DIR", &config_dir)
-            .env("JIRA_AUTH_API_TOKEN", API_TOKEN)
-            .env("JIRA_AUTH_PAT", PAT)
-            .env("NO_COLOR", "1")
-            .env_remove("JIRA_AUTH_PROFILE")
-            .env_remove("RUST_LOG")
-            .timeout(std::time::Duration::from_secs(60))
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let output = tokio::task::spawn_blocking(move || ctx.run(&args, None))
+        .await
+        .unwrap();
     let mut files: Vec<(String, String)> = std::fs::read_dir(out.path())
         .unwrap()
         .map(|e| {
@@ -104,12 +101,7 @@ async fn audit(site: &JiraSite, scenario: &str, extra: &[&str]) -> Run {
         })
         .collect();
     files.sort();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        files,
-    }
+    Audited { output, files }
 }
 
 const ALL_FORMATS: &[&str] = &[

@@ -3,16 +3,16 @@
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
+use jira_auth_test::context::TestContext;
 
-fn jira_auth() -> Command {
-    let mut cmd = Command::new(jira_auth_test::binary::jira_auth());
-    cmd.env_remove("JIRA_AUTH_PROFILE").env("NO_COLOR", "1");
-    cmd
+fn jira_auth(ctx: &TestContext) -> Command {
+    Command::from_std(ctx.base_command())
 }
 
 #[test]
 fn version_names_the_tool() {
-    let out = jira_auth()
+    let ctx = TestContext::new();
+    let out = jira_auth(&ctx)
         .arg("--version")
         .assert()
         .success()
@@ -27,7 +27,8 @@ fn version_names_the_tool() {
 
 #[test]
 fn help_lists_the_command_groups_and_exit_codes() {
-    let out = jira_auth()
+    let ctx = TestContext::new();
+    let out = jira_auth(&ctx)
         .arg("--help")
         .assert()
         .success()
@@ -51,8 +52,9 @@ fn help_lists_the_command_groups_and_exit_codes() {
 /// options apart from the global ones, which are listed once under their own heading.
 #[test]
 fn help_says_where_profiles_live_and_keeps_global_options_apart() {
+    let ctx = TestContext::new();
     let help = |args: &[&str]| {
-        let out = jira_auth()
+        let out = jira_auth(&ctx)
             .args(args)
             .assert()
             .success()
@@ -88,13 +90,14 @@ fn help_says_where_profiles_live_and_keeps_global_options_apart() {
 
 #[test]
 fn completions_generate_for_every_shell() {
+    let ctx = TestContext::new();
     for (shell, marker) in [
         ("bash", "complete -F _jira__auth"),
         ("zsh", "#compdef jira-auth"),
         ("fish", "complete -c jira-auth"),
         ("powershell", "Register-ArgumentCompleter"),
     ] {
-        let out = jira_auth()
+        let out = jira_auth(&ctx)
             .args(["completions", shell])
             .assert()
             .success()
@@ -108,7 +111,8 @@ fn completions_generate_for_every_shell() {
 
 #[test]
 fn unknown_subcommand_is_a_usage_error_with_exit_2() {
-    let assert = jira_auth().arg("frobnicate").assert().code(2);
+    let ctx = TestContext::new();
+    let assert = jira_auth(&ctx).arg("frobnicate").assert().code(2);
     let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
     assert!(
         err.contains("unrecognized subcommand 'frobnicate'"),
@@ -118,5 +122,9 @@ fn unknown_subcommand_is_a_usage_error_with_exit_2() {
 
 #[test]
 fn bad_shell_name_is_a_usage_error_with_exit_2() {
-    jira_auth().args(["completions", "tcsh"]).assert().code(2);
+    let ctx = TestContext::new();
+    jira_auth(&ctx)
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2);
 }

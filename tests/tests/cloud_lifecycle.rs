@@ -4,8 +4,9 @@
 
 mod cloud_support;
 
-use cloud_support::{CloudEnv, filters, now};
+use cloud_support::{CloudEnv, FILTERS};
 use jira_auth_test::cloud::FakeConfig;
+use jira_auth_test::context::now;
 use serde_json::json;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ async fn token_with_a_valid_token_makes_no_call_and_is_fast() {
     let stored = env.profile("default")["cloud"]["access_token"].clone();
     let mut fastest = Duration::MAX;
     for _ in 0..5 {
-        let run = env.run(&["cloud", "token"], "");
+        let run = env.run(&["cloud", "token"], None);
         assert_eq!(run.code, 0, "{}", run.transcript());
         assert_eq!(run.stdout, format!("{}\n", stored.as_str().unwrap()));
         assert_eq!(run.stderr, "");
@@ -38,7 +39,7 @@ async fn token_refreshes_once_when_under_five_minutes_remain_and_persists_the_ro
     let old = env.profile("default")["cloud"].clone();
     env.edit_profile("default", |c| c["access_expires_at"] = json!(now() + 120));
     let before = env.fake.token_requests().await.len();
-    let run = env.run(&["cloud", "token"], "");
+    let run = env.run(&["cloud", "token"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         env.fake.token_requests().await.len(),
@@ -72,17 +73,15 @@ async fn token_refreshes_once_when_under_five_minutes_remain_and_persists_the_ro
         )
     );
     // And now it is valid again: no further call.
-    env.run(&["cloud", "token"], "");
+    env.run(&["cloud", "token"], None);
     assert_eq!(env.fake.token_requests().await.len(), before + 1);
 }
 
 #[tokio::test]
 async fn refresh_rotates_and_says_so() {
     let env = logged_in(FakeConfig::default()).await;
-    let run = env.run(&["cloud", "refresh"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    let run = env.run(&["cloud", "refresh"], None);
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 0);
 }
 
@@ -94,7 +93,7 @@ async fn refresh_without_a_new_refresh_token_keeps_the_old_one() {
     })
     .await;
     let old = env.profile("default")["cloud"]["refresh_token"].clone();
-    let run = env.run(&["cloud", "refresh"], "");
+    let run = env.run(&["cloud", "refresh"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout, "", "narration goes to stderr");
     assert!(
@@ -110,14 +109,12 @@ async fn refresh_without_a_new_refresh_token_keeps_the_old_one() {
 async fn a_reused_refresh_token_past_ten_minutes_ends_the_family_with_exit_3() {
     let env = logged_in(FakeConfig::default()).await;
     let old = env.profile("default")["cloud"].clone();
-    assert_eq!(env.run(&["cloud", "refresh"], "").code, 0);
+    assert_eq!(env.run(&["cloud", "refresh"], None).code, 0);
     // Someone restores an old copy of the profile (a backup, a copied secret) 11 minutes later.
     env.fake.advance(Duration::from_secs(11 * 60));
     env.edit_profile("default", |c| *c = old.clone());
-    let run = env.run(&["cloud", "refresh"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    let run = env.run(&["cloud", "refresh"], None);
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 3);
     assert!(
         env.fake
@@ -133,10 +130,8 @@ async fn unauthorized_client_on_refresh_is_the_same_family_error() {
         json!({"error": "unauthorized_client", "error_description": "refresh_token is invalid"}),
     )));
     env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
-    let run = env.run(&["cloud", "token"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    let run = env.run(&["cloud", "token"], None);
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 3);
     assert_eq!(run.stdout, "", "no token printed");
 }
@@ -145,11 +140,9 @@ async fn unauthorized_client_on_refresh_is_the_same_family_error() {
 async fn sites_lists_a_table_or_json() {
     let env = logged_in(FakeConfig::default()).await;
     env.fake.set_sites_scenario("sites-three");
-    let run = env.run(&["cloud", "sites"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
-    let run = env.run(&["cloud", "sites", "--json"], "");
+    let run = env.run(&["cloud", "sites"], None);
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
+    let run = env.run(&["cloud", "sites", "--json"], None);
     let sites: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(sites.as_array().unwrap().len(), 3);
     assert_eq!(sites[2]["id"], "c0ffee00-1234-4abc-8def-0123456789ab");
@@ -171,7 +164,7 @@ async fn profiles_lists_every_login_and_marks_the_active_one() {
         + 365 * 86_400;
     let mut cmd = env.command(&["profiles", "--json"]);
     cmd.env("JIRA_AUTH_PROFILE", "g2");
-    let run = cloud_support::run_command(cmd, "");
+    let run = jira_auth_test::context::run(cmd, None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["active"], "g2");
@@ -197,7 +190,7 @@ async fn profiles_lists_every_login_and_marks_the_active_one() {
     );
     assert_eq!(v["profiles"][1]["sections"][0]["state"], "new login needed");
 
-    let text = env.run(&["profiles", "--profile", "g2"], "");
+    let text = env.run(&["profiles", "--profile", "g2"], None);
     assert_eq!(text.code, 0);
     let lines: Vec<&str> = text.stdout.lines().collect();
     assert!(
@@ -230,7 +223,7 @@ async fn profiles_lists_every_login_and_marks_the_active_one() {
         std::os::unix::fs::PermissionsExt::from_mode(0o600),
     )
     .unwrap();
-    let run = env.run(&["profiles", "--json"], "");
+    let run = env.run(&["profiles", "--json"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["profiles"][0]["name"], "broken");
@@ -246,7 +239,7 @@ async fn profiles_lists_every_login_and_marks_the_active_one() {
 #[tokio::test]
 async fn status_json_without_a_login_prints_a_json_error_and_keeps_the_exit_code() {
     let env = CloudEnv::start(FakeConfig::default()).await;
-    let run = env.run(&["cloud", "status", "--json", "--profile", "g2"], "");
+    let run = env.run(&["cloud", "status", "--json", "--profile", "g2"], None);
     assert_eq!(run.code, 2, "{}", run.transcript());
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
@@ -269,7 +262,7 @@ async fn sites_json_marks_the_stored_site() {
     let env = logged_in(FakeConfig::default()).await;
     env.fake.set_sites_scenario("sites-three");
     let stored = env.profile("default")["cloud"]["cloud_id"].clone();
-    let run = env.run(&["cloud", "sites", "--json"], "");
+    let run = env.run(&["cloud", "sites", "--json"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let sites: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let marked: Vec<_> = sites
@@ -296,7 +289,7 @@ async fn sites_with_a_refused_access_token_refreshes_once_or_says_how_to_fix_it(
         c["access_token"] = json!("at-revoked-by-an-admin")
     });
     let before = env.fake.token_requests().await.len();
-    let run = env.run(&["cloud", "sites", "--profile", "g2"], "");
+    let run = env.run(&["cloud", "sites", "--profile", "g2"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(run.stdout.contains("acme"), "{}", run.stdout);
     assert_eq!(
@@ -309,7 +302,7 @@ async fn sites_with_a_refused_access_token_refreshes_once_or_says_how_to_fix_it(
         c["access_token"] = json!("at-revoked-by-an-admin");
         c["refresh_token"] = serde_json::Value::Null;
     });
-    let run = env.run(&["cloud", "sites", "--profile", "g2"], "");
+    let run = env.run(&["cloud", "sites", "--profile", "g2"], None);
     assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         run.stderr,
@@ -331,12 +324,10 @@ async fn status_reports_expiry_limits_and_missing_scopes() {
         c["family_started_at"] = json!(now() - 340 * 86_400);
         c["last_refreshed_at"] = json!(now() - 70 * 86_400);
     });
-    let run = env.run(&["cloud", "status"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    let run = env.run(&["cloud", "status"], None);
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 0);
-    let json = env.run(&["cloud", "status", "--json"], "");
+    let json = env.run(&["cloud", "status", "--json"], None);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["family_days_left"], 25);
     assert_eq!(v["inactivity_days_left"], 20);
@@ -359,10 +350,8 @@ async fn status_exits_1_when_the_login_cannot_be_used_any_more() {
         c["family_started_at"] = json!(now() - 366 * 86_400);
         c["access_expires_at"] = json!(now() - 60);
     });
-    let run = env.run(&["cloud", "status"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    let run = env.run(&["cloud", "status"], None);
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 1);
 }
 
@@ -374,7 +363,7 @@ async fn status_exits_1_past_the_365_day_family_limit_with_a_valid_access_token(
     env.edit_profile("default", |c| {
         c["family_started_at"] = json!(now() - 366 * 86_400);
     });
-    let run = env.run(&["cloud", "status"], "");
+    let run = env.run(&["cloud", "status"], None);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stdout
@@ -386,7 +375,7 @@ async fn status_exits_1_past_the_365_day_family_limit_with_a_valid_access_token(
         run.stderr,
         "warning: the token family passed its 365-day limit: run `jira-auth cloud login --preset psoxy` again\n"
     );
-    let json = env.run(&["cloud", "status", "--json"], "");
+    let json = env.run(&["cloud", "status", "--json"], None);
     assert_eq!(json.code, 1);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(
@@ -405,7 +394,7 @@ async fn suggested_commands_carry_the_profile_and_preset_in_use() {
     env.edit_profile("g2", |c| {
         c["family_started_at"] = json!(now() - 366 * 86_400);
     });
-    let run = env.run(&["cloud", "status", "--profile", "g2"], "");
+    let run = env.run(&["cloud", "status", "--profile", "g2"], None);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stdout.contains(
@@ -427,7 +416,7 @@ async fn status_exits_1_past_the_90_day_inactivity_limit_with_a_valid_access_tok
         c["family_started_at"] = json!(now() - 100 * 86_400);
         c["last_refreshed_at"] = json!(now() - 91 * 86_400);
     });
-    let run = env.run(&["cloud", "status"], "");
+    let run = env.run(&["cloud", "status"], None);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stdout
@@ -444,10 +433,8 @@ async fn status_exits_1_past_the_90_day_inactivity_limit_with_a_valid_access_tok
 #[tokio::test]
 async fn export_psoxy_and_env_print_secrets_to_stdout_only() {
     let env = logged_in(FakeConfig::default()).await;
-    let run = env.run(&["cloud", "export", "--format", "psoxy"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!("export_psoxy", run.transcript());
-    });
+    let run = env.run(&["cloud", "export", "--format", "psoxy"], None);
+    jira_auth_test::assert_transcript!("export_psoxy", env, run, FILTERS);
     assert_eq!(run.code, 0);
     let c = env.profile("default")["cloud"].clone();
     assert!(run.stdout.contains(&format!(
@@ -455,16 +442,14 @@ async fn export_psoxy_and_env_print_secrets_to_stdout_only() {
         c["refresh_token"].as_str().unwrap()
     )));
     assert!(!run.stderr.contains(c["access_token"].as_str().unwrap()));
-    let run = env.run(&["cloud", "export", "--format", "env"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!("export_env", run.transcript());
-    });
-    let run = env.run(&["cloud", "export", "--format", "tfvars"], "");
+    let run = env.run(&["cloud", "export", "--format", "env"], None);
+    jira_auth_test::assert_transcript!("export_env", env, run, FILTERS);
+    let run = env.run(&["cloud", "export", "--format", "tfvars"], None);
     assert!(
         run.stdout
             .contains("jira_cloud_id = \"1324a887-45db-1bf4-1e99-ef0ff456d421\"\n")
     );
-    let run = env.run(&["cloud", "export", "--format", "json"], "");
+    let run = env.run(&["cloud", "export", "--format", "json"], None);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["client_secret"], env.fake.client_secret());
 }
@@ -473,9 +458,9 @@ async fn export_psoxy_and_env_print_secrets_to_stdout_only() {
 async fn export_output_writes_a_private_file_atomically_and_nothing_to_stdout() {
     use std::os::unix::fs::PermissionsExt;
     let env = logged_in(FakeConfig::default()).await;
-    let printed = env.run(&["cloud", "export", "--format", "env"], "");
+    let printed = env.run(&["cloud", "export", "--format", "env"], None);
     assert_eq!(printed.code, 0);
-    let path = env.dir.path().join("out/creds.env");
+    let path = env.home().join("out/creds.env");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     // An older file with loose permissions is replaced, not rewritten in place.
     std::fs::write(&path, "old").unwrap();
@@ -483,7 +468,7 @@ async fn export_output_writes_a_private_file_atomically_and_nothing_to_stdout() 
     let path_arg = path.to_str().unwrap();
     let run = env.run(
         &["cloud", "export", "--format", "env", "--output", path_arg],
-        "",
+        None,
     );
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout, "");
@@ -565,7 +550,7 @@ async fn logout_removes_a_write_ahead_record_too() {
     // A record a newer jira-auth left: logging out forgets it with the login.
     std::fs::write(&record, "{\"version\": 9}\n").unwrap();
     std::fs::set_permissions(&record, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let run = env.run(&["cloud", "logout"], "");
+    let run = env.run(&["cloud", "logout"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(!record.exists());
     assert!(!env.config_dir().join("profiles/default.json").exists());
@@ -574,15 +559,13 @@ async fn logout_removes_a_write_ahead_record_too() {
 #[tokio::test]
 async fn logout_forgets_and_then_commands_say_how_to_log_in() {
     let env = logged_in(FakeConfig::default()).await;
-    let run = env.run(&["cloud", "logout"], "");
+    let run = env.run(&["cloud", "logout"], None);
     assert_eq!(run.code, 0);
     assert!(!env.config_dir().join("profiles/default.json").exists());
-    let run = env.run(&["cloud", "token"], "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    let run = env.run(&["cloud", "token"], None);
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 2);
-    let run = env.run(&["cloud", "logout"], "");
+    let run = env.run(&["cloud", "logout"], None);
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
         (0, "", "Profile `default` had no Jira Cloud login\n")
@@ -593,7 +576,7 @@ async fn logout_forgets_and_then_commands_say_how_to_log_in() {
 async fn refresh_and_logout_narrate_on_stderr_and_quiet_silences_them() {
     let env = logged_in(FakeConfig::default()).await;
     let old = env.profile("default")["cloud"]["refresh_token"].clone();
-    let run = env.run(&["cloud", "refresh", "--quiet"], "");
+    let run = env.run(&["cloud", "refresh", "--quiet"], None);
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
         (0, "", ""),
@@ -606,7 +589,7 @@ async fn refresh_and_logout_narrate_on_stderr_and_quiet_silences_them() {
         "it did refresh"
     );
 
-    let run = env.run(&["cloud", "logout"], "");
+    let run = env.run(&["cloud", "logout"], None);
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
         (
@@ -615,7 +598,7 @@ async fn refresh_and_logout_narrate_on_stderr_and_quiet_silences_them() {
             "Forgot the Jira Cloud login of profile `default`. To revoke the app's access too, remove it under your Atlassian account's Connected apps\n"
         )
     );
-    let run = env.run(&["cloud", "logout", "-q"], "");
+    let run = env.run(&["cloud", "logout", "-q"], None);
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
         (0, "", "")
@@ -625,7 +608,7 @@ async fn refresh_and_logout_narrate_on_stderr_and_quiet_silences_them() {
 #[tokio::test]
 async fn profiles_are_separate() {
     let env = logged_in(FakeConfig::default()).await;
-    let run = env.run(&["--profile", "other", "cloud", "status"], "");
+    let run = env.run(&["--profile", "other", "cloud", "status"], None);
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr,

@@ -5,8 +5,9 @@
 
 mod cloud_support;
 
-use cloud_support::{CloudEnv, filters, free_port};
+use cloud_support::{CloudEnv, FILTERS};
 use jira_auth_test::cloud::FakeConfig;
+use jira_auth_test::context::free_port;
 use jira_auth_test::journal;
 use std::io::Write;
 
@@ -41,9 +42,7 @@ async fn login_through_the_loopback_listener_makes_two_calls_and_stores_the_toke
             },
         )
         .await;
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 0);
 
     // Before the consent nothing was sent; after it exactly the code exchange and
@@ -108,13 +107,13 @@ async fn login_through_the_loopback_listener_makes_two_calls_and_stores_the_toke
 
     // What the store holds: every field, tokens masked by the filters.
     let stored = serde_json::to_string_pretty(&env.profile("default")).unwrap();
-    insta::with_settings!({filters => {
-        let mut f = filters();
-        f.push((r#""(access_expires_at|family_started_at|last_refreshed_at)": \d+"#, r#""$1": [UNIX]"#));
-        f
-    }}, {
-        insta::assert_snapshot!("stored_profile", stored);
-    });
+    let mut filters = FILTERS.to_vec();
+    filters.push((
+        r#""(access_expires_at|family_started_at|last_refreshed_at)": \d+"#,
+        r#""$1": [UNIX]"#,
+    ));
+    env.settings(&filters)
+        .bind(|| insta::assert_snapshot!("stored_profile", stored));
     let mode = std::fs::metadata(env.config_dir().join("profiles/default.json")).unwrap();
     assert_eq!(
         std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
@@ -137,9 +136,7 @@ async fn paste_mode_reads_the_url_the_browser_landed_on() {
             },
         )
         .await;
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 0);
     assert_eq!(fake.api_call_count().await, 2);
 }
@@ -164,9 +161,7 @@ async fn a_redirect_uri_that_is_not_loopback_falls_back_to_paste_and_checks_stat
             },
         )
         .await;
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 3);
     assert_eq!(
         fake.api_call_count().await,
@@ -191,9 +186,7 @@ async fn cancel_in_the_browser_is_a_clear_auth_error() {
             },
         )
         .await;
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 3);
     assert!(!env.config_dir().join("profiles/default.json").exists());
 }
@@ -205,7 +198,7 @@ async fn a_failed_exchange_is_what_the_browser_shows() {
     let env = CloudEnv::start(FakeConfig::default()).await;
     let port = free_port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
-    let secret = env.dir.path().join("secret");
+    let secret = env.home().join("secret");
     std::fs::write(&secret, "not-the-client-secret\n").unwrap();
     let fake = &env.fake;
     let run = env
@@ -284,7 +277,7 @@ async fn a_missing_client_id_names_the_flag_and_the_variable() {
         "read:jira-work",
     ]);
     cmd.env_remove("JIRA_AUTH_CLIENT_ID");
-    let run = cloud_support::run_command(cmd, "");
+    let run = jira_auth_test::context::run(cmd, None);
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         run.stderr,
@@ -305,7 +298,7 @@ async fn paste_mode_names_an_ended_stdin_and_refuses_a_secret_on_stdin_too() {
             "read:jira-work",
             "--paste",
         ],
-        "",
+        None,
     );
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(
@@ -325,7 +318,7 @@ async fn paste_mode_names_an_ended_stdin_and_refuses_a_secret_on_stdin_too() {
             "--paste",
             "--client-secret-stdin",
         ],
-        "secret\n",
+        Some("secret\n"),
     );
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
@@ -354,9 +347,7 @@ async fn several_sites_without_a_terminal_need_site_and_site_picks_one() {
             browse,
         )
         .await;
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!("three_sites_no_choice", run.transcript());
-    });
+    jira_auth_test::assert_transcript!("three_sites_no_choice", env, run, FILTERS);
     assert_eq!(run.code, 2);
 
     let run = env
@@ -397,9 +388,7 @@ async fn no_site_is_an_auth_error() {
             },
         )
         .await;
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 3);
 }
 
@@ -411,9 +400,7 @@ async fn missing_scopes_are_named_with_where_to_add_them() {
     })
     .await;
     let run = env.logged_in(&["--preset", "psoxy"]).await;
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(
         env.profile("default")["cloud"]["scopes"],
         serde_json::json!(["read:jira-user", "read:jira-work", "offline_access"])
@@ -450,12 +437,10 @@ async fn secrets_never_come_from_argv_and_a_missing_one_is_a_usage_error() {
         "read:jira-work",
     ]);
     cmd.env_remove("JIRA_AUTH_CLIENT_SECRET");
-    let run = cloud_support::run_command(cmd, "");
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    let run = jira_auth_test::context::run(cmd, None);
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 2);
-    let help = env.run(&["cloud", "login", "--help"], "");
+    let help = env.run(&["cloud", "login", "--help"], None);
     assert!(
         !help.stdout.contains("--client-secret "),
         "no --client-secret VALUE flag"
@@ -468,7 +453,7 @@ async fn client_secret_from_stdin_or_file() {
     let fake = &env.fake;
     let port = free_port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
-    let secret_file = env.dir.path().join("secret");
+    let secret_file = env.home().join("secret");
     std::fs::write(&secret_file, format!("{}\n", fake.client_secret())).unwrap();
     let secret_path = secret_file.to_str().unwrap().to_owned();
     for source in [
@@ -528,9 +513,7 @@ async fn no_browser_coming_back_times_out_with_advice() {
             |_url, _stdin| async {},
         )
         .await;
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(run.transcript());
-    });
+    jira_auth_test::assert_transcript!(env, run, FILTERS);
     assert_eq!(run.code, 3);
     assert_eq!(env.fake.api_call_count().await, 0);
 }
@@ -562,16 +545,14 @@ async fn bad_flags_are_usage_errors() {
     ];
     let mut out = String::new();
     for args in cases {
-        let run = env.run(args, "");
+        let run = env.run(args, None);
         out.push_str(&format!(
             "$ jira-auth {}\n{}\n",
             args.join(" "),
             run.transcript()
         ));
     }
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(out);
-    });
+    env.settings(FILTERS).bind(|| insta::assert_snapshot!(out));
 }
 
 /// Without `--no-browser`, `$BROWSER` is started with the authorize URL. The "browser" here is
@@ -579,7 +560,7 @@ async fn bad_flags_are_usage_errors() {
 #[tokio::test]
 async fn browser_from_the_environment_gets_the_authorize_url() {
     let env = CloudEnv::start(FakeConfig::default()).await;
-    let fifo = env.dir.path().join("opened");
+    let fifo = env.home().join("opened");
     assert!(
         std::process::Command::new("mkfifo")
             .arg(&fifo)
@@ -587,7 +568,7 @@ async fn browser_from_the_environment_gets_the_authorize_url() {
             .unwrap()
             .success()
     );
-    let script = env.dir.path().join("browser.sh");
+    let script = env.home().join("browser.sh");
     std::fs::write(
         &script,
         format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", fifo.display()),

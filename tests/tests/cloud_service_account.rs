@@ -7,9 +7,11 @@
 
 mod cloud_support;
 
-use cloud_support::{CloudEnv, Run, now, run_command};
+use cloud_support::{CloudEnv, FILTERS};
 use jira_auth_test::cloud::service_account::ACME_CLOUD_ID;
 use jira_auth_test::cloud::{FakeConfig, SA_CLIENT_ID, SA_CLIENT_SECRET, ServiceAccount};
+use jira_auth_test::context;
+use jira_auth_test::context::{Run, now};
 use jira_auth_test::jira_site::{JiraSite, Site};
 use jira_auth_test::journal;
 use serde_json::{Value, json};
@@ -21,7 +23,7 @@ const BETA_CLOUD_ID: &str = "c0ffee00-1234-4abc-8def-0123456789ab";
 
 /// The fake with the service account's credential in the environment instead of the 3LO app's.
 fn run(env: &CloudEnv, args: &[&str]) -> Run {
-    run_command(sa_command(env, args), "")
+    context::run(sa_command(env, args), None)
 }
 
 fn sa_command(env: &CloudEnv, args: &[&str]) -> std::process::Command {
@@ -38,10 +40,9 @@ fn login(env: &CloudEnv, site: &str, extra: &[&str]) -> Run {
 }
 
 /// Snapshots `text` as `name`, with the fake's ports, times and tokens filtered.
-fn snapshot(name: &str, text: &str) {
-    insta::with_settings!({filters => cloud_support::filters()}, {
-        insta::assert_snapshot!(name, text);
-    });
+fn snapshot(env: &CloudEnv, name: &str, text: &str) {
+    env.settings(FILTERS)
+        .bind(|| insta::assert_snapshot!(name, text));
 }
 
 async fn started(config: FakeConfig) -> CloudEnv {
@@ -77,7 +78,7 @@ async fn login_with_a_site_url_looks_up_the_cloud_id_mints_checks_the_site_and_s
     let elapsed = started.elapsed();
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout, "", "a login has no data for stdout");
-    snapshot("login_with_a_site_url", &run.transcript());
+    snapshot(&env, "login_with_a_site_url", &run.transcript());
     assert_no_secret_in_stderr(&env, &run).await;
 
     // On the wire: tenant_info on the site's host, one client credentials request, one site check.
@@ -160,17 +161,17 @@ async fn login_with_a_cloud_id_and_scopes_sends_them_and_status_shows_the_kind()
     assert_eq!(stored["scopes"], json!(["read:jira-work"]));
     assert_eq!(stored["requested_scopes"], json!(["read:jira-work"]));
 
-    let status = run_command(env.command(&["--profile", "sa", "cloud", "status"]), "");
+    let status = context::run(env.command(&["--profile", "sa", "cloud", "status"]), None);
     assert_eq!(status.code, 0, "{}", status.transcript());
-    snapshot("status_text", &status.transcript());
+    snapshot(&env, "status_text", &status.transcript());
     assert_eq!(status.stderr, "");
 
     // Expired, it is still usable: the next `cloud token` mints. No request to find that out.
     env.edit_profile("sa", |c| c["access_expires_at"] = json!(now() - 10));
     let before = env.fake.api_call_count().await;
-    let status = run_command(
+    let status = context::run(
         env.command(&["--profile", "sa", "cloud", "status", "--json"]),
-        "",
+        None,
     );
     assert_eq!(status.code, 0, "{}", status.transcript());
     let v: Value = serde_json::from_str(&status.stdout).unwrap();
@@ -190,7 +191,7 @@ async fn token_reuses_a_valid_token_and_mints_a_new_one_when_under_five_minutes_
     assert_eq!(login(&env, ACME_CLOUD_ID, &[]).code, 0);
     let first = sa_profile(&env, "default");
     let before = env.fake.api_call_count().await;
-    let run = run_command(env.command(&["cloud", "token"]), "");
+    let run = context::run(env.command(&["cloud", "token"]), None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -199,7 +200,7 @@ async fn token_reuses_a_valid_token_and_mints_a_new_one_when_under_five_minutes_
     assert_eq!(env.fake.api_call_count().await, before, "no request");
 
     env.edit_profile("default", |c| c["access_expires_at"] = json!(now() + 299));
-    let run = run_command(env.command(&["cloud", "token"]), "");
+    let run = context::run(env.command(&["cloud", "token"]), None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stderr, "");
     let second = sa_profile(&env, "default");
@@ -267,23 +268,23 @@ async fn refresh_mints_now_and_export_has_no_refresh_token() {
     let env = started(FakeConfig::default()).await;
     assert_eq!(login(&env, ACME_CLOUD_ID, &[]).code, 0);
     let old = sa_profile(&env, "default")["access_token"].clone();
-    let run = run_command(env.command(&["cloud", "refresh"]), "");
+    let run = context::run(env.command(&["cloud", "refresh"]), None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout, "");
-    snapshot("refresh", &run.transcript());
+    snapshot(&env, "refresh", &run.transcript());
     let stored = sa_profile(&env, "default");
     assert_ne!(stored["access_token"], old);
     assert_eq!(env.fake.mint_requests().await.len(), 2);
 
-    let run = run_command(env.command(&["cloud", "export", "--format", "env"]), "");
+    let run = context::run(env.command(&["cloud", "export", "--format", "env"]), None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(!run.stdout.contains("REFRESH"), "{}", run.stdout);
-    snapshot("export_env", &run.transcript());
-    let run = run_command(env.command(&["cloud", "export", "--format", "json"]), "");
+    snapshot(&env, "export_env", &run.transcript());
+    let run = context::run(env.command(&["cloud", "export", "--format", "json"]), None);
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert!(v.get("refresh_token").is_none(), "{v}");
 
-    let run = run_command(env.command(&["cloud", "export", "--format", "psoxy"]), "");
+    let run = context::run(env.command(&["cloud", "export", "--format", "psoxy"]), None);
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(run.stdout, "");
     assert_eq!(
@@ -309,9 +310,9 @@ async fn audit_profile_audits_the_site_with_the_service_accounts_token() {
     .await;
     assert_eq!(login(&env, ACME_CLOUD_ID, &[]).code, 0);
     env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
-    let run = run_command(
+    let run = context::run(
         env.command(&["audit", "--profile", "default", "--format", "json"]),
-        "",
+        None,
     );
     let report: Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.transcript()));
@@ -377,7 +378,7 @@ async fn every_refusal_is_named_with_its_exit_code_and_stores_nothing() {
         ],
     );
     cmd.env("JIRA_AUTH_CLIENT_SECRET", "wrong-secret");
-    let r = case("wrong secret", run_command(cmd, ""));
+    let r = case("wrong secret", context::run(cmd, None));
     assert_eq!(r.code, 3);
     assert!(!r.stderr.contains("wrong-secret"));
 
@@ -389,7 +390,7 @@ async fn every_refusal_is_named_with_its_exit_code_and_stores_nothing() {
         ACME_CLOUD_ID,
     ]);
     cmd.env("JIRA_AUTH_CLIENT_ID", env.fake.client_id());
-    let r = case("the id and secret of a 3LO app", run_command(cmd, ""));
+    let r = case("the id and secret of a 3LO app", context::run(cmd, None));
     assert_eq!(r.code, 3);
 
     let r = case(
@@ -422,7 +423,7 @@ async fn every_refusal_is_named_with_its_exit_code_and_stores_nothing() {
         .env("JIRA_AUTH_CLIENT_SECRET", "fake-sa-secret-no-sites");
     let r = case(
         "a service account without access to any site",
-        run_command(cmd, ""),
+        context::run(cmd, None),
     );
     assert_eq!(r.code, 3);
 
@@ -498,7 +499,7 @@ async fn every_refusal_is_named_with_its_exit_code_and_stores_nothing() {
     let before = sa_profile(&env, "default");
     let r = case(
         "cloud token after the secret was rotated",
-        run_command(env.command(&["cloud", "token"]), ""),
+        context::run(env.command(&["cloud", "token"]), None),
     );
     assert_eq!(r.code, 3);
     assert_eq!(r.stdout, "");
@@ -512,5 +513,5 @@ async fn every_refusal_is_named_with_its_exit_code_and_stores_nothing() {
         assert!(!transcript.contains(&secret));
     }
     assert!(!transcript.contains(SA_CLIENT_SECRET));
-    snapshot("refusals", &transcript);
+    snapshot(&env, "refusals", &transcript);
 }

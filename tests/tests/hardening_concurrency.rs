@@ -5,8 +5,9 @@
 
 mod cloud_support;
 
-use cloud_support::{CloudEnv, now};
+use cloud_support::CloudEnv;
 use jira_auth_test::cloud::FakeConfig;
+use jira_auth_test::context::now;
 use serde_json::json;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Stdio};
@@ -137,7 +138,7 @@ async fn a_refresh_stuck_on_one_profile_does_not_stall_another() {
     // `default` holds its lock, stopped before its request, for as long as the test wants.
     let (stuck, stdin) = paused(&env, &["cloud", "token"], "before-request");
     let started = Instant::now();
-    let run = env.run(&["--profile", "other", "cloud", "token"], "");
+    let run = env.run(&["--profile", "other", "cloud", "token"], None);
     let elapsed = started.elapsed();
     assert_eq!(run.code, 0, "{}", run.transcript());
     let other = env.profile("other")["cloud"].clone();

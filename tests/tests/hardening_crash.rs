@@ -13,8 +13,9 @@
 
 mod cloud_support;
 
-use cloud_support::{CloudEnv, now};
+use cloud_support::CloudEnv;
 use jira_auth_test::cloud::FakeConfig;
+use jira_auth_test::context::now;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -135,7 +136,7 @@ async fn scenario(command: &'static str, step: &'static str, later: bool) -> Row
         env.fake.advance(Duration::from_secs(11 * 60));
     }
     let args = ["cloud", command];
-    let rerun = env.run(&args, "");
+    let rerun = env.run(&args, None);
     let after = assert_whole(&env);
     assert_eq!(
         leftovers(&env),
@@ -156,7 +157,7 @@ async fn scenario(command: &'static str, step: &'static str, later: bool) -> Row
             );
         }
         // The family really works: one more rotation succeeds.
-        let again = env.run(&["cloud", "refresh"], "");
+        let again = env.run(&["cloud", "refresh"], None);
         assert_eq!(again.code, 0, "{step}: {}", again.transcript());
         Outcome::Working
     } else {
@@ -241,7 +242,7 @@ async fn a_record_left_by_a_killed_refresh_is_used_without_a_token_request() {
         serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
     let requests = env.fake.token_requests().await.len();
     env.fake.advance(Duration::from_secs(60 * 60));
-    let run = env.run(&["cloud", "token"], "");
+    let run = env.run(&["cloud", "token"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         run.stdout,
@@ -262,7 +263,7 @@ async fn export_after_a_killed_refresh_hands_out_the_new_refresh_token_not_the_s
     env.logged_in(&["--preset", "psoxy"]).await;
     let spent = env.profile("default")["cloud"]["refresh_token"].clone();
     kill_at(&env, &["cloud", "refresh"], "pending-written");
-    let run = env.run(&["cloud", "export", "--format", "env"], "");
+    let run = env.run(&["cloud", "export", "--format", "env"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let live = env.profile("default")["cloud"]["refresh_token"].clone();
     assert_ne!(live, spent);
@@ -293,7 +294,7 @@ async fn a_half_written_profile_temp_file_is_ignored_then_removed() {
     let text = std::fs::read(profiles.join("default.json")).unwrap();
     let tmp = profiles.join(".default.json.0123456789ab.tmp");
     std::fs::write(&tmp, &text[..text.len() / 2]).unwrap();
-    let run = env.run(&["cloud", "token"], "");
+    let run = env.run(&["cloud", "token"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let after = assert_whole(&env);
     assert_ne!(
@@ -481,7 +482,7 @@ async fn on_a_full_disk_refresh_spends_no_token_and_says_the_login_is_still_good
     assert!(env.fake.refresh_token_is_live(&rt));
 
     disk.free();
-    let run = env.run(&["cloud", "refresh"], "");
+    let run = env.run(&["cloud", "refresh"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
         env.fake
@@ -565,7 +566,7 @@ async fn a_rotated_token_that_cannot_be_saved_is_an_error_naming_the_reuse_windo
     // Inside the window the old token still works once space is free.
     disk.free();
     assert!(env.fake.refresh_token_is_live(&rt));
-    let run = env.run(&["cloud", "refresh"], "");
+    let run = env.run(&["cloud", "refresh"], None);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
         env.fake

@@ -8,8 +8,9 @@
 
 mod cloud_support;
 
-use cloud_support::{CloudEnv, Run, filters, now};
+use cloud_support::{CloudEnv, FILTERS};
 use jira_auth_test::cloud::{FakeConfig, TokenAnswer};
+use jira_auth_test::context::{Run, now};
 use jira_auth_test::wiremock::matchers::{method, path};
 use jira_auth_test::wiremock::{Mock, MockServer, ResponseTemplate};
 use serde_json::json;
@@ -21,16 +22,9 @@ async fn logged_in() -> CloudEnv {
     env
 }
 
-/// The transcript with the temp dir replaced, for a snapshot.
-fn shown(env: &CloudEnv, run: &Run) -> String {
-    run.transcript()
-        .replace(env.dir.path().to_str().unwrap(), "[TMP]")
-}
-
 fn snapshot(name: &str, env: &CloudEnv, run: &Run) {
-    insta::with_settings!({filters => filters()}, {
-        insta::assert_snapshot!(name, shown(env, run));
-    });
+    env.settings(FILTERS)
+        .bind(|| insta::assert_snapshot!(name, run.transcript()));
 }
 
 const HTML_500: &str = "<!DOCTYPE html><html><head><title>Atlassian - 500 Internal Server Error</title></head><body><h1>Something went wrong</h1></body></html>";
@@ -59,12 +53,12 @@ async fn a_truncated_store_file_is_reported_and_left_untouched() {
     let path = env.config_dir().join("profiles/default.json");
     let full = std::fs::read(&path).unwrap();
     std::fs::write(&path, &full[..full.len() / 2]).unwrap();
-    let run = env.run(&["cloud", "token"], "");
+    let run = env.run(&["cloud", "token"], None);
     assert_eq!(run.code, 2);
     snapshot("truncated_store", &env, &run);
     assert_eq!(std::fs::read(&path).unwrap(), &full[..full.len() / 2]);
     // Refresh and login-free commands say the same; nothing is overwritten.
-    assert_eq!(env.run(&["cloud", "refresh"], "").stderr, run.stderr);
+    assert_eq!(env.run(&["cloud", "refresh"], None).stderr, run.stderr);
 }
 
 #[cfg(unix)]
@@ -74,7 +68,7 @@ async fn a_store_file_readable_by_others_is_refused() {
     let env = logged_in().await;
     let path = env.config_dir().join("profiles/default.json");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let run = env.run(&["cloud", "token"], "");
+    let run = env.run(&["cloud", "token"], None);
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "");
     snapshot("insecure_store", &env, &run);
@@ -85,7 +79,7 @@ async fn a_family_past_365_days_ends_with_exit_3() {
     let env = logged_in().await;
     env.fake.advance(Duration::from_secs(366 * 86_400));
     env.edit_profile("default", |c| c["access_expires_at"] = json!(now() - 10));
-    let run = env.run(&["cloud", "token"], "");
+    let run = env.run(&["cloud", "token"], None);
     assert_eq!(run.code, 3);
     assert_eq!(run.stdout, "");
     snapshot("family_expired", &env, &run);
@@ -99,10 +93,10 @@ async fn html_instead_of_json_names_the_page() {
         c["auth_url"] = json!(server.uri());
         c["api_url"] = json!(server.uri());
     });
-    let refresh = env.run(&["cloud", "refresh"], "");
+    let refresh = env.run(&["cloud", "refresh"], None);
     assert_eq!(refresh.code, 4);
     snapshot("html_token_response", &env, &refresh);
-    let sites = env.run(&["cloud", "sites"], "");
+    let sites = env.run(&["cloud", "sites"], None);
     assert_eq!(sites.code, 4);
     snapshot("html_sites_response", &env, &sites);
 }
@@ -115,10 +109,10 @@ async fn a_500_with_an_html_body_is_a_server_error_with_exit_4() {
         c["auth_url"] = json!(server.uri());
         c["api_url"] = json!(server.uri());
     });
-    let run = env.run(&["cloud", "refresh"], "");
+    let run = env.run(&["cloud", "refresh"], None);
     assert_eq!(run.code, 4);
     snapshot("html_500", &env, &run);
-    let sites = env.run(&["cloud", "sites"], "");
+    let sites = env.run(&["cloud", "sites"], None);
     assert_eq!(sites.code, 4);
     snapshot("html_500_sites", &env, &sites);
 }
@@ -130,7 +124,7 @@ async fn an_unresolvable_host_is_a_network_error_with_exit_4() {
     env.edit_profile("default", |c| {
         c["auth_url"] = json!("https://auth.jira-auth.invalid")
     });
-    let run = env.run(&["cloud", "refresh"], "");
+    let run = env.run(&["cloud", "refresh"], None);
     assert_eq!(run.code, 4, "{}", run.transcript());
     assert!(
         run.stderr
@@ -148,7 +142,7 @@ async fn a_tls_failure_is_named_with_exit_4() {
     let server = MockServer::start().await;
     let https = server.uri().replace("http://", "https://");
     env.edit_profile("default", |c| c["auth_url"] = json!(https));
-    let run = env.run(&["cloud", "refresh"], "");
+    let run = env.run(&["cloud", "refresh"], None);
     assert_eq!(run.code, 4, "{}", run.transcript());
     snapshot("tls_failure", &env, &run);
 }
@@ -179,7 +173,7 @@ async fn form_encoded_tokens_on_refresh_and_login_are_never_shown() {
     let env = logged_in().await;
     env.fake.set_token_answer(TokenAnswer::Form);
 
-    let refresh = env.run(&["cloud", "refresh", "-vv"], "");
+    let refresh = env.run(&["cloud", "refresh", "-vv"], None);
     assert_eq!(refresh.code, 4, "{}", refresh.transcript());
     assert_eq!(refresh.stdout, "");
     assert_eq!(
@@ -188,13 +182,13 @@ async fn form_encoded_tokens_on_refresh_and_login_are_never_shown() {
     );
     assert_no_issued_token(&env, &refresh);
     // Without `-v`, the error is all there is.
-    let quiet = env.run(&["cloud", "refresh"], "");
+    let quiet = env.run(&["cloud", "refresh"], None);
     assert_eq!(
         (quiet.code, quiet.stderr.as_str()),
         (4, form_answer_error(&env).as_str())
     );
 
-    let port = cloud_support::free_port();
+    let port = jira_auth_test::context::free_port();
     let redirect = format!("http://127.0.0.1:{port}/callback");
     let fake = &env.fake;
     let login = env
@@ -219,7 +213,7 @@ async fn form_encoded_tokens_on_refresh_and_login_are_never_shown() {
 async fn a_byte_order_mark_before_the_token_json_is_accepted() {
     let env = logged_in().await;
     env.fake.set_token_answer(TokenAnswer::JsonAfterBom);
-    let refresh = env.run(&["cloud", "refresh"], "");
+    let refresh = env.run(&["cloud", "refresh"], None);
     assert_eq!(refresh.code, 0, "{}", refresh.transcript());
     let stored = env.profile("default");
     let rt = stored["cloud"]["refresh_token"].as_str().unwrap();

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use jira_auth_test::context::{TestContext, now};
 use jira_auth_test::hostile::{HostileServer, Misbehaviour};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -19,13 +20,6 @@ const REQUEST_TIMEOUT: u64 = 1;
 const DEADLINE: u64 = 3;
 /// A run's bound: the deadline, plus the start and end of a debug binary on a loaded machine.
 const BOUND: Duration = Duration::from_secs(DEADLINE + 9);
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn write_profile(dir: &Path, name: &str, document: serde_json::Value) {
     let path = dir.join(format!("profiles/{name}.json"));
@@ -126,18 +120,12 @@ struct Outcome {
     stderr: String,
 }
 
-async fn run(misbehaviour: Misbehaviour, url: String, config: &Path, args: &[&str]) -> Outcome {
+async fn run(misbehaviour: Misbehaviour, url: String, ctx: &TestContext, args: &[&str]) -> Outcome {
     let args: Vec<String> = args.iter().map(|a| a.replace("{url}", &url)).collect();
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(jira_auth_test::binary::jira_auth())
-        .args(&args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", config)
-        .env("JIRA_AUTH_CONFIG_DIR", config)
+    let mut child = tokio::process::Command::from(ctx.command(&args))
         .env("JIRA_AUTH_REQUEST_TIMEOUT", REQUEST_TIMEOUT.to_string())
         .env("JIRA_AUTH_DEADLINE", DEADLINE.to_string())
-        .env("NO_COLOR", "1")
         .env("JIRA_AUTH_CLIENT_ID", "cid-hostile")
         .env("JIRA_AUTH_CLIENT_SECRET", CLIENT_SECRET)
         .env("JIRA_AUTH_PAT", PAT)
@@ -187,14 +175,14 @@ async fn every_command_against_every_misbehaviour_ends_in_bound_with_a_documente
         let mut servers = Vec::new();
         for &m in chunk {
             let server = HostileServer::start(m).await.unwrap();
-            let dir = tempfile::tempdir().unwrap();
-            profiles(dir.path(), &server.url());
-            servers.push((m, server, dir));
+            let ctx = TestContext::new();
+            profiles(&ctx.config_dir(), &server.url());
+            servers.push((m, server, ctx));
         }
-        let runs = servers.iter().flat_map(|(m, server, dir)| {
+        let runs = servers.iter().flat_map(|(m, server, ctx)| {
             COMMANDS
                 .iter()
-                .map(move |args| run(*m, server.url(), dir.path(), args))
+                .map(move |args| run(*m, server.url(), ctx, args))
         });
         // One at a time: the runs of one misbehaviour share its profiles.
         for r in runs {

@@ -9,10 +9,13 @@
 mod cloud_support;
 mod server_support;
 
-use cloud_support::{CloudEnv, now};
+use cloud_support::CloudEnv;
 use jira_auth_test::cloud::FakeConfig;
+use jira_auth_test::context::now;
+use jira_auth_test::context::{self, TestContext};
 use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
 use serde_json::json;
+use server_support::ServerHome;
 use std::process::Command;
 
 /// The known secrets, labelled for the failure message.
@@ -116,7 +119,7 @@ async fn cloud_commands_at_trace_level_show_no_secret_outside_token_and_export_s
     let run = |args: &[&str], asked: bool, expect: i32, seen: &mut Vec<Seen>| {
         let mut full = vec!["-vv"];
         full.extend_from_slice(args);
-        let r = cloud_support::run_command(traced(env.command(&full)), "");
+        let r = jira_auth_test::context::run(traced(env.command(&full)), None);
         assert_eq!(r.code, expect, "{}", r.transcript());
         seen.push(Seen {
             what: full.join(" "),
@@ -168,7 +171,7 @@ async fn urls_with_credentials_are_masked_in_error_messages() {
         "JIRA_AUTH_AUTH_URL",
         "ftp://user:hunter2-secret@auth.example",
     );
-    let run = cloud_support::run_command(traced(cmd), "");
+    let run = jira_auth_test::context::run(traced(cmd), None);
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         run.stderr,
@@ -180,7 +183,7 @@ async fn urls_with_credentials_are_masked_in_error_messages() {
         "JIRA_AUTH_API_URL",
         "http://user:hunter2-secret@127.0.0.1:9/",
     );
-    let run = cloud_support::run_command(traced(cmd), "");
+    let run = jira_auth_test::context::run(traced(cmd), None);
     assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         run.stderr,
@@ -188,24 +191,24 @@ async fn urls_with_credentials_are_masked_in_error_messages() {
     );
 
     // Server: refused before any request, so the HTTP stack never logs it either.
-    let home = server_support::Home::new();
+    let home = TestContext::new();
     let url = "http://user:hunter2-secret@127.0.0.1:9/jira";
-    let mut cmd = traced(home.cmd());
+    let mut cmd = traced(home.base_command());
     cmd.env("JIRA_AUTH_PAT", "pat-test-token-0001");
-    let run = home.run_with(
+    let run = context::run_with(
         cmd,
         &["-vv", "server", "login", "--url", url, "--pat"],
         None,
     );
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
-    insta::assert_snapshot!(run.render());
+    insta::assert_snapshot!(run.transcript());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn server_commands_at_trace_level_show_no_secret() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = server_support::Home::new();
+    let home = TestContext::new();
     let key = home.key("test-key.pkcs8.pem");
     let mut secrets = Secrets::default();
     for line in std::fs::read_to_string(&key).unwrap().lines() {
@@ -233,7 +236,7 @@ async fn server_commands_at_trace_level_show_no_secret() {
             ],
         )
         .await;
-    assert_eq!(login.code, 0, "{}", login.render());
+    assert_eq!(login.code, 0, "{}", login.transcript());
     assert!(login.stderr.contains("TRACE"), "{}", login.stderr);
     seen.push(Seen {
         what: "server login -vvv".into(),
@@ -256,12 +259,12 @@ async fn server_commands_at_trace_level_show_no_secret() {
                seen: &mut Vec<Seen>| {
         let mut full = vec!["-vv"];
         full.extend_from_slice(args);
-        let mut cmd = traced(home.cmd());
+        let mut cmd = traced(home.base_command());
         if let Some(pat) = pat {
             cmd.env("JIRA_AUTH_PAT", pat);
         }
-        let r = home.run_with(cmd, &full, stdin);
-        assert_eq!(r.code, expect, "{}", r.render());
+        let r = context::run_with(cmd, &full, stdin);
+        assert_eq!(r.code, expect, "{}", r.transcript());
         seen.push(Seen {
             what: full.join(" "),
             stdout: r.stdout,
@@ -317,7 +320,7 @@ async fn server_commands_at_trace_level_show_no_secret() {
         &mut seen,
     );
 
-    let keys = home.dir.path().join("keys");
+    let keys = home.home().join("keys");
     run(
         &[
             "server",

@@ -15,9 +15,9 @@ fn render(step: &Step) -> String {
     for did in &step.browser {
         out.push_str(&format!("browser: {did}\n"));
     }
-    out.push_str("--- stdout\n");
+    out.push_str("----- stdout -----\n");
     out.push_str(&step.stdout);
-    out.push_str("--- stderr\n");
+    out.push_str("----- stderr -----\n");
     out.push_str(&step.stderr);
     out
 }

@@ -4,13 +4,11 @@
 #![allow(clippy::unwrap_used)]
 
 use assert_cmd::Command;
+use jira_auth_test::context::TestContext;
 
-fn jira_auth(config: &std::path::Path, backend: &str) -> Command {
-    let mut cmd = Command::new(jira_auth_test::binary::jira_auth());
-    cmd.env_remove("JIRA_AUTH_PROFILE")
-        .env("NO_COLOR", "1")
-        .env("JIRA_AUTH_CONFIG_DIR", config)
-        .env("JIRA_AUTH_STORE", backend);
+fn jira_auth(ctx: &TestContext, backend: &str) -> Command {
+    let mut cmd = Command::from_std(ctx.base_command());
+    cmd.env("JIRA_AUTH_STORE", backend);
     cmd
 }
 
@@ -22,29 +20,26 @@ fn stderr_of(cmd: &mut Command, code: i32) -> String {
 
 #[test]
 fn keyring_without_the_feature_exits_2_and_says_how_to_rebuild() {
-    let config = tempfile::tempdir().unwrap();
+    let ctx = TestContext::new();
     for args in [
         &["cloud", "status"][..],
         &["server", "status"],
         &["cloud", "logout"],
     ] {
-        let stderr = stderr_of(jira_auth(config.path(), "keyring").args(args), 2);
+        let stderr = stderr_of(jira_auth(&ctx, "keyring").args(args), 2);
         assert_eq!(
             stderr,
             "error: `JIRA_AUTH_STORE=keyring` asks for the OS keyring, but this jira-auth was built without it: rebuild with `--features keyring` (`cargo install --path crates/jira-auth --features keyring`) or unset `JIRA_AUTH_STORE`\n",
             "{args:?}"
         );
     }
-    assert_eq!(std::fs::read_dir(config.path()).unwrap().count(), 0);
+    assert!(!ctx.config_dir().exists(), "nothing is written");
 }
 
 #[test]
 fn an_unknown_backend_exits_2() {
-    let config = tempfile::tempdir().unwrap();
-    let stderr = stderr_of(
-        jira_auth(config.path(), "vault").args(["cloud", "status"]),
-        2,
-    );
+    let ctx = TestContext::new();
+    let stderr = stderr_of(jira_auth(&ctx, "vault").args(["cloud", "status"]), 2);
     assert_eq!(
         stderr,
         "error: `JIRA_AUTH_STORE` is `vault`: set it to `file` (the default), `keyring` or `auto`\n"
@@ -53,16 +48,13 @@ fn an_unknown_backend_exits_2() {
 
 #[test]
 fn auto_without_a_keyring_warns_once_and_keeps_profiles_in_files() {
-    let config = tempfile::tempdir().unwrap();
-    let stderr = stderr_of(
-        jira_auth(config.path(), "auto").args(["cloud", "status"]),
-        2,
-    );
+    let ctx = TestContext::new();
+    let stderr = stderr_of(jira_auth(&ctx, "auto").args(["cloud", "status"]), 2);
     assert_eq!(
         stderr,
         format!(
             " WARN `JIRA_AUTH_STORE=auto` found no OS keyring (this jira-auth was built without the `keyring` feature); keeping profiles in files under `{}/profiles`: start a Secret Service (GNOME Keyring, KeePassXC) and a D-Bus session, or set `JIRA_AUTH_STORE=file` to silence this\nerror: profile `default` has no Jira Cloud login: run `jira-auth cloud login`\n",
-            config.path().display()
+            ctx.config_dir().display()
         )
     );
 }

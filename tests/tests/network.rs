@@ -4,32 +4,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod server_support;
-
+use jira_auth_test::context::{self, Run, TestContext};
 use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
 use jira_auth_test::tls::{ConnectProxy, PROXIED_HOST, Pki, TlsFront, TlsOptions, Tunnel};
-use server_support::{Home, Run};
 use std::process::Command;
 
 const PROXY_PASSWORD: &str = "proxy-pw-0123456789";
 
-/// The binary with a clean environment: no proxy or trust store variables from the machine.
-fn cmd(home: &Home, fake: &FakeJiraServer) -> Command {
-    let mut cmd = home.cmd();
-    for var in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-    ] {
-        cmd.env_remove(var);
-    }
+/// The binary with the PAT; the context's cleared environment has no proxy or trust store
+/// variables from the machine.
+fn cmd(home: &TestContext, fake: &FakeJiraServer) -> Command {
+    let mut cmd = home.base_command();
     cmd.env("JIRA_AUTH_PAT", fake.pat().unwrap());
     cmd
 }
@@ -40,27 +25,27 @@ async fn fake_behind_tls(pki: &Pki, options: TlsOptions) -> (FakeJiraServer, Tls
     (fake, front)
 }
 
-fn login(home: &Home, cmd: Command, url: &str, extra: &[&str]) -> Run {
+fn login(cmd: Command, url: &str, extra: &[&str]) -> Run {
     let mut args = vec!["server", "login", "--url", url, "--pat"];
     args.extend_from_slice(extra);
-    home.run_with(cmd, &args, None)
+    context::run_with(cmd, &args, None)
 }
 
-fn myself(home: &Home, cmd: Command, extra: &[&str]) -> Run {
+fn myself(cmd: Command, extra: &[&str]) -> Run {
     let mut args = vec!["server", "request", "/rest/api/2/myself"];
     args.extend_from_slice(extra);
-    home.run_with(cmd, &args, None)
+    context::run_with(cmd, &args, None)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_untrusted_ca_is_named_then_ca_file_works_and_is_remembered() {
     let pki = Pki::new();
     let (fake, front) = fake_behind_tls(&pki, TlsOptions::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let port = front.port();
 
-    let untrusted = login(&home, cmd(&home, &fake), &front.url(), &[]);
-    assert_eq!(untrusted.code, 4, "{}", untrusted.render());
+    let untrusted = login(cmd(&home, &fake), &front.url(), &[]);
+    assert_eq!(untrusted.code, 4, "{}", untrusted.transcript());
     assert_eq!(
         untrusted.stderr,
         format!(
@@ -71,12 +56,11 @@ async fn an_untrusted_ca_is_named_then_ca_file_works_and_is_remembered() {
 
     let ca = pki.ca_file();
     let trusted = login(
-        &home,
         cmd(&home, &fake),
         &front.url(),
         &["--ca-file", ca.to_str().unwrap()],
     );
-    assert_eq!(trusted.code, 0, "{}", trusted.render());
+    assert_eq!(trusted.code, 0, "{}", trusted.transcript());
     let profile: serde_json::Value = serde_json::from_str(&home.profile_text("default")).unwrap();
     assert_eq!(
         profile["network"],
@@ -85,26 +69,30 @@ async fn an_untrusted_ca_is_named_then_ca_file_works_and_is_remembered() {
     );
 
     // Later commands on the profile use the remembered CA without the flag.
-    let request = myself(&home, cmd(&home, &fake), &[]);
-    assert_eq!(request.code, 0, "{}", request.render());
-    assert!(request.stdout.contains("\"name\""), "{}", request.render());
+    let request = myself(cmd(&home, &fake), &[]);
+    assert_eq!(request.code, 0, "{}", request.transcript());
+    assert!(
+        request.stdout.contains("\"name\""),
+        "{}",
+        request.transcript()
+    );
 
     // The environment overrides what the profile remembers.
     let mut overridden = cmd(&home, &fake);
-    overridden.env("JIRA_AUTH_CA_FILE", home.dir.path().join("missing.pem"));
-    let missing = myself(&home, overridden, &[]);
-    assert_eq!(missing.code, 2, "{}", missing.render());
+    overridden.env("JIRA_AUTH_CA_FILE", home.home().join("missing.pem"));
+    let missing = myself(overridden, &[]);
+    assert_eq!(missing.code, 2, "{}", missing.transcript());
     assert_eq!(
         missing.stderr,
         format!(
             "error: cannot use the CA file `{}` (`--ca-file` / `JIRA_AUTH_CA_FILE`): No such file or directory (os error 2)\n",
-            home.dir.path().join("missing.pem").display()
+            home.home().join("missing.pem").display()
         )
     );
 
     // Logging out forgets the remembered paths with the login.
-    let logout = home.run_with(cmd(&home, &fake), &["server", "logout"], None);
-    assert_eq!(logout.code, 0, "{}", logout.render());
+    let logout = context::run_with(cmd(&home, &fake), &["server", "logout"], None);
+    assert_eq!(logout.code, 0, "{}", logout.transcript());
     assert!(!home.profile_path("default").exists());
     assert!(front.handshakes().iter().any(Result::is_ok));
 }
@@ -113,20 +101,20 @@ async fn an_untrusted_ca_is_named_then_ca_file_works_and_is_remembered() {
 async fn ssl_cert_file_is_honoured_and_a_wrong_one_is_named() {
     let pki = Pki::new();
     let (fake, front) = fake_behind_tls(&pki, TlsOptions::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
 
     let mut with_env = cmd(&home, &fake);
     with_env.env("SSL_CERT_FILE", pki.ca_file());
-    let trusted = login(&home, with_env, &front.url(), &[]);
-    assert_eq!(trusted.code, 0, "{}", trusted.render());
+    let trusted = login(with_env, &front.url(), &[]);
+    assert_eq!(trusted.code, 0, "{}", trusted.transcript());
     // SSL_CERT_FILE is the machine's trust store, not a path a profile remembers.
     let profile: serde_json::Value = serde_json::from_str(&home.profile_text("default")).unwrap();
     assert!(profile.get("network").is_none(), "{profile}");
 
     let mut wrong = cmd(&home, &fake);
     wrong.env("SSL_CERT_FILE", "/nonexistent/ca-bundle.pem");
-    let refused = login(&home, wrong, &front.url(), &[]);
-    assert_eq!(refused.code, 2, "{}", refused.render());
+    let refused = login(wrong, &front.url(), &[]);
+    assert_eq!(refused.code, 2, "{}", refused.transcript());
     assert_eq!(
         refused.stderr,
         "error: `SSL_CERT_FILE` is set to `/nonexistent/ca-bundle.pem`, which cannot be used (No such file or directory (os error 2)): fix or unset it\n"
@@ -141,15 +129,14 @@ async fn an_expired_certificate_says_so() {
         ..TlsOptions::default()
     };
     let (fake, front) = fake_behind_tls(&pki, options).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let ca = pki.ca_file();
     let run = login(
-        &home,
         cmd(&home, &fake),
         &front.url(),
         &["--ca-file", ca.to_str().unwrap()],
     );
-    assert_eq!(run.code, 4, "{}", run.render());
+    assert_eq!(run.code, 4, "{}", run.transcript());
     assert_eq!(
         run.stderr,
         format!(
@@ -167,12 +154,12 @@ async fn mutual_tls_works_with_the_client_certificate_and_fails_clearly_without(
         ..TlsOptions::default()
     };
     let (fake, front) = fake_behind_tls(&pki, options).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let ca = pki.ca_file();
     let ca = ca.to_str().unwrap();
 
-    let without = login(&home, cmd(&home, &fake), &front.url(), &["--ca-file", ca]);
-    assert_eq!(without.code, 4, "{}", without.render());
+    let without = login(cmd(&home, &fake), &front.url(), &["--ca-file", ca]);
+    assert_eq!(without.code, 4, "{}", without.transcript());
     assert_eq!(
         without.stderr,
         format!(
@@ -186,8 +173,8 @@ async fn mutual_tls_works_with_the_client_certificate_and_fails_clearly_without(
     with_env
         .env("JIRA_AUTH_CLIENT_CERT", &cert)
         .env("JIRA_AUTH_CLIENT_KEY", &key);
-    let with = login(&home, with_env, &front.url(), &["--ca-file", ca]);
-    assert_eq!(with.code, 0, "{}", with.render());
+    let with = login(with_env, &front.url(), &["--ca-file", ca]);
+    assert_eq!(with.code, 0, "{}", with.transcript());
     let profile: serde_json::Value = serde_json::from_str(&home.profile_text("default")).unwrap();
     assert_eq!(
         profile["network"]["client_cert"],
@@ -200,8 +187,8 @@ async fn mutual_tls_works_with_the_client_certificate_and_fails_clearly_without(
     );
 
     // Remembered: the next command presents the certificate without being told.
-    let request = myself(&home, cmd(&home, &fake), &[]);
-    assert_eq!(request.code, 0, "{}", request.render());
+    let request = myself(cmd(&home, &fake), &[]);
+    assert_eq!(request.code, 0, "{}", request.transcript());
 
     // A key that group or others may read is refused by name before any connection.
     #[cfg(unix)]
@@ -209,8 +196,8 @@ async fn mutual_tls_works_with_the_client_certificate_and_fails_clearly_without(
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         let handshakes = front.handshakes().len();
-        let open = myself(&home, cmd(&home, &fake), &[]);
-        assert_eq!(open.code, 2, "{}", open.render());
+        let open = myself(cmd(&home, &fake), &[]);
+        assert_eq!(open.code, 2, "{}", open.transcript());
         assert_eq!(
             open.stderr,
             format!(
@@ -222,7 +209,7 @@ async fn mutual_tls_works_with_the_client_certificate_and_fails_clearly_without(
     }
 
     // One flag without the other is a usage error.
-    let half = home.run_with(
+    let half = context::run_with(
         cmd(&home, &fake),
         &[
             "server",
@@ -233,11 +220,11 @@ async fn mutual_tls_works_with_the_client_certificate_and_fails_clearly_without(
         ],
         None,
     );
-    assert_eq!(half.code, 2, "{}", half.render());
+    assert_eq!(half.code, 2, "{}", half.transcript());
     assert!(
         half.stderr.contains("--client-key <PATH>"),
         "{}",
-        half.render()
+        half.transcript()
     );
 }
 
@@ -250,16 +237,11 @@ async fn https_proxy_carries_the_request_through_its_tunnel_with_credentials_mas
     let url = format!("https://{PROXIED_HOST}:{}", front.port());
     for var in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY"] {
         let proxy = ConnectProxy::start().await;
-        let home = Home::new();
+        let home = TestContext::new();
         let mut through = cmd(&home, &fake);
         through.env(var, proxy.url_with_credentials("connector", PROXY_PASSWORD));
-        let run = login(
-            &home,
-            through,
-            &url,
-            &["--ca-file", ca.to_str().unwrap(), "-v"],
-        );
-        assert_eq!(run.code, 0, "{var}: {}", run.render());
+        let run = login(through, &url, &["--ca-file", ca.to_str().unwrap(), "-v"]);
+        assert_eq!(run.code, 0, "{var}: {}", run.transcript());
         assert_eq!(
             proxy.tunnels(),
             vec![Tunnel {
@@ -272,20 +254,20 @@ async fn https_proxy_carries_the_request_through_its_tunnel_with_credentials_mas
             "GET {url}/rest/api/2/myself via proxy http://****:****@{}/",
             proxy.url().trim_start_matches("http://")
         );
-        assert!(run.stderr.contains(&via), "{var}: {}", run.render());
-        assert!(!run.stderr.contains(PROXY_PASSWORD), "{}", run.render());
+        assert!(run.stderr.contains(&via), "{var}: {}", run.transcript());
+        assert!(!run.stderr.contains(PROXY_PASSWORD), "{}", run.transcript());
     }
 
     // A proxy that is not there: the error names the URL, never the proxy's password.
-    let home = Home::new();
+    let home = TestContext::new();
     let mut dead = cmd(&home, &fake);
     dead.env(
         "HTTPS_PROXY",
         format!("http://connector:{PROXY_PASSWORD}@127.0.0.1:9"),
     );
-    let run = login(&home, dead, &url, &["--ca-file", ca.to_str().unwrap()]);
-    assert_eq!(run.code, 4, "{}", run.render());
-    assert!(!run.stderr.contains(PROXY_PASSWORD), "{}", run.render());
+    let run = login(dead, &url, &["--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(run.code, 4, "{}", run.transcript());
+    assert!(!run.stderr.contains(PROXY_PASSWORD), "{}", run.transcript());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -303,14 +285,14 @@ async fn no_proxy_bypasses_the_proxy() {
         (Some(("no_proxy", "example.com,localhost")), false),
     ] {
         let proxy = ConnectProxy::start().await;
-        let home = Home::new();
+        let home = TestContext::new();
         let mut c = cmd(&home, &fake);
         c.env("HTTPS_PROXY", proxy.url());
         if let Some((var, value)) = no_proxy {
             c.env(var, value);
         }
-        let run = login(&home, c, &front.url(), &["--ca-file", ca]);
-        assert_eq!(run.code, 0, "{no_proxy:?}: {}", run.render());
+        let run = login(c, &front.url(), &["--ca-file", ca]);
+        assert_eq!(run.code, 0, "{no_proxy:?}: {}", run.transcript());
         let expected: Vec<String> = if tunnelled {
             vec![format!("localhost:{}", front.port())]
         } else {
@@ -324,19 +306,19 @@ async fn no_proxy_bypasses_the_proxy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_http_to_another_host_is_refused_before_any_connection() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let refused_text = |url: &str| {
         format!(
             "error: refusing to send a request to `{url}` over plain http: credentials would cross the network in clear text; use `https://` (and `--ca-file` if example.invalid has a private CA), or pass `--allow-insecure-http` (`JIRA_AUTH_ALLOW_INSECURE_HTTP=1`) if you accept that risk (see docs/network.md)\n"
         )
     };
-    let server = login(&home, cmd(&home, &fake), "http://example.invalid/jira", &[]);
-    assert_eq!(server.code, 2, "{}", server.render());
+    let server = login(cmd(&home, &fake), "http://example.invalid/jira", &[]);
+    assert_eq!(server.code, 2, "{}", server.transcript());
     assert_eq!(server.stderr, refused_text("http://example.invalid/jira"));
 
     let mut audit = cmd(&home, &fake);
     audit.env("JIRA_AUTH_API_TOKEN", "api-token-0123456789");
-    let audit = home.run_with(
+    let audit = context::run_with(
         audit,
         &[
             "audit",
@@ -347,12 +329,12 @@ async fn plain_http_to_another_host_is_refused_before_any_connection() {
         ],
         None,
     );
-    assert_eq!(audit.code, 2, "{}", audit.render());
+    assert_eq!(audit.code, 2, "{}", audit.transcript());
     assert_eq!(audit.stderr, refused_text("http://example.invalid/"));
 
     let mut cloud = cmd(&home, &fake);
     cloud.env("JIRA_AUTH_CLIENT_SECRET", "client-secret-0123456789");
-    let cloud = home.run_with(
+    let cloud = context::run_with(
         cloud,
         &[
             "cloud",
@@ -369,27 +351,27 @@ async fn plain_http_to_another_host_is_refused_before_any_connection() {
         ],
         None,
     );
-    assert_eq!(cloud.code, 2, "{}", cloud.render());
+    assert_eq!(cloud.code, 2, "{}", cloud.transcript());
     assert_eq!(cloud.stderr, refused_text("http://example.invalid/"));
 
     // Allowed: one warning, then the request is tried (and `.invalid` does not resolve).
     let mut allowed = cmd(&home, &fake);
     allowed.env("JIRA_AUTH_ALLOW_INSECURE_HTTP", "1");
-    let run = login(&home, allowed, "http://example.invalid/jira", &[]);
-    assert_eq!(run.code, 4, "{}", run.render());
+    let run = login(allowed, "http://example.invalid/jira", &[]);
+    assert_eq!(run.code, 4, "{}", run.transcript());
     assert_eq!(
         run.stderr
             .matches("WARN sending requests to example.invalid over plain http (`--allow-insecure-http`): credentials cross the network in clear text")
             .count(),
         1,
         "{}",
-        run.render()
+        run.transcript()
     );
     assert!(
         run.stderr
             .contains("could not connect to http://example.invalid/jira/rest/api/2/myself"),
         "{}",
-        run.render()
+        run.transcript()
     );
     assert!(!home.profile_path("default").exists());
 }

@@ -4,30 +4,20 @@
 #![allow(clippy::unwrap_used)]
 
 use jira_auth_test::cloud::{FakeAtlassian, FakeConfig};
+use jira_auth_test::context::{TestContext, free_port};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_connects_jira_through_the_service_and_the_cli_sees_it() {
     let fake = FakeAtlassian::start(FakeConfig::default()).await;
-    let config_dir = tempfile::tempdir().unwrap();
+    let ctx = TestContext::new();
     let public = format!("http://127.0.0.1:{}", free_port());
     let listen = public.trim_start_matches("http://").to_owned();
-    let binary = jira_auth_test::binary::jira_auth();
 
     // Configured the container way: environment only, no arguments but the subcommand.
-    let mut service = tokio::process::Command::new(&binary)
-        .args(["cloud", "serve"])
-        .env("JIRA_AUTH_CONFIG_DIR", config_dir.path())
+    let mut service = tokio::process::Command::from(ctx.command(&["cloud", "serve"]))
         .env("JIRA_AUTH_LISTEN", &listen)
         .env("JIRA_AUTH_PUBLIC_URL", &public)
         .env("JIRA_AUTH_CLIENT_ID", fake.client_id())
@@ -40,8 +30,6 @@ async fn a_browser_connects_jira_through_the_service_and_the_cli_sees_it() {
             "JIRA_AUTH_COOKIE_KEY",
             "0123456789abcdef0123456789abcdef-test-key",
         )
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -115,13 +103,9 @@ async fn a_browser_connects_jira_through_the_service_and_the_cli_sees_it() {
     }
 
     // The same store, through the CLI, as after `cloud login`.
-    let status = assert_cmd::Command::new(&binary)
-        .args(["cloud", "status", "--json"])
-        .env("JIRA_AUTH_CONFIG_DIR", config_dir.path())
-        .env_remove("JIRA_AUTH_PROFILE")
-        .assert()
-        .success();
-    let json: serde_json::Value = serde_json::from_slice(&status.get_output().stdout).unwrap();
+    let status = ctx.run(&["cloud", "status", "--json"], None);
+    assert_eq!(status.code, 0, "{}", status.transcript());
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(
         json["cloud_id"], "1324a887-45db-1bf4-1e99-ef0ff456d421",
         "{json}"
@@ -132,19 +116,21 @@ async fn a_browser_connects_jira_through_the_service_and_the_cli_sees_it() {
 
 #[test]
 fn an_empty_allow_list_refuses_to_start() {
-    let config_dir = tempfile::tempdir().unwrap();
+    let ctx = TestContext::new();
     for empty in ["", " ", ","] {
-        let out = assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
-            .args(["cloud", "serve", "--listen", "127.0.0.1:0"])
-            .env("JIRA_AUTH_CONFIG_DIR", config_dir.path())
-            .env("JIRA_AUTH_PUBLIC_URL", "https://jira-auth.example.com")
-            .env("JIRA_AUTH_CLIENT_ID", "CID")
-            .env("JIRA_AUTH_CLIENT_SECRET", "s3cret")
-            .env("JIRA_AUTH_SCOPES", "read:jira-work")
-            .env("JIRA_AUTH_ALLOW_SITES", empty)
-            .env("NO_COLOR", "1")
-            .assert()
-            .code(2);
+        let out = assert_cmd::Command::from_std(ctx.command(&[
+            "cloud",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ]))
+        .env("JIRA_AUTH_PUBLIC_URL", "https://jira-auth.example.com")
+        .env("JIRA_AUTH_CLIENT_ID", "CID")
+        .env("JIRA_AUTH_CLIENT_SECRET", "s3cret")
+        .env("JIRA_AUTH_SCOPES", "read:jira-work")
+        .env("JIRA_AUTH_ALLOW_SITES", empty)
+        .assert()
+        .code(2);
         let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
         assert_eq!(
             stderr,

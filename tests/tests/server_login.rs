@@ -5,9 +5,10 @@
 
 mod server_support;
 
+use jira_auth_test::context::{self, Run, TestContext};
 use jira_auth_test::server::{Endpoint, FakeJiraServer, FakeJiraServerConfig};
 use jira_auth_test::wiremock::{Mock, ResponseTemplate, matchers};
-use server_support::Home;
+use server_support::ServerHome;
 
 fn oauth_args<'a>(url: &'a str, key: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
@@ -31,7 +32,7 @@ async fn loopback_login_under_a_context_path_stores_the_tokens() {
         ..Default::default()
     })
     .await;
-    let home = Home::new();
+    let home = TestContext::new();
     let key = home.key("test-key.pkcs8.pem");
     let url = fake.url();
     let run = home
@@ -40,8 +41,8 @@ async fn loopback_login_under_a_context_path_stores_the_tokens() {
             &oauth_args(&url, key.to_str().unwrap(), &["--no-browser"]),
         )
         .await;
-    home.settings().bind(|| {
-        insta::assert_snapshot!("loopback_login", run.render());
+    home.settings(&[]).bind(|| {
+        insta::assert_snapshot!("loopback_login", run.transcript());
         insta::assert_snapshot!("loopback_login_profile", home.profile_text("default"));
     });
     assert_eq!(run.code, 0);
@@ -72,7 +73,7 @@ async fn loopback_login_under_a_context_path_stores_the_tokens() {
 #[tokio::test(flavor = "multi_thread")]
 async fn oob_login_with_a_pkcs1_key_reads_the_typed_code() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let key = home.key("test-key.pkcs1.pem");
     let url = fake.url();
     let run = home
@@ -81,8 +82,8 @@ async fn oob_login_with_a_pkcs1_key_reads_the_typed_code() {
             &oauth_args(&url, key.to_str().unwrap(), &["--oob", "--no-browser"]),
         )
         .await;
-    home.settings()
-        .bind(|| insta::assert_snapshot!("oob_login", run.render()));
+    home.settings(&[])
+        .bind(|| insta::assert_snapshot!("oob_login", run.transcript()));
     assert_eq!(run.code, 0);
     assert!(
         home.profile_text("default")
@@ -97,7 +98,7 @@ async fn denied_approval_exits_3() {
         ..Default::default()
     })
     .await;
-    let home = Home::new();
+    let home = TestContext::new();
     let key = home.key("test-key.pkcs8.pem");
     let url = fake.url();
     let run = home
@@ -106,8 +107,8 @@ async fn denied_approval_exits_3() {
             &oauth_args(&url, key.to_str().unwrap(), &["--no-browser"]),
         )
         .await;
-    home.settings()
-        .bind(|| insta::assert_snapshot!("denied", run.render()));
+    home.settings(&[])
+        .bind(|| insta::assert_snapshot!("denied", run.transcript()));
     assert_eq!(run.code, 3);
     assert!(!home.profile_path("default").exists());
 }
@@ -116,14 +117,14 @@ async fn denied_approval_exits_3() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_oauth_problem_has_an_actionable_message() {
     let mut transcript = String::new();
-    let home = Home::new();
+    let home = TestContext::new();
     let good = home.key("test-key.pkcs8.pem");
     let other = home.key("other-key.pkcs8.pem");
 
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
     let url = fake.url();
-    let mut case = |name: &str, run: server_support::Run| {
-        assert_eq!(run.code, 3, "{name}: {}", run.render());
+    let mut case = |name: &str, run: Run| {
+        assert_eq!(run.code, 3, "{name}: {}", run.transcript());
         assert!(run.stdout.is_empty(), "{name}");
         transcript.push_str(&format!("## {name}\n{}\n", run.stderr));
     };
@@ -175,7 +176,7 @@ async fn every_oauth_problem_has_an_actionable_message() {
         home.run(&args, None),
     );
 
-    home.settings()
+    home.settings(&[])
         .bind(|| insta::assert_snapshot!("oauth_problems", transcript));
 }
 
@@ -186,13 +187,13 @@ async fn wrong_url_and_sso_page_are_explained() {
         ..Default::default()
     })
     .await;
-    let home = Home::new();
+    let home = TestContext::new();
     let key = home.key("test-key.pkcs8.pem");
     let key = key.to_str().unwrap();
     let root = fake.url().trim_end_matches("/jira").to_owned();
 
     let missing_context = home.run(&oauth_args(&root, key, &["--oob"]), None);
-    assert_eq!(missing_context.code, 2, "{}", missing_context.render());
+    assert_eq!(missing_context.code, 2, "{}", missing_context.transcript());
 
     Mock::given(matchers::path("/sso/plugins/servlet/oauth/request-token"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
@@ -203,11 +204,11 @@ async fn wrong_url_and_sso_page_are_explained() {
         .await;
     let sso_url = format!("{root}/sso");
     let sso = home.run(&oauth_args(&sso_url, key, &["--oob"]), None);
-    assert_eq!(sso.code, 3, "{}", sso.render());
+    assert_eq!(sso.code, 3, "{}", sso.transcript());
 
-    home.settings().bind(|| {
-        insta::assert_snapshot!("missing_context_path", missing_context.render());
-        insta::assert_snapshot!("sso_page", sso.render());
+    home.settings(&[]).bind(|| {
+        insta::assert_snapshot!("missing_context_path", missing_context.transcript());
+        insta::assert_snapshot!("sso_page", sso.transcript());
     });
 }
 
@@ -225,14 +226,14 @@ async fn a_server_that_does_not_confirm_the_callback_is_refused_with_exit_4() {
     ))
     .mount(fake.mock_server())
     .await;
-    let home = Home::new();
+    let home = TestContext::new();
     let key = home.key("test-key.pkcs8.pem");
     let url = format!("{}/oauth10", fake.url());
     let run = home.run(
         &oauth_args(&url, key.to_str().unwrap(), &["--oob", "--no-browser"]),
         None,
     );
-    assert_eq!(run.code, 4, "{}", run.render());
+    assert_eq!(run.code, 4, "{}", run.transcript());
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.stderr,
@@ -250,7 +251,7 @@ async fn a_server_that_does_not_confirm_the_callback_is_refused_with_exit_4() {
 async fn a_private_key_readable_by_others_is_refused_with_the_chmod_to_run() {
     use std::os::unix::fs::PermissionsExt as _;
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let key = home.key("test-key.pkcs8.pem");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let url = fake.url();
@@ -258,7 +259,7 @@ async fn a_private_key_readable_by_others_is_refused_with_the_chmod_to_run() {
         &oauth_args(&url, key.to_str().unwrap(), &["--oob", "--no-browser"]),
         None,
     );
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.stderr,
@@ -281,12 +282,12 @@ async fn a_private_key_readable_by_others_is_refused_with_the_chmod_to_run() {
             &oauth_args(&url, key.to_str().unwrap(), &["--oob", "--no-browser"]),
         )
         .await;
-    assert_eq!(after.code, 0, "{}", after.render());
+    assert_eq!(after.code, 0, "{}", after.transcript());
 }
 
 #[test]
 fn unusable_private_keys_exit_2_before_any_request() {
-    let home = Home::new();
+    let home = TestContext::new();
     let mut transcript = String::new();
     for name in [
         "test-key.encrypted.pem",
@@ -299,27 +300,27 @@ fn unusable_private_keys_exit_2_before_any_request() {
             &oauth_args("http://127.0.0.1:9", key.to_str().unwrap(), &["--oob"]),
             None,
         );
-        assert_eq!(run.code, 2, "{}", run.render());
+        assert_eq!(run.code, 2, "{}", run.transcript());
         transcript.push_str(&run.stderr);
     }
-    home.settings()
+    home.settings(&[])
         .bind(|| insta::assert_snapshot!("unusable_keys", transcript));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pat_login_from_env_and_stdin_and_a_rejected_pat() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let url = fake.url();
     let args = ["server", "login", "--url", &url, "--pat"];
 
-    let mut cmd = home.cmd();
+    let mut cmd = home.base_command();
     cmd.env("JIRA_AUTH_PAT", fake.pat().unwrap());
-    let from_env = home.run_with(cmd, &args, None);
-    assert_eq!(from_env.code, 0, "{}", from_env.render());
+    let from_env = context::run_with(cmd, &args, None);
+    assert_eq!(from_env.code, 0, "{}", from_env.transcript());
 
     let from_stdin = home.run(&args, Some("pat-test-token-0001\n"));
-    assert_eq!(from_stdin.code, 0, "{}", from_stdin.render());
+    assert_eq!(from_stdin.code, 0, "{}", from_stdin.transcript());
 
     let requests = jira_auth_test::journal::requests(fake.mock_server()).await;
     assert_eq!(requests.len(), 2);
@@ -336,11 +337,11 @@ async fn pat_login_from_env_and_stdin_and_a_rejected_pat() {
     let empty = home.run(&args, Some("\n"));
     assert_eq!(empty.code, 2);
 
-    home.settings().bind(|| {
-        insta::assert_snapshot!("pat_login", from_env.render());
+    home.settings(&[]).bind(|| {
+        insta::assert_snapshot!("pat_login", from_env.transcript());
         insta::assert_snapshot!("pat_profile", home.profile_text("default"));
-        insta::assert_snapshot!("pat_rejected", rejected.render());
-        insta::assert_snapshot!("pat_empty", empty.render());
+        insta::assert_snapshot!("pat_rejected", rejected.transcript());
+        insta::assert_snapshot!("pat_empty", empty.transcript());
     });
     assert_eq!(from_env.stderr, from_stdin.stderr);
     assert_eq!(
@@ -355,7 +356,7 @@ async fn pat_login_from_env_and_stdin_and_a_rejected_pat() {
         (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
         (0, "", ""),
         "{}",
-        quiet.render()
+        quiet.transcript()
     );
 }
 
@@ -368,11 +369,11 @@ async fn pat_login_without_the_context_path_is_a_wrong_url_not_a_refused_token()
         ..Default::default()
     })
     .await;
-    let home = Home::new();
+    let home = TestContext::new();
     let root = fake.url().trim_end_matches("/jira").to_owned();
     let token = format!("{}\n", fake.pat().unwrap());
     let run = home.run(&["server", "login", "--url", &root, "--pat"], Some(&token));
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         run.stderr.replace(&root, "[ROOT]"),
         "error: [ROOT]/rest/api/2/myself answered 404: there is no Jira REST API there; check `--url` (include the context path, e.g. `https://host/jira`, when Jira is served under one) and that this is Jira Server or Data Center, not Cloud\n"
@@ -382,7 +383,7 @@ async fn pat_login_without_the_context_path_is_a_wrong_url_not_a_refused_token()
         &["server", "login", "--url", &url, "--pat"],
         Some("wrong-token\n"),
     );
-    assert_eq!(refused.code, 3, "{}", refused.render());
+    assert_eq!(refused.code, 3, "{}", refused.transcript());
     assert!(
         refused
             .stderr
@@ -395,7 +396,7 @@ async fn pat_login_without_the_context_path_is_a_wrong_url_not_a_refused_token()
 #[tokio::test(flavor = "multi_thread")]
 async fn unapproved_login_times_out() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let key = home.key("test-key.pkcs8.pem");
     let url = fake.url();
     let run = home.run(
@@ -406,7 +407,7 @@ async fn unapproved_login_times_out() {
         ),
         None,
     );
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(
         run.stderr.ends_with(
             "error: no approval arrived within 1 s; run `jira-auth server login` again (or raise `--timeout`)\n"

@@ -9,13 +9,13 @@
 mod server_support;
 
 use base64::Engine as _;
+use jira_auth_test::context::{self, Run, TestContext};
 use jira_auth_test::dc_oauth2::{
     CLIENT_ID, CLIENT_SECRET, DcOAuth2Config, FakeDcOAuth2, SERVICE_ACCOUNT_ID,
     SERVICE_ACCOUNT_SECRET,
 };
 use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
 use jira_auth_test::wiremock::{Mock, ResponseTemplate, matchers};
-use server_support::{Home, Run};
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, Stdio};
@@ -24,18 +24,14 @@ use std::time::Duration;
 
 /// A redirect URI on a free loopback port.
 fn free_redirect() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!(
-        "http://127.0.0.1:{}/callback",
-        l.local_addr().unwrap().port()
-    )
+    format!("http://127.0.0.1:{}/callback", context::free_port())
 }
 
 struct Env {
     jira: FakeJiraServer,
     provider: FakeDcOAuth2,
     redirect: String,
-    home: Home,
+    home: TestContext,
 }
 
 impl Env {
@@ -53,16 +49,16 @@ impl Env {
             jira,
             provider,
             redirect,
-            home: Home::new(),
+            home: TestContext::new(),
         }
     }
 
     fn run(&self, args: &[&str], secret: Option<&str>) -> Run {
-        let mut cmd = self.home.cmd();
+        let mut cmd = self.home.base_command();
         if let Some(s) = secret {
             cmd.env("JIRA_AUTH_CLIENT_SECRET", s);
         }
-        self.home.run_with(cmd, args, None)
+        context::run_with(cmd, args, None)
     }
 
     fn login_args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
@@ -97,7 +93,8 @@ impl Env {
         paste: bool,
         tamper: impl FnOnce(String) -> String,
     ) -> (Run, String) {
-        let mut cmd = self.home.cmd();
+        let started = std::time::Instant::now();
+        let mut cmd = self.home.base_command();
         cmd.env("JIRA_AUTH_CLIENT_SECRET", CLIENT_SECRET)
             .args(self.login_args(extra))
             .stdin(Stdio::piped())
@@ -144,6 +141,7 @@ impl Env {
                 code: out.status.code().unwrap_or(-1),
                 stdout: String::from_utf8(out.stdout).unwrap(),
                 stderr,
+                elapsed: started.elapsed(),
             },
             authorize,
         )
@@ -151,7 +149,7 @@ impl Env {
 
     async fn logged_in(&self) {
         let (run, _) = self.login(&[], false, |l| l).await;
-        assert_eq!(run.code, 0, "{}", run.render());
+        assert_eq!(run.code, 0, "{}", run.transcript());
     }
 
     fn profile(&self) -> serde_json::Value {
@@ -214,7 +212,7 @@ fn enc(s: &str) -> String {
 async fn a_listener_login_sends_pkce_and_stores_the_tokens_0600() {
     let env = Env::start(|_| {}).await;
     let (run, authorize) = env.login(&["--scope", "read"], false, |l| l).await;
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(run.stdout, "", "a login has no data");
     let authorize = url::Url::parse(&authorize).unwrap();
     let q: BTreeMap<String, String> = authorize.query_pairs().into_owned().collect();
@@ -280,7 +278,7 @@ async fn a_listener_login_sends_pkce_and_stores_the_tokens_0600() {
 async fn a_paste_login_reads_the_url_the_browser_landed_on() {
     let env = Env::start(|_| {}).await;
     let (run, _) = env.login(&["--paste"], true, |l| l).await;
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
         run.stderr.contains("Paste that page's full URL"),
         "{}",
@@ -297,7 +295,7 @@ async fn two_refreshes_rotate_the_single_use_refresh_token() {
     for round in 1..=2 {
         let before = env.credential();
         let run = env.run(&["server", "refresh"], None);
-        assert_eq!(run.code, 0, "{}", run.render());
+        assert_eq!(run.code, 0, "{}", run.transcript());
         assert_eq!(run.stdout, "");
         assert!(
             run.stderr
@@ -343,7 +341,7 @@ async fn token_prints_a_valid_token_renewing_only_when_it_expires_soon() {
     env.logged_in().await;
     env.provider.set_access_lifetime(7200);
     let run = env.run(&["server", "token"], None);
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     let token = env.credential()["access_token"]
         .as_str()
         .unwrap()
@@ -363,7 +361,7 @@ async fn token_prints_a_valid_token_renewing_only_when_it_expires_soon() {
     assert_eq!(env.provider.token_requests(), 2);
     // And it works on the wire.
     let me = env.run(&["server", "request", "/rest/api/2/myself"], None);
-    assert_eq!(me.code, 0, "{}", me.render());
+    assert_eq!(me.code, 0, "{}", me.transcript());
     assert!(
         me.stdout.contains("\"name\":\"jsmith\"") || me.stdout.contains("\"name\": \"jsmith\""),
         "{}",
@@ -372,7 +370,7 @@ async fn token_prints_a_valid_token_renewing_only_when_it_expires_soon() {
 }
 
 fn spawn(env: &Env, args: &[&str]) -> Child {
-    let mut cmd = env.home.cmd();
+    let mut cmd = env.home.base_command();
     cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -423,7 +421,7 @@ async fn status_shows_the_login_and_checks_it() {
     let env = Env::start(|_| {}).await;
     env.logged_in().await;
     let run = env.run(&["server", "status", "--json"], None);
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(status["credential"]["kind"], "oauth2");
     assert_eq!(
@@ -435,7 +433,7 @@ async fn status_shows_the_login_and_checks_it() {
     assert_eq!(status["check"]["outcome"], "ok");
     assert!(!run.stdout.contains("dc-access-") && !run.stdout.contains(CLIENT_SECRET));
     let text = env.run(&["server", "status"], None);
-    assert_eq!(text.code, 0, "{}", text.render());
+    assert_eq!(text.code, 0, "{}", text.transcript());
     assert!(
         text.stdout
             .contains("  Credential:  OAuth 2.0 (authorization code with PKCE)\n"),
@@ -465,7 +463,7 @@ async fn a_service_account_logs_in_and_is_re_minted_without_a_refresh_token() {
         "WRITE",
     ];
     let run = env.run(&args, Some(SERVICE_ACCOUNT_SECRET));
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
         run.stderr
             .contains("with OAuth 2.0 service account (client credentials)"),
@@ -476,7 +474,7 @@ async fn a_service_account_logs_in_and_is_re_minted_without_a_refresh_token() {
     assert_eq!(c["grant"], "client_credentials");
     assert!(c.get("refresh_token").is_none(), "{c}");
     let refresh = env.run(&["server", "refresh"], None);
-    assert_eq!(refresh.code, 0, "{}", refresh.render());
+    assert_eq!(refresh.code, 0, "{}", refresh.transcript());
     assert_ne!(env.credential()["access_token"], c["access_token"]);
     let expected = format!(
         "grant_type=client_credentials&scope=WRITE&client_id={SERVICE_ACCOUNT_ID}&client_secret={SERVICE_ACCOUNT_SECRET}"
@@ -488,7 +486,7 @@ async fn a_service_account_logs_in_and_is_re_minted_without_a_refresh_token() {
         format!("{}\n", env.credential()["access_token"].as_str().unwrap())
     );
     let status = env.run(&["server", "status", "--json"], None);
-    assert_eq!(status.code, 0, "{}", status.render());
+    assert_eq!(status.code, 0, "{}", status.transcript());
     assert!(
         status.stdout.contains("\"grant\": \"client_credentials\""),
         "{}",
@@ -501,7 +499,7 @@ fn error_line(run: &Run) -> &str {
     run.stderr
         .lines()
         .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("no error in {}", run.render()))
+        .unwrap_or_else(|| panic!("no error in {}", run.transcript()))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -517,7 +515,7 @@ async fn a_wrong_secret_is_invalid_client_with_advice_exit_3() {
         SERVICE_ACCOUNT_ID,
     ];
     let run = env.run(&args, Some("not-the-secret"));
-    assert_eq!(run.code, 3, "{}", run.render());
+    assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: Jira rejected the client (`invalid_client`: Client authentication failed): check `--client-id` and the client secret against the incoming application link (Administration → Applications → Application links → the link → Credentials); a regenerated secret replaces the old one"
@@ -538,7 +536,7 @@ async fn an_application_link_is_not_a_service_account_exit_3() {
         CLIENT_ID,
     ];
     let run = env.run(&args, Some(CLIENT_SECRET));
-    assert_eq!(run.code, 3, "{}", run.render());
+    assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: Jira refused the grant (`unauthorized_client`: The client is not a service account): this client is not a service account; in Jira create one (Administration → System → Service accounts) and use its client id and secret, or log in as a user with `--oauth2`"
@@ -554,7 +552,7 @@ async fn a_reused_refresh_token_is_invalid_grant_exit_3_and_the_profile_is_kept(
     // Put the spent token back, as a restored backup would.
     std::fs::write(env.home.profile_path("default"), &old).unwrap();
     let run = env.run(&["server", "refresh"], None);
-    assert_eq!(run.code, 3, "{}", run.render());
+    assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: Jira refused the refresh token (`invalid_grant`: Invalid refresh token): a Data Center refresh token works once and was already used, or it expired or was revoked; run `jira-auth server login --oauth2` again"
@@ -590,7 +588,7 @@ async fn a_code_spent_elsewhere_is_invalid_grant_exit_3() {
             location
         })
         .await;
-    assert_eq!(run.code, 3, "{}", run.render());
+    assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: Jira refused the authorization code (`invalid_grant`: Authorization code has expired or was already used): a code works once, only with the redirect URI and PKCE verifier of the login that asked for it, and only for a few minutes; run the login again, with `--redirect-uri` exactly as the application link's Redirect URL"
@@ -602,7 +600,7 @@ async fn a_code_spent_elsewhere_is_invalid_grant_exit_3() {
 async fn a_scope_the_link_does_not_allow_is_invalid_scope_exit_3() {
     let env = Env::start(|_| {}).await;
     let (run, _) = env.login(&["--scope", "ADMIN"], false, |l| l).await;
-    assert_eq!(run.code, 3, "{}", run.render());
+    assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: the login ended in the browser with `invalid_scope`: The requested scope is not allowed for this client: the valid Jira Data Center scopes are READ, WRITE, ADMIN and SYSTEM_ADMIN, and the application link must allow the one asked for"
@@ -633,7 +631,7 @@ async fn invalid_scope_from_the_token_endpoint_names_the_valid_scopes_exit_2() {
         "WRITE",
     ];
     let run = env.run(&args, Some(SERVICE_ACCOUNT_SECRET));
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: Jira refused the scope (`invalid_scope`: Scope WRITE is not allowed for this service account): the valid Jira Data Center scopes are READ, WRITE, ADMIN and SYSTEM_ADMIN (a service account: READ and WRITE), and the application link must allow the one asked for; pass `--scope` with one of them"
@@ -657,7 +655,7 @@ async fn scopes_are_checked_before_anything_is_sent_exit_2() {
         ],
         Some(SERVICE_ACCOUNT_SECRET),
     );
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: `ADMIN` is not a Jira Data Center service account scope: use READ, WRITE (each includes the ones before it; a read-only connector needs READ)"
@@ -666,7 +664,7 @@ async fn scopes_are_checked_before_anything_is_sent_exit_2() {
         &env.login_args(&["--scope", "read:jira-work"]),
         Some(CLIENT_SECRET),
     );
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: `read:jira-work` is not a Jira Data Center scope: use READ, WRITE, ADMIN, SYSTEM_ADMIN (each includes the ones before it; a read-only connector needs READ)"
@@ -677,10 +675,10 @@ async fn scopes_are_checked_before_anything_is_sent_exit_2() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_jira_without_oauth2_is_a_404_with_advice_exit_2() {
     let jira = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
-    let mut cmd = home.cmd();
+    let home = TestContext::new();
+    let mut cmd = home.base_command();
     cmd.env("JIRA_AUTH_CLIENT_SECRET", SERVICE_ACCOUNT_SECRET);
-    let run = home.run_with(
+    let run = context::run_with(
         cmd,
         &[
             "server",
@@ -693,7 +691,7 @@ async fn a_jira_without_oauth2_is_a_404_with_advice_exit_2() {
         ],
         None,
     );
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         format!(
@@ -706,14 +704,12 @@ async fn a_jira_without_oauth2_is_a_404_with_advice_exit_2() {
 #[tokio::test(flavor = "multi_thread")]
 async fn token_on_a_pat_login_and_a_missing_client_id_are_usage_errors() {
     let env = Env::start(|_| {}).await;
-    let mut cmd = env.home.cmd();
+    let mut cmd = env.home.base_command();
     cmd.env("JIRA_AUTH_PAT", env.jira.pat().unwrap());
-    let run = env
-        .home
-        .run_with(cmd, &["server", "login", "--url", env.url(), "--pat"], None);
-    assert_eq!(run.code, 0, "{}", run.render());
+    let run = context::run_with(cmd, &["server", "login", "--url", env.url(), "--pat"], None);
+    assert_eq!(run.code, 0, "{}", run.transcript());
     let run = env.run(&["server", "token"], None);
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: profile `default` holds a personal access token login, not OAuth 2.0: `jira-auth server token` and `server refresh` need `jira-auth server login --oauth2` or `--client-credentials`"
@@ -722,7 +718,7 @@ async fn token_on_a_pat_login_and_a_missing_client_id_are_usage_errors() {
         &["server", "login", "--oauth2", "--url", env.url()],
         Some(CLIENT_SECRET),
     );
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(
         error_line(&run)
             .starts_with("error: no client id: pass `--client-id` or set `JIRA_AUTH_CLIENT_ID`"),
@@ -735,7 +731,7 @@ async fn token_on_a_pat_login_and_a_missing_client_id_are_usage_errors() {
 async fn a_denied_consent_exits_3() {
     let env = Env::start(|c| c.deny = true).await;
     let (run, _) = env.login(&[], false, |l| l).await;
-    assert_eq!(run.code, 3, "{}", run.render());
+    assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: the login ended in the browser with `access_denied`: run the login again and choose Allow"
@@ -758,7 +754,7 @@ async fn a_pasted_url_of_another_login_is_a_state_mismatch_exit_3() {
             u.to_string()
         })
         .await;
-    assert_eq!(run.code, 3, "{}", run.render());
+    assert_eq!(run.code, 3, "{}", run.transcript());
     assert_eq!(
         error_line(&run),
         "error: the `state` in the pasted URL does not match this login: paste the URL of the browser tab opened by this run, not an older one"
@@ -771,7 +767,7 @@ async fn a_refresh_killed_after_the_write_ahead_record_is_recovered_without_a_re
     let env = Env::start(|_| {}).await;
     env.logged_in().await;
     let before = env.credential();
-    let mut cmd = env.home.cmd();
+    let mut cmd = env.home.base_command();
     cmd.args(["server", "refresh"])
         .env("JIRA_AUTH_TEST_PAUSE_AT", "pending-written")
         .stdin(Stdio::piped())
@@ -797,7 +793,7 @@ async fn a_refresh_killed_after_the_write_ahead_record_is_recovered_without_a_re
     let requests = env.provider.token_requests();
     // The next command applies the record: the new token, no request, nothing lost.
     let run = env.run(&["server", "token"], None);
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(env.provider.token_requests(), requests);
     let after = env.credential();
     assert_eq!(after["refresh_token"].as_str().unwrap(), live[0]);

@@ -5,9 +5,9 @@
 
 mod server_support;
 
+use jira_auth_test::context::TestContext;
 use jira_auth_test::server::{Endpoint, FakeJiraServer, FakeJiraServerConfig};
 use jira_auth_test::wiremock::ResponseTemplate;
-use server_support::Home;
 
 /// The requests after the login, rendered exactly, with the OAuth header reduced to its stable
 /// parts (nonce, timestamp and signature change on every run).
@@ -47,7 +47,7 @@ async fn journal_after_login(fake: &FakeJiraServer) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn signed_get_post_json_and_form_bodies() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::logged_in(&fake).await;
+    let home = server_support::logged_in(&fake).await;
     fake.mount_rest(
         "POST",
         "/rest/api/2/search",
@@ -61,7 +61,7 @@ async fn signed_get_post_json_and_form_bodies() {
         &["server", "request", "/rest/api/2/myself?expand=groups"],
         None,
     );
-    assert_eq!(get.code, 0, "{}", get.render());
+    assert_eq!(get.code, 0, "{}", get.transcript());
     // not a terminal: the raw bytes, exactly as Jira sent them
     let expected = serde_json::to_string(&FakeJiraServerConfig::default().user).unwrap();
     assert_eq!(get.stdout, expected);
@@ -78,7 +78,7 @@ async fn signed_get_post_json_and_form_bodies() {
         ],
         None,
     );
-    assert_eq!(post.code, 0, "{}", post.render());
+    assert_eq!(post.code, 0, "{}", post.transcript());
     assert_eq!(post.stdout, r#"{"total":0,"issues":[]}"#);
 
     // a form body takes part in the signature: the fake recomputes it from the body it received
@@ -94,18 +94,18 @@ async fn signed_get_post_json_and_form_bodies() {
         ],
         None,
     );
-    assert_eq!(form.code, 0, "{}", form.render());
+    assert_eq!(form.code, 0, "{}", form.transcript());
     assert_eq!(form.stdout, "");
 
     let journal = journal_after_login(&fake).await;
-    home.settings()
+    home.settings(&[])
         .bind(|| insta::assert_snapshot!("signed_requests_journal", journal));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn non_2xx_answers_give_the_server_message_and_exit_3_or_4() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::logged_in(&fake).await;
+    let home = server_support::logged_in(&fake).await;
     fake.mount_rest(
         "GET",
         "/rest/api/2/project/SECRET",
@@ -118,7 +118,7 @@ async fn non_2xx_answers_give_the_server_message_and_exit_3_or_4() {
     let mut transcript = String::new();
     let mut case = |name: &str, args: &[&str], code: i32| {
         let run = home.run(args, None);
-        assert_eq!(run.code, code, "{name}: {}", run.render());
+        assert_eq!(run.code, code, "{name}: {}", run.transcript());
         assert!(run.stdout.is_empty(), "{name}");
         transcript.push_str(&format!("## {name} (exit {code})\n{}\n", run.stderr));
     };
@@ -166,22 +166,22 @@ async fn non_2xx_answers_give_the_server_message_and_exit_3_or_4() {
         &["server", "request", "/rest/api/2/myself"],
         3,
     );
-    home.settings()
+    home.settings(&[])
         .bind(|| insta::assert_snapshot!("request_errors", transcript));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pat_profile_requests_use_bearer() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let url = fake.url();
     let login = home.run(
         &["server", "login", "--url", &url, "--pat"],
         Some("pat-test-token-0001"),
     );
-    assert_eq!(login.code, 0, "{}", login.render());
+    assert_eq!(login.code, 0, "{}", login.transcript());
     let run = home.run(&["server", "request", "/rest/api/2/serverInfo"], None);
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
         run.stdout.contains("\"deploymentType\":\"Server\""),
         "{}",
@@ -198,7 +198,7 @@ async fn pat_profile_requests_use_bearer() {
 
 #[test]
 fn request_without_login_exits_2() {
-    let home = Home::new();
+    let home = TestContext::new();
     let run = home.run(&["server", "request", "/rest/api/2/myself"], None);
     assert_eq!(run.code, 2);
     assert_eq!(
@@ -214,13 +214,13 @@ async fn paths_beside_the_context_path_are_not_the_site() {
         ..Default::default()
     })
     .await;
-    let home = Home::logged_in(&fake).await;
+    let home = server_support::logged_in(&fake).await;
     let sibling = format!("{}x/rest/api/2/myself", fake.url());
     let run = home.run(&["server", "request", &sibling], None);
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     let inside = format!("{}/rest/api/2/myself", fake.url());
     let run = home.run(&["server", "request", &inside], None);
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
 }
 
 /// The key a stored OAuth 1.0a profile signs with is checked on every use: made readable by
@@ -230,14 +230,14 @@ async fn paths_beside_the_context_path_are_not_the_site() {
 async fn a_stored_profiles_key_readable_by_others_is_refused() {
     use std::os::unix::fs::PermissionsExt as _;
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::logged_in(&fake).await;
-    let key = home.dir.path().join("test-key.pkcs8.pem");
+    let home = server_support::logged_in(&fake).await;
+    let key = home.home().join("test-key.pkcs8.pem");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
     let before = jira_auth_test::journal::requests(fake.mock_server())
         .await
         .len();
     let run = home.run(&["server", "request", "/rest/api/2/myself"], None);
-    assert_eq!(run.code, 2, "{}", run.render());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.stderr,
@@ -260,12 +260,12 @@ async fn a_stored_profiles_key_readable_by_others_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_starting_with_a_dash_is_sent_as_given() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::logged_in(&fake).await;
+    let home = server_support::logged_in(&fake).await;
     fake.mount_rest("POST", "/rest/api/2/dash", ResponseTemplate::new(204))
         .await;
     for (flag, body) in [("-d", "-x=1"), ("--data", "-foo"), ("-d", "-42")] {
         let run = home.run(&["server", "request", "/rest/api/2/dash", flag, body], None);
-        assert_eq!(run.code, 0, "{flag} {body}: {}", run.render());
+        assert_eq!(run.code, 0, "{flag} {body}: {}", run.transcript());
         let requests = jira_auth_test::journal::requests(fake.mock_server()).await;
         let last = requests.last().unwrap();
         assert_eq!(

@@ -4,36 +4,36 @@
 
 mod server_support;
 
+use jira_auth_test::context::{self, Run, TestContext};
 use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
-use server_support::Home;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_checks_the_credential_and_logout_forgets_it() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::logged_in(&fake).await;
+    let home = server_support::logged_in(&fake).await;
 
     let ok = home.run(&["server", "status"], None);
-    assert_eq!(ok.code, 0, "{}", ok.render());
+    assert_eq!(ok.code, 0, "{}", ok.transcript());
     let ok_json = home.run(&["server", "status", "--json"], None);
     assert_eq!(
         (ok_json.code, ok_json.stderr.as_str()),
         (0, ""),
         "{}",
-        ok_json.render()
+        ok_json.transcript()
     );
     let offline = home.run(&["server", "status", "--offline"], None);
     assert_eq!(offline.code, 0);
     let offline_json = home.run(&["server", "status", "--offline", "--json"], None);
-    assert_eq!(offline_json.code, 0, "{}", offline_json.render());
+    assert_eq!(offline_json.code, 0, "{}", offline_json.transcript());
     fake.revoke_access_tokens();
     let rejected = home.run(&["server", "status"], None);
-    assert_eq!(rejected.code, 1, "{}", rejected.render());
+    assert_eq!(rejected.code, 1, "{}", rejected.transcript());
     let rejected_json = home.run(&["server", "status", "--json"], None);
     assert_eq!(
         (rejected_json.code, rejected_json.stderr.as_str()),
         (1, ""),
         "{}",
-        rejected_json.render()
+        rejected_json.transcript()
     );
 
     // The JSON, exactly: what the text shows, and the check with its outcome.
@@ -49,7 +49,7 @@ async fn status_checks_the_credential_and_logout_forgets_it() {
                 "description": "OAuth 1.0a (RSA-SHA1)",
                 "consumer_key": "jira-auth-test",
                 "private_key": {
-                    "path": home.dir.path().join("test-key.pkcs8.pem"),
+                    "path": home.home().join("test-key.pkcs8.pem"),
                     "bits": 2048,
                     "error": null
                 }
@@ -59,9 +59,7 @@ async fn status_checks_the_credential_and_logout_forgets_it() {
             "check": check
         })
     };
-    let json = |run: &server_support::Run| -> serde_json::Value {
-        serde_json::from_str(&run.stdout).unwrap()
-    };
+    let json = |run: &Run| -> serde_json::Value { serde_json::from_str(&run.stdout).unwrap() };
     assert_eq!(
         json(&ok_json),
         expected(serde_json::json!({
@@ -83,29 +81,29 @@ async fn status_checks_the_credential_and_logout_forgets_it() {
     );
 
     let logout = home.run(&["server", "logout"], None);
-    assert_eq!(logout.code, 0, "{}", logout.render());
+    assert_eq!(logout.code, 0, "{}", logout.transcript());
     assert!(!home.profile_path("default").exists());
     let again = home.run(&["server", "logout"], None);
     assert_eq!(again.code, 0);
     let status_after = home.run(&["server", "status"], None);
     assert_eq!(status_after.code, 2);
 
-    home.settings().bind(|| {
-        insta::assert_snapshot!("status_ok", ok.render());
-        insta::assert_snapshot!("status_offline", offline.render());
-        insta::assert_snapshot!("status_rejected", rejected.render());
-        insta::assert_snapshot!("status_ok_json", ok_json.render());
-        insta::assert_snapshot!("status_rejected_json", rejected_json.render());
-        insta::assert_snapshot!("logout", logout.render());
-        insta::assert_snapshot!("logout_again", again.render());
-        insta::assert_snapshot!("status_after_logout", status_after.render());
+    home.settings(&[]).bind(|| {
+        insta::assert_snapshot!("status_ok", ok.transcript());
+        insta::assert_snapshot!("status_offline", offline.transcript());
+        insta::assert_snapshot!("status_rejected", rejected.transcript());
+        insta::assert_snapshot!("status_ok_json", ok_json.transcript());
+        insta::assert_snapshot!("status_rejected_json", rejected_json.transcript());
+        insta::assert_snapshot!("logout", logout.transcript());
+        insta::assert_snapshot!("logout_again", again.transcript());
+        insta::assert_snapshot!("status_after_logout", status_after.transcript());
     });
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn logout_keeps_other_sections_of_the_profile() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let path = home.profile_path("ci");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let url = fake.url();
@@ -113,7 +111,7 @@ async fn logout_keeps_other_sections_of_the_profile() {
         &["--profile", "ci", "server", "login", "--url", &url, "--pat"],
         Some("pat-test-token-0001"),
     );
-    assert_eq!(login.code, 0, "{}", login.render());
+    assert_eq!(login.code, 0, "{}", login.transcript());
     // another owner's section beside ours
     let text = home.profile_text("ci");
     let with_cloud = text.replacen(
@@ -127,7 +125,7 @@ async fn logout_keeps_other_sections_of_the_profile() {
         (logout.code, logout.stdout.as_str(), logout.stderr.as_str()),
         (0, "", ""),
         "{}",
-        logout.render()
+        logout.transcript()
     );
     assert_eq!(
         home.profile_text("ci"),
@@ -140,15 +138,15 @@ async fn logout_keeps_other_sections_of_the_profile() {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_of_a_pat_and_of_an_unreachable_jira() {
     let fake = FakeJiraServer::start(FakeJiraServerConfig::default()).await;
-    let home = Home::new();
+    let home = TestContext::new();
     let url = fake.url();
     let login = home.run(
         &["server", "login", "--url", &url, "--pat"],
         Some("pat-test-token-0001"),
     );
-    assert_eq!(login.code, 0, "{}", login.render());
+    assert_eq!(login.code, 0, "{}", login.transcript());
     let ok_json = home.run(&["server", "status", "--json"], None);
-    assert_eq!(ok_json.code, 0, "{}", ok_json.render());
+    assert_eq!(ok_json.code, 0, "{}", ok_json.transcript());
     let ok: serde_json::Value = serde_json::from_str(&ok_json.stdout).unwrap();
     assert_eq!(
         ok["credential"],
@@ -169,19 +167,19 @@ async fn status_of_a_pat_and_of_an_unreachable_jira() {
     let moved = home.profile_text("default").replace(&url, &closed);
     std::fs::write(home.profile_path("default"), moved).unwrap();
     let text = home.run(&["server", "status"], None);
-    assert_eq!(text.code, 4, "{}", text.render());
+    assert_eq!(text.code, 4, "{}", text.transcript());
     let json = home.run(&["server", "status", "--json"], None);
-    assert_eq!(json.code, 4, "{}", json.render());
+    assert_eq!(json.code, 4, "{}", json.transcript());
     let unreachable: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(unreachable["check"]["outcome"], "unreachable");
     assert_eq!(unreachable["check"]["user"], serde_json::Value::Null);
     assert_eq!(unreachable["url"], closed.as_str());
     // The same error on stderr for both forms.
     assert_eq!(json.stderr, text.stderr);
-    home.settings().bind(|| {
-        insta::assert_snapshot!("status_pat_json", ok_json.render());
-        insta::assert_snapshot!("status_unreachable", text.render());
-        insta::assert_snapshot!("status_unreachable_json", json.render());
+    home.settings(&[]).bind(|| {
+        insta::assert_snapshot!("status_pat_json", ok_json.transcript());
+        insta::assert_snapshot!("status_unreachable", text.transcript());
+        insta::assert_snapshot!("status_unreachable_json", json.transcript());
     });
 }
 
@@ -189,12 +187,12 @@ async fn status_of_a_pat_and_of_an_unreachable_jira() {
 /// checkout): `keys/<profile>/`, directories 0700, private key 0600, and the narration says where.
 #[test]
 fn keygen_without_out_writes_into_the_config_directory() {
-    let home = Home::new();
+    let home = TestContext::new();
     let cwd = tempfile::tempdir().unwrap();
-    let mut cmd = home.cmd();
+    let mut cmd = home.base_command();
     cmd.current_dir(cwd.path());
-    let run = home.run_with(cmd, &["server", "keygen", "--profile", "dc"], None);
-    assert_eq!(run.code, 0, "{}", run.render());
+    let run = context::run_with(cmd, &["server", "keygen", "--profile", "dc"], None);
+    assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(
         std::fs::read_dir(cwd.path()).unwrap().count(),
         0,
@@ -226,10 +224,10 @@ fn keygen_without_out_writes_into_the_config_directory() {
 
 #[test]
 fn keygen_writes_a_usable_pair_and_never_overwrites() {
-    let home = Home::new();
-    let out = home.dir.path().join("keys");
+    let home = TestContext::new();
+    let out = home.home().join("keys");
     let run = home.run(&["server", "keygen", "--out", out.to_str().unwrap()], None);
-    assert_eq!(run.code, 0, "{}", run.render());
+    assert_eq!(run.code, 0, "{}", run.transcript());
 
     let private = std::fs::read_to_string(out.join("jira_privatekey.pem")).unwrap();
     let public = std::fs::read_to_string(out.join("jira_publickey.pem")).unwrap();
@@ -258,7 +256,7 @@ fn keygen_writes_a_usable_pair_and_never_overwrites() {
     let bad_bits = home.run(&["server", "keygen", "--bits", "1024"], None);
     assert_eq!(bad_bits.code, 2);
     // `--quiet` silences the narration, not the instructions: they are what the command is for.
-    let quiet_out = home.dir.path().join("quiet-keys");
+    let quiet_out = home.home().join("quiet-keys");
     let quiet = home.run(
         &[
             "-q",
@@ -273,7 +271,7 @@ fn keygen_writes_a_usable_pair_and_never_overwrites() {
         (quiet.code, quiet.stderr.as_str()),
         (0, ""),
         "{}",
-        quiet.render()
+        quiet.transcript()
     );
     let quiet_key = std::fs::read_to_string(quiet_out.join("jira_publickey.pem")).unwrap();
     let quiet_one_line = jira_auth_server::key::public_key_for_jira(&quiet_key);
@@ -285,15 +283,15 @@ fn keygen_writes_a_usable_pair_and_never_overwrites() {
         shown
     );
 
-    home.settings().bind(|| {
+    home.settings(&[]).bind(|| {
         insta::assert_snapshot!(
             "keygen",
             format!(
-                "exit: {}\n--- stdout\n{shown}--- stderr\n{}",
+                "exit code: {}\n----- stdout -----\n{shown}----- stderr -----\n{}",
                 run.code, run.stderr
             )
         );
-        insta::assert_snapshot!("keygen_exists", again.render());
-        insta::assert_snapshot!("keygen_bad_bits", bad_bits.render());
+        insta::assert_snapshot!("keygen_exists", again.transcript());
+        insta::assert_snapshot!("keygen_bad_bits", bad_bits.transcript());
     });
 }
