@@ -1,5 +1,5 @@
 //! The whole jira-auth journey against the fakes, driven through the real binary: what
-//! `cargo xtask demo` shows and what `tests/tests/journey.rs` snapshots, so the demo and the
+//! `cargo xtask demo` shows and what `tests/tests/it/journey.rs` snapshots, so the demo and the
 //! tests exercise the same code.
 //!
 //! Cloud: `cloud login --no-browser` (the journey plays the browser: it opens the consent page,
