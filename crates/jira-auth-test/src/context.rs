@@ -8,9 +8,11 @@
 //! [`assert_transcript!`](crate::assert_transcript).
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Variables passed through from the test process: the program search path, and what code
@@ -181,52 +183,144 @@ pub const RUN_BOUND: Duration = Duration::from_secs(120);
 ///
 /// # Panics
 /// When the binary cannot be started or waited for.
-pub fn run(mut cmd: Command, stdin: Option<&str>) -> Run {
-    use std::io::Read as _;
-    use wait_timeout::ChildExt as _;
-
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = cmd.spawn().expect("starting jira-auth");
-    let mut input = child.stdin.take().expect("piped stdin");
+pub fn run(cmd: Command, stdin: Option<&str>) -> Run {
+    let mut running = Running::start(cmd);
+    let input = running.take_stdin();
     let text = stdin.unwrap_or_default().to_owned();
     // Written on its own thread so that a binary that never reads cannot block the test.
     let writer = std::thread::spawn(move || {
+        let mut input = input;
         // The binary may exit before reading everything (a refused flag): that is its answer.
         let _ = input.write_all(text.as_bytes());
     });
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let status = child
-        .wait_timeout(RUN_BOUND)
-        .expect("waiting for jira-auth");
-    let code = match status {
-        Some(status) => status.code().unwrap_or(-1),
-        None => {
-            let _ = child.kill();
-            let _ = child.wait();
-            -1
-        }
-    };
+    let run = running.finish_blocking();
     let _ = writer.join();
-    let mut stderr = stderr.join().unwrap_or_default();
-    if status.is_none() {
-        stderr.push_str(&format!("(killed: still running after {RUN_BOUND:?})\n"));
+    run
+}
+
+/// A run of the binary that the test talks to while it runs, as a user would: it waits for a
+/// line on stderr (an authorize URL), writes to stdin, then collects the [`Run`].
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    stdout: JoinHandle<String>,
+    stderr: JoinHandle<String>,
+    started: Instant,
+}
+
+impl Running {
+    /// Starts `cmd` with all three streams piped.
+    ///
+    /// # Panics
+    /// When the binary cannot be started.
+    pub fn start(mut cmd: Command) -> Self {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = cmd.spawn().expect("starting jira-auth");
+        let stdin = child.stdin.take();
+        let mut out = child.stdout.take().expect("piped stdout");
+        let err = child.stderr.take().expect("piped stderr");
+        let stdout = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = out.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        });
+        let (tx, lines) = mpsc::channel();
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            let mut reader = BufReader::new(err);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                let text = String::from_utf8_lossy(&line).into_owned();
+                all.push_str(&text);
+                let _ = tx.send(text.trim_end_matches(['\r', '\n']).to_owned());
+                line.clear();
+            }
+            all
+        });
+        Self {
+            child,
+            stdin,
+            lines,
+            stdout,
+            stderr,
+            started,
+        }
     }
-    Run {
-        code,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr,
-        elapsed: started.elapsed(),
+
+    /// The next line of stderr that `wanted` accepts, the lines before it skipped; `None` when
+    /// stderr ends or stays quiet for `quiet` first.
+    pub fn wait_for_line(
+        &mut self,
+        wanted: impl Fn(&str) -> bool,
+        quiet: Duration,
+    ) -> Option<String> {
+        while let Ok(line) = self.lines.recv_timeout(quiet) {
+            if wanted(&line) {
+                return Some(line);
+            }
+        }
+        None
+    }
+
+    /// The binary's standard input, for the test to write to (and drop to close).
+    ///
+    /// # Panics
+    /// When it was taken already.
+    pub fn take_stdin(&mut self) -> ChildStdin {
+        self.stdin.take().expect("stdin is taken once")
+    }
+
+    /// Writes `line` and a newline to standard input (a pasted URL, a typed code).
+    pub fn write_line(&mut self, line: &str) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            // The binary may have ended already: its transcript will say why.
+            let _ = stdin.write_all(format!("{line}\n").as_bytes());
+        }
+    }
+
+    /// Closes standard input and waits for the end, on a blocking thread.
+    pub async fn finish(self) -> Run {
+        tokio::task::spawn_blocking(move || self.finish_blocking())
+            .await
+            .expect("the waiting thread ends")
+    }
+
+    /// Closes standard input and waits for the end; a run still going after [`RUN_BOUND`] is
+    /// killed, and its transcript ends with `(killed: …)`.
+    ///
+    /// # Panics
+    /// When the binary cannot be waited for.
+    pub fn finish_blocking(mut self) -> Run {
+        use wait_timeout::ChildExt as _;
+
+        drop(self.stdin.take());
+        let status = self
+            .child
+            .wait_timeout(RUN_BOUND.saturating_sub(self.started.elapsed()))
+            .expect("waiting for jira-auth");
+        let code = match status {
+            Some(status) => status.code().unwrap_or(-1),
+            None => {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                -1
+            }
+        };
+        let mut stderr = self.stderr.join().unwrap_or_default();
+        if status.is_none() {
+            stderr.push_str(&format!("(killed: still running after {RUN_BOUND:?})\n"));
+        }
+        Run {
+            code,
+            stdout: self.stdout.join().unwrap_or_default(),
+            stderr,
+            elapsed: self.started.elapsed(),
+        }
     }
 }
 

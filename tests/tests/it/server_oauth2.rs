@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use base64::Engine as _;
-use jira_auth_test::context::{self, Run, TestContext};
+use jira_auth_test::context::{self, Run, Running, TestContext};
 use jira_auth_test::dc_oauth2::{
     CLIENT_ID, CLIENT_SECRET, DcOAuth2Config, FakeDcOAuth2, SERVICE_ACCOUNT_ID,
     SERVICE_ACCOUNT_SECRET,
@@ -17,7 +17,6 @@ use jira_auth_test::wiremock::{Mock, ResponseTemplate, matchers};
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// A redirect URI on a free loopback port.
@@ -91,58 +90,26 @@ impl Env {
         paste: bool,
         tamper: impl FnOnce(String) -> String,
     ) -> (Run, String) {
-        let started = std::time::Instant::now();
-        let mut cmd = self.home.base_command();
-        cmd.env("JIRA_AUTH_CLIENT_SECRET", CLIENT_SECRET)
-            .args(self.login_args(extra))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap();
-                all.push_str(&line);
-                all.push('\n');
-                let _ = tx.send(line);
-            }
-            all
-        });
-        let mut authorize = String::new();
-        while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
-            if line.contains("/rest/oauth2/latest/authorize?") {
-                authorize = line;
-                break;
-            }
-        }
-        let mut stdin = child.stdin.take().unwrap();
+        let mut cmd = self.home.command(&self.login_args(extra));
+        cmd.env("JIRA_AUTH_CLIENT_SECRET", CLIENT_SECRET);
+        let mut running = Running::start(cmd);
+        let authorize = running
+            .wait_for_line(
+                |l| l.contains("/rest/oauth2/latest/authorize?"),
+                Duration::from_secs(60),
+            )
+            .unwrap_or_default();
         if !authorize.is_empty() {
             let (status, location) = FakeDcOAuth2::approve(&authorize).await;
             assert_eq!(status, 302, "{location}");
             let location = tamper(location);
             if paste {
-                stdin.write_all(format!("{location}\n").as_bytes()).unwrap();
+                running.write_line(&location);
             } else {
                 let _ = reqwest::get(&location).await;
             }
         }
-        drop(stdin);
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-            .await
-            .unwrap();
-        let stderr = reader.join().unwrap();
-        (
-            Run {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8(out.stdout).unwrap(),
-                stderr,
-                elapsed: started.elapsed(),
-            },
-            authorize,
-        )
+        (running.finish().await, authorize)
     }
 
     async fn logged_in(&self) {

@@ -4,10 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 use jira_auth_test::cloud::{FakeAtlassian, FakeConfig};
-use jira_auth_test::context::{Run, TestContext, free_port};
-use std::io::{BufRead, BufReader, Read};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use jira_auth_test::context::{Run, Running, TestContext, free_port};
+use std::time::Duration;
 
 /// The fake Atlassian and a test context whose runs point at it.
 pub struct CloudEnv {
@@ -62,48 +60,13 @@ impl CloudEnv {
     {
         let mut full = vec!["cloud", "login", "--no-browser"];
         full.extend_from_slice(args);
-        let mut cmd = self.command(&full);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let started = Instant::now();
-        let mut child = cmd.spawn().unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (url_tx, url_rx) = std::sync::mpsc::channel::<String>();
-        let err_reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap();
-                if !sent && line.starts_with("http") {
-                    url_tx.send(line.clone()).unwrap();
-                    sent = true;
-                }
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let out_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            stdout.read_to_string(&mut s).unwrap();
-            s
-        });
+        let mut running = Running::start(self.command(&full));
         // Bounded: the binary prints the URL at once or fails.
-        if let Ok(url) = url_rx.recv_timeout(Duration::from_secs(20)) {
-            browser(url, stdin).await;
+        if let Some(url) = running.wait_for_line(|l| l.starts_with("http"), Duration::from_secs(20))
+        {
+            browser(url, running.take_stdin()).await;
         }
-        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-            .await
-            .unwrap();
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: out_reader.join().unwrap(),
-            stderr: err_reader.join().unwrap(),
-            elapsed: started.elapsed(),
-        }
+        running.finish().await
     }
 
     /// A full successful login with the default flags plus `args`, via the loopback listener.

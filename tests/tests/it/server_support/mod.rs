@@ -3,13 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use jira_auth_test::context::{Run, TestContext};
+use jira_auth_test::context::{Run, Running, TestContext};
 use jira_auth_test::server::{Approval, FakeJiraServer};
-use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What the `server_*` tests do with a [`TestContext`] beyond running the binary.
 #[allow(async_fn_in_trait)]
@@ -30,33 +27,12 @@ impl ServerHome for TestContext {
     }
 
     async fn login(&self, fake: &FakeJiraServer, args: &[&str]) -> Run {
-        let started = Instant::now();
-        let mut cmd = self.command(args);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap();
-                all.push_str(&line);
-                all.push('\n');
-                let _ = tx.send(line);
-            }
-            all
-        });
-        let mut authorize = None;
+        let mut running = Running::start(self.command(args));
         // Bounded: the binary prints the URL right after the request-token call, or fails.
-        while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
-            if line.contains("/plugins/servlet/oauth/authorize?") {
-                authorize = Some(line);
-                break;
-            }
-        }
-        let mut stdin = child.stdin.take().unwrap();
+        let authorize = running.wait_for_line(
+            |l| l.contains("/plugins/servlet/oauth/authorize?"),
+            Duration::from_secs(60),
+        );
         if let Some(url) = authorize {
             assert!(
                 url.starts_with("http://"),
@@ -66,22 +42,10 @@ impl ServerHome for TestContext {
                 Approval::Redirect(location) => {
                     FakeJiraServer::follow(&location).await;
                 }
-                Approval::Verifier(code) => {
-                    stdin.write_all(format!("{code}\n").as_bytes()).unwrap();
-                }
+                Approval::Verifier(code) => running.write_line(&code),
             }
         }
-        drop(stdin);
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-            .await
-            .unwrap();
-        let stderr = reader.join().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr,
-            elapsed: started.elapsed(),
-        }
+        running.finish().await
     }
 }
 
