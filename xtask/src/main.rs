@@ -2,7 +2,7 @@
 //!
 //! Kept to plain argument parsing: chores must build fast on CI.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -20,7 +20,11 @@ cargo xtask <chore>
 
 Chores:
   demo                        build jira-auth and run the whole journey against embedded fakes
-  fake-atlassian [--port N]   run the fake Atlassian (auth server + API gateway + a Cloud site)
+  fake-atlassian [--port N] [--site NAME]... [--granted-scopes 'SCOPE ...'] [--callback-url URL]
+                              run the fake Atlassian (auth server + API gateway + Cloud sites):
+                              --site repeated serves several sites (default: acme), the app is
+                              granted only --granted-scopes (default: whatever is requested), and
+                              its callback URL is --callback-url (default: http://127.0.0.1:13131/callback)
   fake-jira-server [--port N] run the fake Jira Server (OAuth 1.0a, PATs) under /jira
   browser                     walk `cloud serve` in headless Chromium (needs `npm ci --prefix tests/browser`, chromium)
   bench audit                 the auditor against a synthetic 10,000-project site, 20 ms a response
@@ -50,8 +54,8 @@ fn run(args: &[String]) -> Result<()> {
     match chore {
         "demo" => demo::run(),
         "browser" => browser::run(),
-        "fake-atlassian" => fakes::atlassian(port(rest)?),
-        "fake-jira-server" => fakes::jira_server(port(rest)?),
+        "fake-atlassian" => fakes::atlassian(rest),
+        "fake-jira-server" => fakes::jira_server(rest),
         "bench" => match rest.first().map(String::as_str) {
             Some("audit") => bench::bench_audit(),
             _ => bail!("usage: cargo xtask bench audit"),
@@ -84,15 +88,6 @@ fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .map(String::as_str)
-}
-
-fn port(args: &[String]) -> Result<u16> {
-    match flag_value(args, "--port") {
-        None => Ok(0),
-        Some(p) => p
-            .parse()
-            .with_context(|| format!("`--port` takes a port number, not `{p}`")),
-    }
 }
 
 /// The workspace root (xtask's manifest dir's parent).

@@ -3,11 +3,13 @@
 //!
 //! Authorization server (`auth_url`):
 //! - `GET /authorize`: validates the request like Atlassian (known `client_id`,
-//!   `response_type=code`, `audience=api.atlassian.com`, a `redirect_uri` and `state`) and answers
+//!   `response_type=code`, `audience=api.atlassian.com`, a `redirect_uri` that is the app's
+//!   registered callback URL when one is set, and `state`) and answers
 //!   an HTML consent page whose "Accept" link (`/authorize/accept?…`) answers 302 to
 //!   `redirect_uri?code=…&state=…`, and whose "Cancel" link (`/authorize/deny?…`) answers 302 with
-//!   `error=access_denied`. A real browser or an HTTP client acting as one can use it;
-//!   [`FakeAtlassian::browse`] is such a client.
+//!   `error=access_denied`. A request that fails validation gets an error page and no redirect
+//!   (RFC 6749 §4.1.2.1: never redirect to an unverified `redirect_uri`). A real browser or an
+//!   HTTP client acting as one can use it; [`browse`] is such a client.
 //! - `POST /oauth/token`: `authorization_code` with single-use codes bound to the client id and
 //!   `redirect_uri` (and expiring after 10 minutes); `refresh_token` with rotation, the 10-minute
 //!   reuse tolerance, family revocation on a later reuse, the 90-day inactivity and 365-day family
@@ -20,7 +22,10 @@
 //!
 //! API gateway (`api_url`): `GET /oauth/token/accessible-resources` (0, 1 or N sites from a
 //! fixture scenario), `GET /ex/jira/{cloudId}/rest/api/3/myself` and `…/serverInfo`, all checking
-//! the bearer (and, for a service account's token, that it reaches that site).
+//! the bearer (and, for a service account's token, that it reaches that site). A Jira site served
+//! below `/ex/jira/{cloudId}` ([`crate::jira_site::JiraSite::attach`]) checks it too, with
+//! [`FakeAtlassian::gate`]: an access token this fake issued and that has not expired, else
+//! `401 {"code":401,"message":"Unauthorized"}`.
 //!
 //! Time is the fake's own: real time plus an offset that [`FakeAtlassian::advance`] moves, so a
 //! test crosses the 10-minute reuse window or the 90-day limit without waiting.
@@ -61,6 +66,9 @@ pub struct FakeConfig {
     pub expires_in: u64,
     /// The service accounts' OAuth 2.0 credentials the token endpoint knows.
     pub service_accounts: Vec<ServiceAccount>,
+    /// The app's registered callback URL: an authorize request with another `redirect_uri` gets
+    /// the error page. `None`: any `redirect_uri` (tests listen on random ports).
+    pub callback_url: Option<String>,
 }
 
 impl Default for FakeConfig {
@@ -73,6 +81,7 @@ impl Default for FakeConfig {
             omit_refresh_token_on_refresh: false,
             expires_in: 3600,
             service_accounts: vec![ServiceAccount::default()],
+            callback_url: None,
         }
     }
 }
@@ -302,6 +311,20 @@ impl FakeAtlassian {
         self.shared.lock().token_padding = extra;
     }
 
+    /// The credential check of the API gateway, for a Jira site attached below
+    /// `/ex/jira/{cloudId}`: a bearer access token this fake issued, not expired, and for a
+    /// service account's token one that reaches that site.
+    pub fn gate(&self) -> crate::jira_site::Gate {
+        let shared = self.shared.clone();
+        Arc::new(move |request: &Request| bearer_ok(&shared, request).map_err(|r| *r))
+    }
+
+    /// Replaces the sites served by accessible-resources (`[{"id", "url", "name", "scopes",
+    /// "avatarUrl"}]`, as Atlassian documents them).
+    pub fn set_sites(&self, sites: Value) {
+        self.shared.lock().sites = sites;
+    }
+
     /// Replaces the sites served by accessible-resources with another fixture scenario.
     pub fn set_sites_scenario(&self, scenario: &str) {
         self.shared.lock().sites =
@@ -372,57 +395,9 @@ impl FakeAtlassian {
         deny(&self.shared, &query)
     }
 
-    /// Acts as the browser over HTTP: opens the authorize URL, follows the consent page's
-    /// "Accept" (or "Cancel" when `accept` is false) link, then requests the `Location` it is
-    /// redirected to (the loopback listener) and returns what it answered.
+    /// [`browse`], the browser over HTTP.
     pub async fn browse(&self, authorize_url: &str, accept: bool) -> Result<BrowserVisit, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let page = client
-            .get(authorize_url)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if page.status() != 200 {
-            return Err(format!(
-                "consent page answered {}: {}",
-                page.status(),
-                page.text().await.unwrap_or_default()
-            ));
-        }
-        let html = page.text().await.map_err(|e| e.to_string())?;
-        let id = if accept { "accept" } else { "cancel" };
-        let marker = format!("id=\"{id}\" href=\"");
-        let start = html.find(&marker).ok_or("no consent link")? + marker.len();
-        let href = html[start..]
-            .split('"')
-            .next()
-            .unwrap_or_default()
-            .replace("&amp;", "&");
-        let link = Url::parse(authorize_url)
-            .and_then(|u| u.join(&href))
-            .map_err(|e| e.to_string())?;
-        let redirect = client.get(link).send().await.map_err(|e| e.to_string())?;
-        let location = redirect
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| format!("consent answered {} without Location", redirect.status()))?
-            .to_owned();
-        let landed = client
-            .get(&location)
-            .send()
-            .await
-            .map_err(|e| format!("the browser could not open {location}: {e}"))?;
-        let status = landed.status().as_u16();
-        let body = landed.text().await.unwrap_or_default();
-        Ok(BrowserVisit {
-            location,
-            status,
-            body,
-        })
+        browse(authorize_url, accept).await
     }
 
     /// Requests to the token endpoint so far.
@@ -444,6 +419,60 @@ impl FakeAtlassian {
     pub async fn api_call_count(&self) -> usize {
         self.token_requests().await.len() + self.api_requests().await.len()
     }
+}
+
+/// Acts as the browser over HTTP: opens the authorize URL, follows the consent page's "Accept"
+/// (or "Cancel" when `accept` is false) link, then requests the `Location` it is redirected to
+/// (the loopback listener) and returns what it answered. Needs only the URL, so a test can drive
+/// a fake running in another process (`cargo xtask fake-atlassian`).
+pub async fn browse(authorize_url: &str, accept: bool) -> Result<BrowserVisit, String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let page = client
+        .get(authorize_url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if page.status() != 200 {
+        return Err(format!(
+            "consent page answered {}: {}",
+            page.status(),
+            page.text().await.unwrap_or_default()
+        ));
+    }
+    let html = page.text().await.map_err(|e| e.to_string())?;
+    let id = if accept { "accept" } else { "cancel" };
+    let marker = format!("id=\"{id}\" href=\"");
+    let start = html.find(&marker).ok_or("no consent link")? + marker.len();
+    let href = html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .replace("&amp;", "&");
+    let link = Url::parse(authorize_url)
+        .and_then(|u| u.join(&href))
+        .map_err(|e| e.to_string())?;
+    let redirect = client.get(link).send().await.map_err(|e| e.to_string())?;
+    let location = redirect
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| format!("consent answered {} without Location", redirect.status()))?
+        .to_owned();
+    let landed = client
+        .get(&location)
+        .send()
+        .await
+        .map_err(|e| format!("the browser could not open {location}: {e}"))?;
+    let status = landed.status().as_u16();
+    let body = landed.text().await.unwrap_or_default();
+    Ok(BrowserVisit {
+        location,
+        status,
+        body,
+    })
 }
 
 fn family_alive(f: &Family, now: u64) -> bool {
@@ -519,6 +548,14 @@ fn validate(shared: &Shared, query: &str) -> Result<HashMap<String, String>, Str
     }
     if get("redirect_uri").is_empty() || Url::parse(get("redirect_uri")).is_err() {
         return Err("redirect_uri is missing or invalid".into());
+    }
+    if let Some(registered) = &shared.config.callback_url
+        && get("redirect_uri") != registered
+    {
+        return Err(format!(
+            "redirect_uri `{}` does not match the app's callback URL",
+            get("redirect_uri")
+        ));
     }
     if get("scope").is_empty() {
         return Err("scope is missing".into());

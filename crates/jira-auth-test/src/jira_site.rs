@@ -13,6 +13,10 @@
 //! ([`Behaviour::burst_limit`], [`Behaviour::quota`]), and count requests. Everything else (an unknown path, a wrong credential) is
 //! answered the way Jira does: 404 or 401 with a Jira error body.
 //!
+//! A site served from another fake ([`JiraSite::attach`]) checks credentials with that fake's
+//! [`Gate`]: the fake Atlassian's gateway accepts only the access tokens its token endpoint
+//! issued, the fake Jira Server a PAT or a verified OAuth 1.0a signature, as the real ones do.
+//!
 //! Scenario shape (all fields but `deployment` and `myself` optional):
 //! ```json
 //! { "deployment": "cloud" | "data_center",
@@ -288,6 +292,20 @@ pub enum Paging {
 /// What the fake records of each request, for the contract tests.
 pub use crate::contract::Exchange;
 
+/// The credential check of the fake a site is attached to: `Ok` lets the request through to the
+/// site, `Err` is that fake's own refusal (the API gateway's `401 {"code":401,…}`, Jira's `401`
+/// or an `oauth_problem`), answered as it is.
+pub type Gate = Arc<dyn Fn(&Request) -> Result<(), ResponseTemplate> + Send + Sync>;
+
+/// A [`Gate`] with a `Debug`, so [`State`] keeps deriving it.
+struct GateFn(Gate);
+
+impl std::fmt::Debug for GateFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
+}
+
 /// A running fake site.
 #[derive(Debug)]
 pub struct JiraSite {
@@ -321,6 +339,8 @@ struct State {
     listed_projects: Vec<Value>,
     scheme_projects: Vec<Value>,
     members: Vec<Value>,
+    /// Set when attached to another fake: its credential check, before anything else.
+    gate: Option<GateFn>,
 }
 
 impl JiraSite {
@@ -334,7 +354,7 @@ impl JiraSite {
             builder = builder.disable_request_recording();
         }
         let server = builder.start().await;
-        let state = State::new(site, behaviour, server.uri(), String::new());
+        let state = State::new(site, behaviour, server.uri(), String::new(), None);
         Mock::given(any())
             .respond_with(Responder(state.clone()))
             .mount(&server)
@@ -349,17 +369,23 @@ impl JiraSite {
     /// Jira Server), for every path below `context_path` + `/rest/`. With `priority` 1 the site
     /// answers before the other fake's mocks (wiremock: lower wins, default 5); with 10 the other
     /// fake's own resources (a verified `/myself`) answer first and the site serves the rest.
+    /// Every request must pass `gate`, the other fake's credential check
+    /// ([`FakeAtlassian::gate`](crate::cloud::FakeAtlassian::gate),
+    /// [`FakeJiraServer::gate`](crate::server::FakeJiraServer::gate)), and the site's own
+    /// `authorization` when it pins one.
     pub async fn attach(
         site: Site,
         server: &MockServer,
         context_path: &str,
         priority: u8,
+        gate: Gate,
     ) -> AttachedSite {
         let state = State::new(
             site,
             Behaviour::default(),
             server.uri(),
             context_path.to_owned(),
+            Some(GateFn(gate)),
         );
         Mock::given(wiremock::matchers::path_regex(format!(
             "^{}/rest/",
@@ -424,7 +450,13 @@ fn regex_escape(text: &str) -> String {
 }
 
 impl State {
-    fn new(site: Site, behaviour: Behaviour, base: String, context_path: String) -> Arc<State> {
+    fn new(
+        site: Site,
+        behaviour: Behaviour,
+        base: String,
+        context_path: String,
+        gate: Option<GateFn>,
+    ) -> Arc<State> {
         let admin = site.global_permissions.iter().any(|p| p == "ADMINISTER");
         let mut index = HashMap::new();
         for (i, p) in site.projects.iter().enumerate() {
@@ -453,6 +485,7 @@ impl State {
             listed_projects: Vec::new(),
             scheme_projects: Vec::new(),
             members,
+            gate,
         };
         // `action=view`: projects the user can browse, all of them for an administrator.
         state.listed_projects = state
@@ -490,6 +523,11 @@ impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let state = &self.0;
         state.requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(GateFn(gate)) = &state.gate
+            && let Err(refused) = gate(request)
+        {
+            return refused;
+        }
         let mut headers: Vec<(&str, String)> = Vec::new();
         let quota_left = state.behaviour.quota.map(|quota| {
             let spent = state.points.fetch_add(1, Ordering::Relaxed);
@@ -1151,7 +1189,18 @@ mod tests {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "owner"})))
             .mount(&server)
             .await;
-        let site = JiraSite::attach(Site::scenario("dc-healthy"), &server, "/jira", 10).await;
+        let gate: Gate = Arc::new(|request: &Request| {
+            if request
+                .headers
+                .get("authorization")
+                .is_some_and(|v| v == "Bearer test-pat")
+            {
+                Ok(())
+            } else {
+                Err(ResponseTemplate::new(401))
+            }
+        });
+        let site = JiraSite::attach(Site::scenario("dc-healthy"), &server, "/jira", 10, gate).await;
         let get = |p: &str| {
             let url = format!("{}{p}", server.uri());
             async move {
@@ -1175,5 +1224,13 @@ mod tests {
         assert_eq!(info["version"], "10.3.1");
         assert_eq!(get("/rest/api/2/serverInfo").await.0, 404);
         assert_eq!(site.requests(), 1);
+        // The gate refuses what the other fake would refuse, before the site answers.
+        let refused = reqwest::Client::new()
+            .get(format!("{}/jira/rest/api/2/serverInfo", server.uri()))
+            .header("authorization", "Bearer garbage")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
     }
 }

@@ -101,6 +101,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
         &atlassian.api,
         &format!("/ex/jira/{cloud_id}"),
         1,
+        atlassian.gate(),
     )
     .await;
     on(Event::Note(&format!(
@@ -212,7 +213,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
         ..FakeJiraServerConfig::default()
     })
     .await;
-    let _dc = JiraSite::attach(dc_site, jira.mock_server(), "/jira", 10).await;
+    let _dc = JiraSite::attach(dc_site, jira.mock_server(), "/jira", 10, jira.gate()).await;
     on(Event::Note(&format!(
         "fake Jira Server at {} (its Application Link has the generated public key, consumer key `{}`)",
         jira.url(),

@@ -364,6 +364,13 @@ impl FakeJiraServer {
         self.shared.config.pat.as_deref()
     }
 
+    /// The credential check of this Jira's REST API, for a site attached below its context path
+    /// ([`crate::jira_site::JiraSite::attach`]): what its own `/myself` accepts.
+    pub fn gate(&self) -> crate::jira_site::Gate {
+        let shared = self.shared.clone();
+        Arc::new(move |request: &Request| authenticate(&shared, request))
+    }
+
     /// The wiremock server, to mount more mocks or read the journal.
     pub fn mock_server(&self) -> &MockServer {
         &self.server
@@ -594,36 +601,41 @@ impl Respond for Responder {
 impl Responder {
     /// A REST call: a valid PAT, or a valid signature with a known access token.
     fn authenticate(&self, request: &Request) -> Result<(), ResponseTemplate> {
-        let s = &self.shared;
-        let header = request
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if let Some(token) = header.strip_prefix("Bearer ") {
-            let bearer = s.bearer.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            return if s.config.pat.as_deref() == Some(token) || bearer.is_some_and(|b| b(token)) {
-                Ok(())
-            } else {
-                Err(s.respond(401).set_body_json(serde_json::json!({
-                    "errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
-                    "errors": {}
-                })))
-            };
-        }
-        if !header.starts_with("OAuth ") {
-            return Err(s.respond(401).set_body_json(serde_json::json!({
+        authenticate(&self.shared, request)
+    }
+}
+
+/// A REST call: a valid PAT (or a mounted OAuth 2.0 provider's bearer), or a valid OAuth 1.0a
+/// signature with a known access token; else Jira's `401` or the `oauth_problem`.
+fn authenticate(s: &Shared, request: &Request) -> Result<(), ResponseTemplate> {
+    let header = request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some(token) = header.strip_prefix("Bearer ") {
+        let bearer = s.bearer.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        return if s.config.pat.as_deref() == Some(token) || bearer.is_some_and(|b| b(token)) {
+            Ok(())
+        } else {
+            Err(s.respond(401).set_body_json(serde_json::json!({
                 "errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
                 "errors": {}
-            })));
-        }
-        let oauth = s.verify(request, Endpoint::Rest)?;
-        let token = oauth.get("oauth_token").unwrap_or_default();
-        if !s.lock().access_tokens.contains_key(token) {
-            return Err(s.problem("token_rejected", &[]));
-        }
-        Ok(())
+            })))
+        };
     }
+    if !header.starts_with("OAuth ") {
+        return Err(s.respond(401).set_body_json(serde_json::json!({
+            "errorMessages": ["You are not authenticated. Authentication required to perform this operation."],
+            "errors": {}
+        })));
+    }
+    let oauth = s.verify(request, Endpoint::Rest)?;
+    let token = oauth.get("oauth_token").unwrap_or_default();
+    if !s.lock().access_tokens.contains_key(token) {
+        return Err(s.problem("token_rejected", &[]));
+    }
+    Ok(())
 }
 
 // --- An independent RFC 5849 implementation, for checking only ---------------------------------

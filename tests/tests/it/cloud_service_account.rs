@@ -297,13 +297,15 @@ async fn audit_profile_audits_the_site_with_the_service_accounts_token() {
     // The gateway's own serverInfo and myself (which check the bearer and the site) answer
     // first; the scenario site serves the rest of the audit below /ex/jira/{cloudId}.
     let mut site = Site::scenario("cloud-healthy");
-    // The scenario expects an API token; the bearer is checked by the gateway's own resources.
+    // The scenario pins an API token; here the gateway's gate checks the service account's
+    // bearer (and that it reaches this site) on every request instead.
     site.authorization = None;
     let _site = JiraSite::attach(
         site,
         &env.fake.api,
         &format!("/ex/jira/{ACME_CLOUD_ID}"),
         10,
+        env.fake.gate(),
     )
     .await;
     assert_eq!(login(&env, ACME_CLOUD_ID, &[]).code, 0);
