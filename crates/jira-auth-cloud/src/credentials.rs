@@ -42,13 +42,6 @@ pub struct Grant {
     pub redirect_uri: String,
 }
 
-/// When an access token issued at `now` expires. Saturating: `expires_in` is the server's number,
-/// not ours, and a huge one must not overflow.
-pub(crate) fn expiry(now: i64, tokens: &TokenSet) -> i64 {
-    let lifetime = i64::try_from(tokens.expires_in.as_secs()).unwrap_or(i64::MAX);
-    now.saturating_add(lifetime)
-}
-
 /// How a `cloud` login gets its access tokens.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LoginKind {
@@ -136,7 +129,7 @@ impl CloudCredentials {
             kind: LoginKind::ThreeLegged,
             client_id: grant.client_id,
             client_secret: grant.client_secret,
-            access_expires_at: expiry(now, &tokens),
+            access_expires_at: tokens.expires_at(now),
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             scopes: tokens
@@ -158,7 +151,7 @@ impl CloudCredentials {
     /// Applies a refresh response: new access token, new refresh token if one came (else the old
     /// one stays), granted scopes if listed.
     pub fn apply_refresh(&mut self, tokens: TokenSet, now: i64) {
-        self.access_expires_at = expiry(now, &tokens);
+        self.access_expires_at = tokens.expires_at(now);
         self.access_token = tokens.access_token;
         if let Some(rt) = tokens.refresh_token {
             self.refresh_token = Some(rt);

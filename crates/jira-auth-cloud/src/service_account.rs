@@ -251,7 +251,7 @@ impl Login {
             kind: LoginKind::ServiceAccount,
             client_id: self.client_id,
             client_secret: self.client_secret,
-            access_expires_at: credentials::expiry(now, &tokens),
+            access_expires_at: tokens.expires_at(now),
             access_token: tokens.access_token,
             refresh_token: None,
             scopes: tokens.scopes.unwrap_or_else(|| self.scopes.clone()),

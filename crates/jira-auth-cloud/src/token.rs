@@ -15,21 +15,8 @@ use jira_auth_core::secret::mask_tokens;
 use jira_auth_core::{AccessToken, ClientSecret, RefreshToken};
 use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{RequestTokenError, TokenResponse};
-use std::time::Duration;
 
-/// Access tokens live this long when the server does not say (Atlassian: 3600 s).
-pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
-
-/// What a token response carried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenSet {
-    pub access_token: AccessToken,
-    pub expires_in: Duration,
-    /// `None` when the response had none (no `offline_access`, or a refresh that keeps the old).
-    pub refresh_token: Option<RefreshToken>,
-    /// The granted scopes, when the response lists them.
-    pub scopes: Option<Vec<String>>,
-}
+pub use jira_auth_core::token::{DEFAULT_EXPIRES_IN, TokenSet};
 
 /// An OAuth app (client id and secret) talking to one authorization server.
 #[derive(Debug, Clone)]
@@ -215,7 +202,7 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, CloudError> {
 fn token_set(response: &BasicTokenResponse) -> TokenSet {
     TokenSet {
         access_token: AccessToken::new(response.access_token().secret().clone()),
-        expires_in: response.expires_in().unwrap_or(DEFAULT_EXPIRES_IN),
+        expires_in: jira_auth_core::token::lifetime(response.expires_in().map(|d| d.as_secs())),
         refresh_token: response
             .refresh_token()
             .map(|r| RefreshToken::new(r.secret().clone())),

@@ -37,6 +37,7 @@ pub mod rotation;
 pub mod secret;
 pub mod store;
 pub mod time;
+pub mod token;
 
 pub use api_error::{ApiError, ErrorBody};
 pub use category::{Categorize, Category};

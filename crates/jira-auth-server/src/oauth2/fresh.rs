@@ -46,16 +46,11 @@ impl Fresh {
     }
 }
 
-/// When a token issued at `now` for `expires_in` expires (saturating: the number is the server's).
-pub fn expiry(now: i64, tokens: &TokenSet) -> i64 {
-    now.saturating_add(i64::try_from(tokens.expires_in.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// Applies a token response to the stored credential: the new access token, the new refresh
 /// token when one came (else none is kept: Data Center's refresh token works once), the granted
 /// scopes when listed.
 pub fn apply(c: &mut Oauth2Credential, tokens: TokenSet, now: i64) {
-    c.access_expires_at = expiry(now, &tokens);
+    c.access_expires_at = tokens.expires_at(now);
     c.access_token = tokens.access_token;
     if c.grant == Oauth2Grant::AuthorizationCode {
         c.refresh_token = tokens.refresh_token;

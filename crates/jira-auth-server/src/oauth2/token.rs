@@ -12,23 +12,8 @@ use jira_auth_core::api_error::{ErrorBody, strip_bom};
 use jira_auth_core::http::{HttpClient, HttpError, Idempotency, check_token_status};
 use jira_auth_core::secret::{mask_tokens, mask_url};
 use jira_auth_core::{AccessToken, ClientSecret, CodeVerifier, RefreshToken};
-use std::time::Duration;
 
-/// When the server gives no `expires_in` (RFC 6749 §5.1 only recommends it): assume an hour,
-/// shorter than Data Center's own default, so a token is refreshed early rather than late.
-pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
-/// The longest `expires_in` believed: a bigger number is a broken or hostile server.
-pub const MAX_EXPIRES_IN: u64 = 366 * 86_400;
-
-/// What a token response carried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenSet {
-    pub access_token: AccessToken,
-    pub expires_in: Duration,
-    pub refresh_token: Option<RefreshToken>,
-    /// The granted scopes, when the response lists them.
-    pub scopes: Option<Vec<String>>,
-}
+pub use jira_auth_core::token::TokenSet;
 
 /// One grant's form body (pure).
 #[derive(Debug)]
@@ -159,8 +144,8 @@ impl TokenClient<'_> {
     }
 }
 
-/// Reads a token endpoint's success body (RFC 6749 §5.1), range-checking `expires_in` and
-/// requiring a bearer token. The message names what is wrong, never a value: the body holds
+/// Reads a token endpoint's success body (RFC 6749 §5.1), requiring a bearer token; `expires_in`
+/// follows core's rule ([`jira_auth_core::token::lifetime`]). The message names what is wrong, never a value: the body holds
 /// secrets. Pure; a fuzz target candidate.
 pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, String> {
     #[derive(serde::Deserialize)]
@@ -188,25 +173,13 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, String> {
         Some(_) => return Err("a `token_type` other than `bearer`".to_owned()),
         None => return Err("no `token_type`".to_owned()),
     }
-    let expires_in = match raw.expires_in {
-        None | Some(serde_json::Value::Null) => DEFAULT_EXPIRES_IN,
-        Some(v) => {
-            // Some servers send the number as a string.
-            let n = v
-                .as_u64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                .ok_or("an `expires_in` that is not a whole number of seconds")?;
-            if n == 0 || n > MAX_EXPIRES_IN {
-                return Err(format!(
-                    "an `expires_in` of {n} s, outside 1 s to {MAX_EXPIRES_IN} s"
-                ));
-            }
-            Duration::from_secs(n)
-        }
-    };
+    // Some servers send the number as a string; one not believed is an hour (core's rule).
+    let expires_in = raw
+        .expires_in
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()));
     Ok(TokenSet {
         access_token: AccessToken::new(access_token),
-        expires_in,
+        expires_in: jira_auth_core::token::lifetime(expires_in),
         refresh_token: raw
             .refresh_token
             .filter(|t| !t.is_empty())
@@ -220,6 +193,7 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn bodies_are_form_encoded_with_the_client_in_them() {
@@ -262,7 +236,7 @@ mod tests {
     }
 
     #[test]
-    fn responses_are_checked_and_numbers_range_checked() {
+    fn responses_are_checked_and_an_unbelievable_lifetime_is_an_hour() {
         let ok = parse_token_response(
             br#"{"access_token":"at","token_type":"Bearer","expires_in":7200,"refresh_token":"rt","scope":"READ WRITE"}"#,
         )
@@ -275,23 +249,20 @@ mod tests {
         )
         .unwrap();
         assert!(cc.refresh_token.is_none());
+        // The answer is kept (a refresh has spent the old refresh token); its lifetime is not.
+        for expires_in in ["-5", "0", "99999999999", "\"soon\"", "null", "1.5"] {
+            let body = format!(
+                r#"{{"access_token":"at","token_type":"bearer","expires_in":{expires_in},"refresh_token":"rt2"}}"#
+            );
+            let tokens = parse_token_response(body.as_bytes()).unwrap();
+            assert_eq!(tokens.expires_in, Duration::from_secs(3600), "{expires_in}");
+            assert_eq!(tokens.refresh_token.unwrap().expose_secret(), "rt2");
+        }
         for (body, why) in [
             (&br#"{"token_type":"bearer"}"#[..], "no `access_token`"),
             (
                 br#"{"access_token":"at","token_type":"mac"}"#,
                 "a `token_type` other than `bearer`",
-            ),
-            (
-                br#"{"access_token":"at","token_type":"bearer","expires_in":-5}"#,
-                "an `expires_in` that is not a whole number of seconds",
-            ),
-            (
-                br#"{"access_token":"at","token_type":"bearer","expires_in":0}"#,
-                "an `expires_in` of 0 s, outside 1 s to 31622400 s",
-            ),
-            (
-                br#"{"access_token":"at","token_type":"bearer","expires_in":99999999999}"#,
-                "an `expires_in` of 99999999999 s, outside 1 s to 31622400 s",
             ),
         ] {
             assert_eq!(parse_token_response(body).unwrap_err(), why);
