@@ -5,7 +5,7 @@
 //! constant time with the one we sent (RFC 6749 §10.12: it binds the response to this login).
 
 use crate::CloudError;
-use jira_auth_core::authorization::{self, Pasted, Response};
+use jira_auth_core::authorization::{self, PasteError, Response};
 use jira_auth_core::{Categorize, Category};
 use std::net::IpAddr;
 
@@ -25,22 +25,16 @@ pub enum CallbackError {
         error: String,
         description: Option<String>,
     },
-    #[error(
-        "the `state` in the callback does not match this login: paste the URL of the browser tab opened by this run, not an older one"
-    )]
-    StateMismatch,
     #[error("the callback carries no `code`: paste the full URL the browser landed on")]
     MissingCode,
-    #[error(
-        "cannot read an authorization code from the pasted text: paste the full URL the browser landed on, or just the value of `code=`"
-    )]
-    Unreadable,
+    #[error(transparent)]
+    Pasted(#[from] PasteError),
 }
 
 impl Categorize for CallbackError {
     fn category(&self) -> Category {
         match self {
-            CallbackError::Unreadable => Category::Usage,
+            CallbackError::Pasted(e) => e.category(),
             _ => Category::Auth,
         }
     }
@@ -126,7 +120,11 @@ impl PartialEq for Callback {
 /// Interprets the query string of a request to the callback path (core's RFC 6749 §4.1.2
 /// reading, with Atlassian's advice).
 pub fn parse_query(query: &str, expected_state: &str) -> Callback {
-    match authorization::parse_query(query, expected_state) {
+    parse_response(authorization::parse_query(query, expected_state))
+}
+
+fn parse_response(response: Response) -> Callback {
+    match response {
         Response::Code(code) => Callback::Code(oauth2::AuthorizationCode::new(code)),
         Response::Error { error, description } if error == "access_denied" => {
             Callback::Failed(CallbackError::AccessDenied { description })
@@ -145,18 +143,11 @@ pub fn parse_pasted(
     input: &str,
     expected_state: &str,
 ) -> Result<oauth2::AuthorizationCode, CallbackError> {
-    let query = match authorization::pasted(input) {
-        Pasted::Unreadable => return Err(CallbackError::Unreadable),
-        Pasted::Code(code) => return Ok(oauth2::AuthorizationCode::new(code)),
-        Pasted::Query(query) => query,
-    };
-    match parse_query(&query, expected_state) {
+    match parse_response(authorization::read_pasted(input, expected_state)?) {
         Callback::Code(code) => Ok(code),
         Callback::Failed(e) => Err(e),
-        Callback::Stray(_) if query.contains("code=") || query.contains("error=") => {
-            Err(CallbackError::StateMismatch)
-        }
-        Callback::Stray(_) => Err(CallbackError::MissingCode),
+        // `read_pasted` gives only codes and the provider's errors.
+        Callback::Stray(_) => Err(PasteError::MissingCode.into()),
     }
 }
 
@@ -226,15 +217,15 @@ mod tests {
         );
         assert_eq!(
             parse_pasted("http://localhost/?code=abc&state=other", STATE).unwrap_err(),
-            CallbackError::StateMismatch
+            CallbackError::Pasted(PasteError::StateMismatch)
         );
         assert_eq!(
             parse_pasted("http://localhost/?code=abc", STATE).unwrap_err(),
-            CallbackError::StateMismatch
+            CallbackError::Pasted(PasteError::StateMismatch)
         );
         assert_eq!(
             parse_pasted("http://localhost/", STATE).unwrap_err(),
-            CallbackError::MissingCode
+            CallbackError::Pasted(PasteError::MissingCode)
         );
         assert_eq!(
             parse_pasted(
@@ -246,11 +237,11 @@ mod tests {
         );
         assert_eq!(
             parse_pasted("", STATE).unwrap_err(),
-            CallbackError::Unreadable
+            CallbackError::Pasted(PasteError::Unreadable)
         );
         assert_eq!(
             parse_pasted("not a code!", STATE).unwrap_err(),
-            CallbackError::Unreadable
+            CallbackError::Pasted(PasteError::Unreadable)
         );
     }
 

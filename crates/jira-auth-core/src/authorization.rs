@@ -91,6 +91,48 @@ pub fn pasted(input: &str) -> Pasted {
     Pasted::Query(query.split('#').next().unwrap_or_default().to_owned())
 }
 
+/// Why pasted text gives no authorization response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasteError {
+    #[error(
+        "the `state` in the pasted URL does not match this login: paste the URL of the browser tab opened by this run, not an older one"
+    )]
+    StateMismatch,
+    #[error("the pasted URL carries no `code`: paste the full URL the browser landed on")]
+    MissingCode,
+    #[error(
+        "cannot read an authorization code from the pasted text: paste the full URL the browser landed on, or just the value of `code=`"
+    )]
+    Unreadable,
+}
+
+impl crate::Categorize for PasteError {
+    fn category(&self) -> crate::Category {
+        match self {
+            PasteError::Unreadable => crate::Category::Usage,
+            PasteError::StateMismatch | PasteError::MissingCode => crate::Category::Auth,
+        }
+    }
+}
+
+/// Reads what the user pasted in place of the browser's redirect: the code, or the provider's
+/// error, with `state` checked whenever a URL or query was pasted. Never a
+/// [`Response::MissingCode`] or [`Response::Stray`]: those are [`PasteError`]s.
+pub fn read_pasted(input: &str, expected_state: &str) -> Result<Response, PasteError> {
+    let query = match pasted(input) {
+        Pasted::Unreadable => return Err(PasteError::Unreadable),
+        Pasted::Code(code) => return Ok(Response::Code(code)),
+        Pasted::Query(query) => query,
+    };
+    match parse_query(&query, expected_state) {
+        Response::Stray(_) if query.contains("code=") || query.contains("error=") => {
+            Err(PasteError::StateMismatch)
+        }
+        Response::Stray(_) | Response::MissingCode => Err(PasteError::MissingCode),
+        response => Ok(response),
+    }
+}
+
 /// The loopback router of an authorization-code login: the first request to `path` that carries
 /// this login's `state` ends the wait with its [`Response`] (never a [`Response::Stray`]).
 #[derive(Debug)]
@@ -207,6 +249,49 @@ mod tests {
         assert_eq!(pasted("a1-b2_c3.d~"), Pasted::Code("a1-b2_c3.d~".into()));
         assert_eq!(pasted("two words"), Pasted::Unreadable);
         assert_eq!(pasted("  "), Pasted::Unreadable);
+    }
+
+    #[test]
+    fn a_pasted_answer_is_a_code_an_error_or_why_not() {
+        let st = "s-1";
+        assert_eq!(
+            read_pasted("abc123", st),
+            Ok(Response::Code("abc123".into()))
+        );
+        assert_eq!(
+            read_pasted("http://127.0.0.1:9/cb?code=c&state=s-1", st),
+            Ok(Response::Code("c".into()))
+        );
+        assert_eq!(
+            read_pasted("http://127.0.0.1:9/cb?error=access_denied&state=s-1", st),
+            Ok(Response::Error {
+                error: "access_denied".into(),
+                description: None
+            })
+        );
+        for other_login in [
+            "?code=c&state=s-2",
+            "?code=c",
+            "?error=access_denied&state=s-2",
+        ] {
+            assert_eq!(
+                read_pasted(other_login, st),
+                Err(PasteError::StateMismatch),
+                "{other_login}"
+            );
+        }
+        assert_eq!(
+            read_pasted("http://127.0.0.1:9/cb", st),
+            Err(PasteError::MissingCode)
+        );
+        assert_eq!(read_pasted("?state=s-1", st), Err(PasteError::MissingCode));
+        for unreadable in ["", "   ", "not a code!"] {
+            assert_eq!(
+                read_pasted(unreadable, st),
+                Err(PasteError::Unreadable),
+                "{unreadable:?}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use axum::http::StatusCode;
 use jira_auth_cloud::CloudError;
 use jira_auth_cloud::callback::CallbackError;
+use jira_auth_core::authorization::PasteError;
 
 fn detail(error: &str, description: &Option<String>) -> String {
     match description {
@@ -151,8 +152,11 @@ impl FlowError {
             CallbackError::Authorization { error, description } => {
                 FlowError::Authorization { error, description }
             }
-            CallbackError::MissingCode | CallbackError::Unreadable => FlowError::MissingCode,
-            CallbackError::StateMismatch => FlowError::StateMismatch,
+            CallbackError::Pasted(PasteError::StateMismatch) => FlowError::StateMismatch,
+            CallbackError::MissingCode
+            | CallbackError::Pasted(PasteError::MissingCode | PasteError::Unreadable) => {
+                FlowError::MissingCode
+            }
         }
     }
 

@@ -82,16 +82,10 @@ pub enum Oauth2Error {
     SiteUrl { url: String, message: String },
     #[error("bad redirect URI `{value}`: {message}")]
     RedirectUri { value: String, message: String },
-    #[error(
-        "the `state` in the pasted URL does not match this login: paste the URL of the browser tab opened by this run, not an older one"
-    )]
-    StateMismatch,
     #[error("the callback carries no `code`: paste the full URL the browser landed on")]
     MissingCode,
-    #[error(
-        "cannot read an authorization code from the pasted text: paste the full URL the browser landed on, or just the value of `code=`"
-    )]
-    Unreadable,
+    #[error(transparent)]
+    Pasted(#[from] jira_auth_core::authorization::PasteError),
     #[error(
         "no approval arrived at {listen} within {seconds} s{}; run the login again (or raise `--timeout`)",
         jira_auth_core::loopback::ignored(*strays)
@@ -154,7 +148,6 @@ impl Categorize for Oauth2Error {
             | Oauth2Error::RefreshRejected { .. }
             | Oauth2Error::GrantRefused { .. }
             | Oauth2Error::Authorization { .. }
-            | Oauth2Error::StateMismatch
             | Oauth2Error::MissingCode
             | Oauth2Error::CallbackTimeout { .. }
             | Oauth2Error::NoRefreshToken { .. } => Category::Auth,
@@ -164,12 +157,12 @@ impl Categorize for Oauth2Error {
             | Oauth2Error::NotEnabled { .. }
             | Oauth2Error::RedirectUri { .. }
             | Oauth2Error::SiteUrl { .. }
-            | Oauth2Error::Unreadable
             | Oauth2Error::NotOauth2 { .. }
             | Oauth2Error::NotLoggedIn(_)
             | Oauth2Error::NoRoomToRotate { .. }
             | Oauth2Error::RotationNotSaved { .. } => Category::Usage,
             Oauth2Error::Rotation(e) => e.category(),
+            Oauth2Error::Pasted(e) => e.category(),
             Oauth2Error::Store(e) => e.category(),
             Oauth2Error::Http(e) => e.category(),
         }

@@ -8,7 +8,7 @@ use super::run::Ctx;
 use crate::exit::{self, Category, ContextAs as _, Failure};
 use jira_auth_core::ClientSecret;
 use jira_auth_core::auth::Bearer;
-use jira_auth_core::authorization::{self, CodeCallback, Pasted, Response};
+use jira_auth_core::authorization::{self, CodeCallback, Response};
 use jira_auth_core::loopback::{self, Loopback, LoopbackError};
 use jira_auth_core::pkce::Pkce;
 use jira_auth_core::random::hex_token;
@@ -146,17 +146,8 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> exit::Result<u8> {
             ctx.narrator.say(format!(
                 "After Allow the browser lands on {redirect} (the page may fail to load: that is fine).\nPaste that page's full URL (or just the code) here and press Enter:"
             ));
-            let response = match authorization::pasted(&read_line(timeout).await?) {
-                Pasted::Code(code) => Response::Code(code),
-                Pasted::Unreadable => return Err(Oauth2Error::Unreadable.into()),
-                Pasted::Query(q) => match authorization::parse_query(&q, &state) {
-                    Response::Stray(_) if q.contains("code=") || q.contains("error=") => {
-                        return Err(Oauth2Error::StateMismatch.into());
-                    }
-                    Response::Stray(_) => Response::MissingCode,
-                    other => other,
-                },
-            };
+            let response = authorization::read_pasted(&read_line(timeout).await?, &state)
+                .map_err(Oauth2Error::from)?;
             (response, None)
         }
     };
