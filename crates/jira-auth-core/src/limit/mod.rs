@@ -15,18 +15,24 @@
 //!   harder.
 //! - **Decrease, once per window.** A rejection (`429`, `503`) lowers the limit once for all
 //!   requests sent in the same window (RFC 5681 §3.2: one reduction per window of data). Like
-//!   RFC 5681 (4), the new limit is sized by what was in flight, not by the old limit: the most
-//!   that were in flight in that window minus the ones refused, which is the capacity a
-//!   concurrency limit such as Jira's burst limit actually has. It never falls below half the
-//!   old limit per window (the multiplicative decrease, β = ½) nor below one. A served answer
-//!   that warns (near-limit, few requests or quota points left, a `RateLimit-Reason`) lowers it
-//!   by a quarter, also once per window.
+//!   RFC 5681 (4), the new limit is sized by what was in flight, not by the old limit: below
+//!   the server's apparent width, that is fewer than were in flight when a refused request was
+//!   sent (the server was full then), and at most the most that were in flight in that window
+//!   minus the ones refused: the capacity a concurrency limit such as Jira's burst limit
+//!   actually has, reached in one step instead of by halving again and again. It never falls
+//!   below half the old limit per window (the multiplicative decrease, β = ½) nor below one. A
+//!   served answer that warns (near-limit, few requests or quota points left, a
+//!   `RateLimit-Reason`) lowers it by a quarter, also once per window.
 //! - **Hold after a decrease.** The decreased limit is also the slow-start threshold and a
 //!   ceiling: the limiter does not probe above it for [`PROBE_AFTER`] (doubled after every
-//!   further decrease, at most [`PROBE_MAX`]). A burst limit is a fixed capacity, not congestion
-//!   that clears, and with Jira each probe costs a client-wide `Retry-After` pause.
+//!   further decrease, at most [`PROBE_MAX`]). After a refusal that names Jira's burst limit
+//!   (`RateLimit-Reason: jira-burst-based`) it never probes above it again: that limit is a
+//!   fixed capacity, not congestion that clears, and every probe into it costs a client-wide
+//!   `Retry-After` pause.
 //! - **Client-wide pause.** A `Retry-After` (or the retry policy's backoff) pauses every new
-//!   request of the client, not only the one refused ([`Limiter::pause_for`]).
+//!   request of the client, not only the one refused ([`Limiter::pause_for`]); the HTTP client
+//!   sets the pause before the refused answer frees its place, so no request slips out between
+//!   the refusal and the pause.
 //! - **Quota.** A `429` from the hourly quota makes every later request fail at once with
 //!   [`QuotaSpent`], naming when the quota resets; requests already in flight finish.
 //!
@@ -54,6 +60,8 @@ pub const SLOW_FACTOR: u32 = 3;
 pub const PROBE_AFTER: Duration = Duration::from_secs(10);
 /// The longest hold, however many decreases came before.
 pub const PROBE_MAX: Duration = Duration::from_secs(300);
+/// The `RateLimit-Reason` of Jira Cloud's burst limit.
+pub const BURST_REASON: &str = "jira-burst-based";
 
 /// How the limit is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +132,8 @@ struct State {
     threshold: f64,
     /// No growth above `threshold` before this instant.
     hold_until: Option<Instant>,
+    /// A burst limit refused a request: no growth above `threshold` for the rest of the run.
+    capped: bool,
     hold: Duration,
     in_flight: usize,
     /// Bumped on every decrease: answers to requests sent before it do not decrease again.
@@ -148,6 +158,15 @@ struct Cut {
     peak: usize,
     before: f64,
     refused: usize,
+    /// Fewer than the fewest in flight when a refused request of the window was sent.
+    width: usize,
+}
+
+impl Cut {
+    /// The limit this window's refusals point to.
+    fn target(&self) -> f64 {
+        self.peak.saturating_sub(self.refused).min(self.width) as f64
+    }
 }
 
 /// One request's place in flight; returned to the limiter with [`Permit::answered`] or, if the
@@ -177,6 +196,7 @@ impl Limiter {
                 limit: limit as f64,
                 threshold: threshold as f64,
                 hold_until: None,
+                capped: false,
                 hold: PROBE_AFTER,
                 in_flight: 0,
                 window: 0,
@@ -317,6 +337,9 @@ impl Limiter {
         };
         let ceiling = ceiling.max(1) as f64;
         if signals.rejected() {
+            if signals.reason.as_deref() == Some(BURST_REASON) {
+                s.capped = true;
+            }
             s.decrease(permit, now, None);
         } else if signals.warned() {
             s.decrease(permit, now, Some(0.75));
@@ -341,7 +364,7 @@ impl State {
         if !(in_use && fast) {
             return;
         }
-        let held = self.hold_until.is_some_and(|h| now < h);
+        let held = self.capped || self.hold_until.is_some_and(|h| now < h);
         let step = if self.limit < self.threshold {
             1.0
         } else if held {
@@ -356,12 +379,18 @@ impl State {
     /// One decrease per window: `factor` for a warning, else sized by what was in flight.
     fn decrease(&mut self, permit: &Permit<'_>, now: Instant, factor: Option<f64>) {
         let refused = factor.is_none();
+        let width = if refused {
+            permit.in_flight.saturating_sub(1)
+        } else {
+            usize::MAX
+        };
         let new = if permit.window == self.window {
             let cut = Cut {
                 window: permit.window,
                 peak: self.peak.max(permit.in_flight),
                 before: self.limit,
                 refused: usize::from(refused),
+                width,
             };
             self.cut = Some(cut);
             self.window += 1;
@@ -371,14 +400,15 @@ impl State {
             self.hold = self.hold.saturating_mul(2).min(PROBE_MAX);
             match factor {
                 Some(f) => self.limit * f,
-                None => cut.peak.saturating_sub(cut.refused) as f64,
+                None => cut.target(),
             }
         } else {
             // Another answer of the window already judged: only a refusal lowers it further.
             match (&mut self.cut, refused) {
                 (Some(cut), true) if cut.window == permit.window => {
                     cut.refused += 1;
-                    cut.peak.saturating_sub(cut.refused) as f64
+                    cut.width = cut.width.min(width);
+                    cut.target()
                 }
                 _ => return,
             }

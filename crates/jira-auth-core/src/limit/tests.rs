@@ -19,8 +19,17 @@ fn answer(status: u16, headers: &[(&str, &str)]) -> Signals {
 }
 
 /// Sends as many requests as the limiter allows at once, waits one round trip, and answers
-/// them all with `status(i)`. Returns how many were sent.
+/// them all with `status(i)`, a `429` as Jira's burst limit does. Returns how many were sent.
 async fn round(limiter: &Limiter, status: impl Fn(usize) -> u16) -> usize {
+    round_with(limiter, status, Some(BURST_REASON)).await
+}
+
+/// [`round`] with a `429` that names `reason` (or none).
+async fn round_with(
+    limiter: &Limiter,
+    status: impl Fn(usize) -> u16,
+    reason: Option<&str>,
+) -> usize {
     let mut permits = Vec::new();
     while limiter.snapshot().in_flight < limiter.snapshot().limit {
         permits.push(limiter.acquire().await.unwrap());
@@ -29,15 +38,12 @@ async fn round(limiter: &Limiter, status: impl Fn(usize) -> u16) -> usize {
     let sent = permits.len();
     for (i, p) in permits.into_iter().enumerate() {
         let s = status(i);
-        let headers: &[(&str, &str)] = if s == 429 {
-            &[
-                ("retry-after", "1"),
-                ("ratelimit-reason", "jira-burst-based"),
-            ]
-        } else {
-            &[]
-        };
-        p.answered(&answer(s, headers));
+        let mut headers = Vec::new();
+        if s == 429 {
+            headers.push(("retry-after", "1"));
+            headers.extend(reason.map(|r| ("ratelimit-reason", r)));
+        }
+        p.answered(&answer(s, &headers));
     }
     sent
 }
@@ -76,12 +82,29 @@ async fn futures_permits(limiter: &Limiter, n: usize) -> Vec<Permit<'_>> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_burst_limit_backs_off_to_what_it_served_and_holds_there() {
+async fn a_burst_limit_backs_off_to_what_it_served_and_never_probes_it_again() {
     let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
     // Eight in flight against a limit of six: two refused, one decrease for the window.
     assert_eq!(round(&limiter, |i| if i >= 6 { 429 } else { 200 }).await, 8);
     let s = limiter.snapshot();
     assert_eq!((s.limit, s.throttled), (6, 2));
+    // A burst limit is a fixed width: healthy answers never probe above it during the run,
+    // long after any hold would have ended.
+    let rounds = (PROBE_MAX.as_millis() * 2 / RTT.as_millis()) as usize;
+    for _ in 0..rounds {
+        assert_eq!(round(&limiter, |_| 200).await, 6);
+    }
+    assert_eq!(limiter.snapshot().throttled, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_refusal_holds_the_limit_then_probes_one_per_round_trip() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    assert_eq!(
+        round_with(&limiter, |i| if i >= 6 { 503 } else { 200 }, None).await,
+        8
+    );
+    assert_eq!(limiter.snapshot().limit, 6);
     // Healthy answers do not probe above the learnt limit before the hold ends.
     let rounds = (PROBE_AFTER.as_millis() / RTT.as_millis()) as usize - 2;
     for _ in 0..rounds {
@@ -92,6 +115,36 @@ async fn a_burst_limit_backs_off_to_what_it_served_and_holds_there() {
     round(&limiter, |_| 200).await;
     round(&limiter, |_| 200).await;
     assert_eq!(limiter.snapshot().limit, 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_first_refusal_lands_below_the_width_the_server_refused_at() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    round(&limiter, |_| 200).await;
+    assert_eq!(limiter.snapshot().limit, 13);
+    // Thirteen in flight against a server six wide; the 7th sent (with 7 in flight) comes back
+    // refused first. The limit goes to 6 at once, not to 12 (13 in flight, one refused), which
+    // would let more requests out into the full server and halve again after.
+    let mut permits = futures_permits(&limiter, 13).await;
+    tokio::time::sleep(RTT).await;
+    let seventh = permits.remove(6);
+    seventh.answered(&answer(
+        429,
+        &[("retry-after", "1"), ("ratelimit-reason", BURST_REASON)],
+    ));
+    assert_eq!(limiter.snapshot().limit, 6);
+    for (i, p) in permits.into_iter().enumerate() {
+        if i >= 6 {
+            p.answered(&answer(429, &[("ratelimit-reason", BURST_REASON)]));
+        } else {
+            p.answered(&answer(200, &[]));
+        }
+    }
+    assert_eq!(
+        limiter.snapshot().limit,
+        6,
+        "the window's later refusals agree"
+    );
 }
 
 #[tokio::test(start_paused = true)]
