@@ -15,12 +15,15 @@
 //!   harder.
 //! - **Decrease, once per window.** A rejection (`429`, `503`) lowers the limit once for all
 //!   requests sent in the same window (RFC 5681 §3.2: one reduction per window of data). Like
-//!   RFC 5681 (4), the new limit is sized by what was in flight, not by the old limit: below
-//!   the server's apparent width, that is fewer than were in flight when a refused request was
-//!   sent (the server was full then), and at most the most that were in flight in that window
-//!   minus the ones refused: the capacity a concurrency limit such as Jira's burst limit
-//!   actually has, reached in one step instead of by halving again and again. It never falls
-//!   below half the old limit per window (the multiplicative decrease, β = ½) nor below one. A
+//!   RFC 5681 (4), the new limit is sized by what was in flight, not by the old limit: the
+//!   most that were in flight in that window minus the ones refused, which is the capacity a
+//!   concurrency limit such as Jira's burst limit actually has. Since the refusal's pause starts
+//!   before any request can follow it (below), every refusal of the window is counted before
+//!   the next request goes out: the limit lands on the served width in one step instead of
+//!   halving again in the next window. (The number in flight when a refused request was sent
+//!   is no bound: requests overtake each other on the way, so the one refused need not be the
+//!   last sent.) It never falls below half the old limit per window (the multiplicative
+//!   decrease, β = ½) nor below one. A
 //!   served answer that warns (near-limit, few requests or quota points left, a
 //!   `RateLimit-Reason`) lowers it by a quarter, also once per window.
 //! - **Hold after a decrease.** The decreased limit is also the slow-start threshold and a
@@ -47,6 +50,7 @@ mod signals;
 
 pub use signals::{MAX_RESET, Quota, Signals};
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
@@ -138,8 +142,11 @@ struct State {
     in_flight: usize,
     /// Bumped on every decrease: answers to requests sent before it do not decrease again.
     window: u64,
-    /// The most in flight during the current window.
+    /// The most in flight during the current window, counting only requests sent within the
+    /// fastest round trip (see [`State::young`]).
     peak: usize,
+    /// When each request in flight was sent (how many at each instant).
+    sent: BTreeMap<Instant, usize>,
     /// The last decrease: the window it judged, its peak, the limit before it, and how many
     /// requests of that window were refused so far.
     cut: Option<Cut>,
@@ -158,14 +165,12 @@ struct Cut {
     peak: usize,
     before: f64,
     refused: usize,
-    /// Fewer than the fewest in flight when a refused request of the window was sent.
-    width: usize,
 }
 
 impl Cut {
-    /// The limit this window's refusals point to.
+    /// The limit this window's refusals point to: what the server served of it.
     fn target(&self) -> f64 {
-        self.peak.saturating_sub(self.refused).min(self.width) as f64
+        self.peak.saturating_sub(self.refused) as f64
     }
 }
 
@@ -201,6 +206,7 @@ impl Limiter {
                 in_flight: 0,
                 window: 0,
                 peak: 0,
+                sent: BTreeMap::new(),
                 cut: None,
                 fastest: None,
                 paused_until: None,
@@ -267,7 +273,9 @@ impl Limiter {
                     _ => {
                         if s.in_flight < s.allowed() {
                             s.in_flight += 1;
-                            s.peak = s.peak.max(s.in_flight);
+                            *s.sent.entry(now).or_default() += 1;
+                            let young = s.young(now);
+                            s.peak = s.peak.max(young);
                             return Ok(Permit {
                                 limiter: self,
                                 sent: now,
@@ -296,9 +304,15 @@ impl Limiter {
         s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
     }
 
-    fn release(&self) {
+    fn release(&self, sent: Instant) {
         let mut s = self.lock();
         s.in_flight = s.in_flight.saturating_sub(1);
+        if let Some(n) = s.sent.get_mut(&sent) {
+            *n -= 1;
+            if *n == 0 {
+                s.sent.remove(&sent);
+            }
+        }
         drop(s);
         self.freed.notify_waiters();
     }
@@ -351,6 +365,20 @@ impl Limiter {
 }
 
 impl State {
+    /// Requests in flight that were sent within the fastest round trip seen: those the server
+    /// may still be serving. An older one has been answered and its answer is on the way or
+    /// not yet read; counting it would make the server look wider than it is.
+    fn young(&self, now: Instant) -> usize {
+        match self.fastest.and_then(|f| now.checked_sub(f)) {
+            Some(since) => self
+                .sent
+                .range((std::ops::Bound::Excluded(since), std::ops::Bound::Unbounded))
+                .map(|(_, n)| n)
+                .sum(),
+            None => self.in_flight,
+        }
+    }
+
     /// Requests allowed in flight now.
     fn allowed(&self) -> usize {
         (self.limit.floor() as usize).max(1)
@@ -379,18 +407,12 @@ impl State {
     /// One decrease per window: `factor` for a warning, else sized by what was in flight.
     fn decrease(&mut self, permit: &Permit<'_>, now: Instant, factor: Option<f64>) {
         let refused = factor.is_none();
-        let width = if refused {
-            permit.in_flight.saturating_sub(1)
-        } else {
-            usize::MAX
-        };
         let new = if permit.window == self.window {
             let cut = Cut {
                 window: permit.window,
-                peak: self.peak.max(permit.in_flight),
+                peak: self.peak.max(1),
                 before: self.limit,
                 refused: usize::from(refused),
-                width,
             };
             self.cut = Some(cut);
             self.window += 1;
@@ -407,7 +429,6 @@ impl State {
             match (&mut self.cut, refused) {
                 (Some(cut), true) if cut.window == permit.window => {
                     cut.refused += 1;
-                    cut.width = cut.width.min(width);
                     cut.target()
                 }
                 _ => return,
@@ -425,7 +446,7 @@ impl Permit<'_> {
     pub fn answered(mut self, signals: &Signals) -> Option<QuotaSpent> {
         let spent = self.limiter.learn(&self, signals);
         self.open = false;
-        self.limiter.release();
+        self.limiter.release(self.sent);
         spent
     }
 }
@@ -433,7 +454,7 @@ impl Permit<'_> {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if self.open {
-            self.limiter.release();
+            self.limiter.release(self.sent);
         }
     }
 }

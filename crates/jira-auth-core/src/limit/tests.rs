@@ -118,33 +118,28 @@ async fn another_refusal_holds_the_limit_then_probes_one_per_round_trip() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_first_refusal_lands_below_the_width_the_server_refused_at() {
+async fn answers_not_yet_read_do_not_make_the_server_look_wider() {
     let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
-    round(&limiter, |_| 200).await;
+    assert_eq!(round(&limiter, |_| 200).await, 8);
     assert_eq!(limiter.snapshot().limit, 13);
-    // Thirteen in flight against a server six wide; the 7th sent (with 7 in flight) comes back
-    // refused first. The limit goes to 6 at once, not to 12 (13 in flight, one refused), which
-    // would let more requests out into the full server and halve again after.
-    let mut permits = futures_permits(&limiter, 13).await;
+    // Four sent a round trip ago: the server is done with them, their answers not yet read.
+    let old = futures_permits(&limiter, 4).await;
+    tokio::time::sleep(RTT + RTT / 4).await;
+    // Nine more against a server six wide: three refused. Thirteen are in flight, but the
+    // server was serving nine when it refused: it is six wide, not ten.
+    let served = futures_permits(&limiter, 6).await;
+    let refused = futures_permits(&limiter, 3).await;
     tokio::time::sleep(RTT).await;
-    let seventh = permits.remove(6);
-    seventh.answered(&answer(
-        429,
-        &[("retry-after", "1"), ("ratelimit-reason", BURST_REASON)],
-    ));
-    assert_eq!(limiter.snapshot().limit, 6);
-    for (i, p) in permits.into_iter().enumerate() {
-        if i >= 6 {
-            p.answered(&answer(429, &[("ratelimit-reason", BURST_REASON)]));
-        } else {
-            p.answered(&answer(200, &[]));
-        }
+    for p in refused {
+        p.answered(&answer(
+            429,
+            &[("retry-after", "1"), ("ratelimit-reason", BURST_REASON)],
+        ));
     }
-    assert_eq!(
-        limiter.snapshot().limit,
-        6,
-        "the window's later refusals agree"
-    );
+    for p in old.into_iter().chain(served) {
+        p.answered(&answer(200, &[]));
+    }
+    assert_eq!(limiter.snapshot().limit, 6);
 }
 
 #[tokio::test(start_paused = true)]
