@@ -210,7 +210,7 @@ async fn sample(limiter: Arc<Limiter>, out: Arc<Mutex<Occupancy>>) {
         let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
         o.samples += 1;
         o.in_flight += s.in_flight as u64;
-        if timeline && n % 20 == 0 {
+        if timeline && n.is_multiple_of(20) {
             o.timeline.push((
                 start.elapsed().as_millis(),
                 s.limit,
