@@ -2,9 +2,10 @@
 //!
 //! Wave 1 (concurrent): server info, global permissions, the project list, all project roles,
 //! the security schemes, their project mappings and level members. Wave 2 (concurrent, needs
-//! the project list): Browse Projects per project (bulk on Cloud), role membership per project,
-//! security levels per project (Data Center). On Cloud without `visibility.roles`, role
-//! membership is read only for projects whose security levels name a project role (wave 3).
+//! the project list, and starts as soon as it is read, alongside the rest of wave 1): Browse
+//! Projects per project (bulk on Cloud), role membership per project, security levels per
+//! project (Data Center). On Cloud without `visibility.roles`, role membership is read only for
+//! projects whose security levels name a project role (wave 3, after both).
 //! Every request goes through [`Api`], which bounds requests in flight.
 
 use crate::api::{Api, Keyed, Listed};
@@ -185,23 +186,57 @@ pub(crate) async fn gather(
         }
         Some(worklog_restrictions(api).await)
     };
-    let (server, global, projects, all_roles, cloud_security, worklogs) = tokio::join!(
-        server,
-        global,
-        projects,
-        all_roles,
-        cloud_security,
-        worklogs
-    );
+    // Wave 2 starts as soon as the project list is read, while the rest of wave 1 (the
+    // security schemes, their levels and members) is still paging: a barrier between the two
+    // would leave the limiter's places empty while the last pages of wave 1 trickle in.
+    let per_project = async {
+        let (projects, all_roles) = tokio::join!(projects, all_roles);
+        let Some(Ok(Listed { items, .. })) = &projects else {
+            return (projects, BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        };
+        let browse = async {
+            if !want(CheckId::ProjectsBrowse) {
+                return BTreeMap::new();
+            }
+            match deployment {
+                Deployment::Cloud => browse_cloud(api, items).await,
+                Deployment::DataCenter => browse_dc(api, items).await,
+            }
+        };
+        let roles = async {
+            if !want(CheckId::VisibilityRoles) {
+                return BTreeMap::new();
+            }
+            let keys: Vec<&Project> = items.iter().collect();
+            match (deployment, &all_roles) {
+                (Deployment::Cloud, Some(Ok(all))) => roles_cloud(api, &keys, all).await,
+                (Deployment::Cloud, Some(Err(e))) => keys
+                    .iter()
+                    .map(|p| (p.key.clone(), Err(e.clone())))
+                    .collect(),
+                _ => roles_dc(api, &keys, user).await,
+            }
+        };
+        let dc_security = async {
+            if cloud || !want(CheckId::SecurityLevels) {
+                return BTreeMap::new();
+            }
+            security_dc(api, items).await
+        };
+        let (browse, roles, dc_security) = tokio::join!(browse, roles, dc_security);
+        (projects, browse, roles, dc_security)
+    };
+    let (server, global, (projects, browse, roles, dc_security), cloud_security, worklogs) =
+        tokio::join!(server, global, per_project, cloud_security, worklogs);
 
     let mut facts = Facts {
         global,
         server,
         projects,
-        browse: BTreeMap::new(),
-        roles: BTreeMap::new(),
+        browse,
+        roles,
         cloud_security,
-        dc_security: BTreeMap::new(),
+        dc_security,
         worklogs,
     };
     let Some(Ok(Listed {
@@ -210,41 +245,6 @@ pub(crate) async fn gather(
     else {
         return facts;
     };
-
-    // Wave 2.
-    let browse = async {
-        if !want(CheckId::ProjectsBrowse) {
-            return BTreeMap::new();
-        }
-        match deployment {
-            Deployment::Cloud => browse_cloud(api, projects).await,
-            Deployment::DataCenter => browse_dc(api, projects).await,
-        }
-    };
-    let roles = async {
-        if !want(CheckId::VisibilityRoles) {
-            return BTreeMap::new();
-        }
-        let keys: Vec<&Project> = projects.iter().collect();
-        match (deployment, &all_roles) {
-            (Deployment::Cloud, Some(Ok(all))) => roles_cloud(api, &keys, all).await,
-            (Deployment::Cloud, Some(Err(e))) => keys
-                .iter()
-                .map(|p| (p.key.clone(), Err(e.clone())))
-                .collect(),
-            _ => roles_dc(api, &keys, user).await,
-        }
-    };
-    let dc_security = async {
-        if cloud || !want(CheckId::SecurityLevels) {
-            return BTreeMap::new();
-        }
-        security_dc(api, projects).await
-    };
-    let (browse, roles, dc_security) = tokio::join!(browse, roles, dc_security);
-    facts.browse = browse;
-    facts.roles = roles;
-    facts.dc_security = dc_security;
 
     // Wave 3: on Cloud, role membership for projects whose levels name a project role, when
     // `visibility.roles` did not already read it for every project.

@@ -379,13 +379,6 @@ impl HttpClient {
                 None => None,
             };
             let outcome = self.client.execute(req).await;
-            if let (Some(permit), Ok(resp)) = (permit, &outcome) {
-                let signals =
-                    Signals::read(resp.status().as_u16(), resp.headers(), self.clock.now());
-                if let Some(spent) = permit.answered(&signals) {
-                    return Err(spent.into());
-                }
-            }
             let retry_hint = match &outcome {
                 Ok(resp) => retryable_status(resp.status(), idempotency)
                     .then(|| server_hint(resp.headers(), self.clock.now())),
@@ -394,6 +387,7 @@ impl HttpClient {
                 Err(e) if e.is_timeout() && idempotency == Idempotency::Idempotent => Some(None),
                 Err(_) => None,
             };
+            let mut retry = None;
             if let Some(hint) = retry_hint
                 && attempt < self.retry.max_attempts
             {
@@ -402,17 +396,38 @@ impl HttpClient {
                     .deadline
                     .is_none_or(|d| d.left().is_some_and(|left| delay < left));
                 if waited + delay <= self.retry.max_total_wait && before_deadline {
-                    tracing::debug!(%url, attempt, ?delay, "retrying");
-                    match &self.limiter {
-                        // The next attempt waits for the pause in `acquire`, with every other.
-                        Some(limiter) if limiter.shares_pauses() => limiter.pause_for(delay),
-                        _ => self.clock.sleep(delay).await,
-                    }
-                    waited += delay;
-                    attempt += 1;
-                    continue;
+                    retry = Some(delay);
+                } else {
+                    tracing::debug!(%url, attempt, ?delay, "not retrying: total wait budget spent");
                 }
-                tracing::debug!(%url, attempt, ?delay, "not retrying: total wait budget spent");
+            }
+            let shared_pause = self.limiter.as_ref().filter(|l| l.shares_pauses());
+            if let (Some(limiter), Some(delay)) = (shared_pause, retry) {
+                // Before the answer frees its place: no other request may slip out between the
+                // refusal and the pause it asks for.
+                limiter.pause_for(delay);
+            }
+            if let Some(permit) = permit {
+                match &outcome {
+                    Ok(resp) => {
+                        let signals =
+                            Signals::read(resp.status().as_u16(), resp.headers(), self.clock.now());
+                        if let Some(spent) = permit.answered(&signals) {
+                            return Err(spent.into());
+                        }
+                    }
+                    Err(_) => drop(permit),
+                }
+            }
+            if let Some(delay) = retry {
+                tracing::debug!(%url, attempt, ?delay, "retrying");
+                if shared_pause.is_none() {
+                    self.clock.sleep(delay).await;
+                }
+                // Else the next attempt waits for the pause in `acquire`, with every other.
+                waited += delay;
+                attempt += 1;
+                continue;
             }
             let result = match outcome {
                 Ok(resp) => read_response(resp, &url, attempt, self.request_timeout).await,

@@ -15,18 +15,27 @@
 //!   harder.
 //! - **Decrease, once per window.** A rejection (`429`, `503`) lowers the limit once for all
 //!   requests sent in the same window (RFC 5681 §3.2: one reduction per window of data). Like
-//!   RFC 5681 (4), the new limit is sized by what was in flight, not by the old limit: the most
-//!   that were in flight in that window minus the ones refused, which is the capacity a
-//!   concurrency limit such as Jira's burst limit actually has. It never falls below half the
-//!   old limit per window (the multiplicative decrease, β = ½) nor below one. A served answer
-//!   that warns (near-limit, few requests or quota points left, a `RateLimit-Reason`) lowers it
-//!   by a quarter, also once per window.
+//!   RFC 5681 (4), the new limit is sized by what was in flight, not by the old limit: the
+//!   most that were in flight in that window minus the ones refused, which is the capacity a
+//!   concurrency limit such as Jira's burst limit actually has. Since the refusal's pause starts
+//!   before any request can follow it (below), every refusal of the window is counted before
+//!   the next request goes out: the limit lands on the served width in one step instead of
+//!   halving again in the next window. (The number in flight when a refused request was sent
+//!   is no bound: requests overtake each other on the way, so the one refused need not be the
+//!   last sent.) It never falls below half the old limit per window (the multiplicative
+//!   decrease, β = ½) nor below one. A
+//!   served answer that warns (near-limit, few requests or quota points left, a
+//!   `RateLimit-Reason`) lowers it by a quarter, also once per window.
 //! - **Hold after a decrease.** The decreased limit is also the slow-start threshold and a
 //!   ceiling: the limiter does not probe above it for [`PROBE_AFTER`] (doubled after every
-//!   further decrease, at most [`PROBE_MAX`]). A burst limit is a fixed capacity, not congestion
-//!   that clears, and with Jira each probe costs a client-wide `Retry-After` pause.
+//!   further decrease, at most [`PROBE_MAX`]). After a refusal that names Jira's burst limit
+//!   (`RateLimit-Reason: jira-burst-based`) it never probes above it again: that limit is a
+//!   fixed capacity, not congestion that clears, and every probe into it costs a client-wide
+//!   `Retry-After` pause.
 //! - **Client-wide pause.** A `Retry-After` (or the retry policy's backoff) pauses every new
-//!   request of the client, not only the one refused ([`Limiter::pause_for`]).
+//!   request of the client, not only the one refused ([`Limiter::pause_for`]); the HTTP client
+//!   sets the pause before the refused answer frees its place, so no request slips out between
+//!   the refusal and the pause.
 //! - **Quota.** A `429` from the hourly quota makes every later request fail at once with
 //!   [`QuotaSpent`], naming when the quota resets; requests already in flight finish.
 //!
@@ -41,6 +50,7 @@ mod signals;
 
 pub use signals::{MAX_RESET, Quota, Signals};
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Notify;
@@ -54,6 +64,8 @@ pub const SLOW_FACTOR: u32 = 3;
 pub const PROBE_AFTER: Duration = Duration::from_secs(10);
 /// The longest hold, however many decreases came before.
 pub const PROBE_MAX: Duration = Duration::from_secs(300);
+/// The `RateLimit-Reason` of Jira Cloud's burst limit.
+pub const BURST_REASON: &str = "jira-burst-based";
 
 /// How the limit is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,12 +136,17 @@ struct State {
     threshold: f64,
     /// No growth above `threshold` before this instant.
     hold_until: Option<Instant>,
+    /// A burst limit refused a request: no growth above `threshold` for the rest of the run.
+    capped: bool,
     hold: Duration,
     in_flight: usize,
     /// Bumped on every decrease: answers to requests sent before it do not decrease again.
     window: u64,
-    /// The most in flight during the current window.
+    /// The most in flight during the current window, counting only requests sent within the
+    /// fastest round trip (see [`State::young`]).
     peak: usize,
+    /// When each request in flight was sent (how many at each instant).
+    sent: BTreeMap<Instant, usize>,
     /// The last decrease: the window it judged, its peak, the limit before it, and how many
     /// requests of that window were refused so far.
     cut: Option<Cut>,
@@ -148,6 +165,13 @@ struct Cut {
     peak: usize,
     before: f64,
     refused: usize,
+}
+
+impl Cut {
+    /// The limit this window's refusals point to: what the server served of it.
+    fn target(&self) -> f64 {
+        self.peak.saturating_sub(self.refused) as f64
+    }
 }
 
 /// One request's place in flight; returned to the limiter with [`Permit::answered`] or, if the
@@ -177,10 +201,12 @@ impl Limiter {
                 limit: limit as f64,
                 threshold: threshold as f64,
                 hold_until: None,
+                capped: false,
                 hold: PROBE_AFTER,
                 in_flight: 0,
                 window: 0,
                 peak: 0,
+                sent: BTreeMap::new(),
                 cut: None,
                 fastest: None,
                 paused_until: None,
@@ -247,7 +273,9 @@ impl Limiter {
                     _ => {
                         if s.in_flight < s.allowed() {
                             s.in_flight += 1;
-                            s.peak = s.peak.max(s.in_flight);
+                            *s.sent.entry(now).or_default() += 1;
+                            let young = s.young(now);
+                            s.peak = s.peak.max(young);
                             return Ok(Permit {
                                 limiter: self,
                                 sent: now,
@@ -276,9 +304,15 @@ impl Limiter {
         s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
     }
 
-    fn release(&self) {
+    fn release(&self, sent: Instant) {
         let mut s = self.lock();
         s.in_flight = s.in_flight.saturating_sub(1);
+        if let Some(n) = s.sent.get_mut(&sent) {
+            *n -= 1;
+            if *n == 0 {
+                s.sent.remove(&sent);
+            }
+        }
         drop(s);
         self.freed.notify_waiters();
     }
@@ -317,6 +351,9 @@ impl Limiter {
         };
         let ceiling = ceiling.max(1) as f64;
         if signals.rejected() {
+            if signals.reason.as_deref() == Some(BURST_REASON) {
+                s.capped = true;
+            }
             s.decrease(permit, now, None);
         } else if signals.warned() {
             s.decrease(permit, now, Some(0.75));
@@ -328,6 +365,20 @@ impl Limiter {
 }
 
 impl State {
+    /// Requests in flight that were sent within the fastest round trip seen: those the server
+    /// may still be serving. An older one has been answered and its answer is on the way or
+    /// not yet read; counting it would make the server look wider than it is.
+    fn young(&self, now: Instant) -> usize {
+        match self.fastest.and_then(|f| now.checked_sub(f)) {
+            Some(since) => self
+                .sent
+                .range((std::ops::Bound::Excluded(since), std::ops::Bound::Unbounded))
+                .map(|(_, n)| n)
+                .sum(),
+            None => self.in_flight,
+        }
+    }
+
     /// Requests allowed in flight now.
     fn allowed(&self) -> usize {
         (self.limit.floor() as usize).max(1)
@@ -341,7 +392,7 @@ impl State {
         if !(in_use && fast) {
             return;
         }
-        let held = self.hold_until.is_some_and(|h| now < h);
+        let held = self.capped || self.hold_until.is_some_and(|h| now < h);
         let step = if self.limit < self.threshold {
             1.0
         } else if held {
@@ -359,7 +410,7 @@ impl State {
         let new = if permit.window == self.window {
             let cut = Cut {
                 window: permit.window,
-                peak: self.peak.max(permit.in_flight),
+                peak: self.peak.max(1),
                 before: self.limit,
                 refused: usize::from(refused),
             };
@@ -371,14 +422,14 @@ impl State {
             self.hold = self.hold.saturating_mul(2).min(PROBE_MAX);
             match factor {
                 Some(f) => self.limit * f,
-                None => cut.peak.saturating_sub(cut.refused) as f64,
+                None => cut.target(),
             }
         } else {
             // Another answer of the window already judged: only a refusal lowers it further.
             match (&mut self.cut, refused) {
                 (Some(cut), true) if cut.window == permit.window => {
                     cut.refused += 1;
-                    cut.peak.saturating_sub(cut.refused) as f64
+                    cut.target()
                 }
                 _ => return,
             }
@@ -395,7 +446,7 @@ impl Permit<'_> {
     pub fn answered(mut self, signals: &Signals) -> Option<QuotaSpent> {
         let spent = self.limiter.learn(&self, signals);
         self.open = false;
-        self.limiter.release();
+        self.limiter.release(self.sent);
         spent
     }
 }
@@ -403,7 +454,7 @@ impl Permit<'_> {
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if self.open {
-            self.limiter.release();
+            self.limiter.release(self.sent);
         }
     }
 }

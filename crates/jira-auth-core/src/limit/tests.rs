@@ -19,8 +19,17 @@ fn answer(status: u16, headers: &[(&str, &str)]) -> Signals {
 }
 
 /// Sends as many requests as the limiter allows at once, waits one round trip, and answers
-/// them all with `status(i)`. Returns how many were sent.
+/// them all with `status(i)`, a `429` as Jira's burst limit does. Returns how many were sent.
 async fn round(limiter: &Limiter, status: impl Fn(usize) -> u16) -> usize {
+    round_with(limiter, status, Some(BURST_REASON)).await
+}
+
+/// [`round`] with a `429` that names `reason` (or none).
+async fn round_with(
+    limiter: &Limiter,
+    status: impl Fn(usize) -> u16,
+    reason: Option<&str>,
+) -> usize {
     let mut permits = Vec::new();
     while limiter.snapshot().in_flight < limiter.snapshot().limit {
         permits.push(limiter.acquire().await.unwrap());
@@ -29,15 +38,12 @@ async fn round(limiter: &Limiter, status: impl Fn(usize) -> u16) -> usize {
     let sent = permits.len();
     for (i, p) in permits.into_iter().enumerate() {
         let s = status(i);
-        let headers: &[(&str, &str)] = if s == 429 {
-            &[
-                ("retry-after", "1"),
-                ("ratelimit-reason", "jira-burst-based"),
-            ]
-        } else {
-            &[]
-        };
-        p.answered(&answer(s, headers));
+        let mut headers = Vec::new();
+        if s == 429 {
+            headers.push(("retry-after", "1"));
+            headers.extend(reason.map(|r| ("ratelimit-reason", r)));
+        }
+        p.answered(&answer(s, &headers));
     }
     sent
 }
@@ -76,12 +82,29 @@ async fn futures_permits(limiter: &Limiter, n: usize) -> Vec<Permit<'_>> {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_burst_limit_backs_off_to_what_it_served_and_holds_there() {
+async fn a_burst_limit_backs_off_to_what_it_served_and_never_probes_it_again() {
     let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
     // Eight in flight against a limit of six: two refused, one decrease for the window.
     assert_eq!(round(&limiter, |i| if i >= 6 { 429 } else { 200 }).await, 8);
     let s = limiter.snapshot();
     assert_eq!((s.limit, s.throttled), (6, 2));
+    // A burst limit is a fixed width: healthy answers never probe above it during the run,
+    // long after any hold would have ended.
+    let rounds = (PROBE_MAX.as_millis() * 2 / RTT.as_millis()) as usize;
+    for _ in 0..rounds {
+        assert_eq!(round(&limiter, |_| 200).await, 6);
+    }
+    assert_eq!(limiter.snapshot().throttled, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_refusal_holds_the_limit_then_probes_one_per_round_trip() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    assert_eq!(
+        round_with(&limiter, |i| if i >= 6 { 503 } else { 200 }, None).await,
+        8
+    );
+    assert_eq!(limiter.snapshot().limit, 6);
     // Healthy answers do not probe above the learnt limit before the hold ends.
     let rounds = (PROBE_AFTER.as_millis() / RTT.as_millis()) as usize - 2;
     for _ in 0..rounds {
@@ -92,6 +115,31 @@ async fn a_burst_limit_backs_off_to_what_it_served_and_holds_there() {
     round(&limiter, |_| 200).await;
     round(&limiter, |_| 200).await;
     assert_eq!(limiter.snapshot().limit, 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_not_yet_read_do_not_make_the_server_look_wider() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    assert_eq!(round(&limiter, |_| 200).await, 8);
+    assert_eq!(limiter.snapshot().limit, 13);
+    // Four sent a round trip ago: the server is done with them, their answers not yet read.
+    let old = futures_permits(&limiter, 4).await;
+    tokio::time::sleep(RTT + RTT / 4).await;
+    // Nine more against a server six wide: three refused. Thirteen are in flight, but the
+    // server was serving nine when it refused: it is six wide, not ten.
+    let served = futures_permits(&limiter, 6).await;
+    let refused = futures_permits(&limiter, 3).await;
+    tokio::time::sleep(RTT).await;
+    for p in refused {
+        p.answered(&answer(
+            429,
+            &[("retry-after", "1"), ("ratelimit-reason", BURST_REASON)],
+        ));
+    }
+    for p in old.into_iter().chain(served) {
+        p.answered(&answer(200, &[]));
+    }
+    assert_eq!(limiter.snapshot().limit, 6);
 }
 
 #[tokio::test(start_paused = true)]
