@@ -9,6 +9,7 @@ use futures::StreamExt as _;
 use jira_auth_core::Category;
 use jira_auth_core::jira::{JiraClient, JiraError};
 use jira_auth_core::limit::Limiter;
+use jira_auth_core::plural::count;
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -207,9 +208,9 @@ impl Api {
                     Turn::Stalled => {
                         let mut listed = paging.listed;
                         listed.incomplete = Some(format!(
-                            "{} answered startAt={start} with no item it had not already sent although the page was not the last; the list stops at {} items",
+                            "{} answered startAt={start} with no item it had not already sent although the page was not the last; the list stops at {}",
                             endpoint(),
-                            listed.items.len()
+                            count(listed.items.len(), "item")
                         ));
                         return Ok(listed);
                     }
@@ -228,8 +229,10 @@ impl Api {
     /// The paging-limit error, remembered so the audit as a whole fails with it.
     pub(crate) fn too_many(&self, endpoint: String, pages: usize, items: usize) -> Failed {
         let message = format!(
-            "{endpoint} kept paging past {pages} pages and {items} items (the limits are {} pages and {MAX_ITEMS} items): the server is not ending the list",
-            self.max_pages
+            "{endpoint} kept paging past {} and {} (the limits are {} and {MAX_ITEMS} items): the server is not ending the list",
+            count(pages, "page"),
+            count(items, "item"),
+            count(self.max_pages, "page")
         );
         let mut first = self.limit_hit.lock().unwrap_or_else(|e| e.into_inner());
         first.get_or_insert_with(|| message.clone());

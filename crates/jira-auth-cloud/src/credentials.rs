@@ -434,8 +434,8 @@ impl Status {
                 );
             } else if days_left(family_expires) <= WARN_DAYS {
                 warnings.push(format!(
-                    "the token family ends in {} days ({}, 365 days after consent): run `jira-auth cloud login` before then",
-                    days_left(family_expires),
+                    "the token family ends in {} ({}, 365 days after consent): run `jira-auth cloud login` before then",
+                    jira_auth_core::plural::count(days_left(family_expires), "day"),
                     rfc3339(family_expires)
                 ));
             }

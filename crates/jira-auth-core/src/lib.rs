@@ -30,6 +30,7 @@ pub mod limit;
 pub mod loopback;
 pub mod network;
 pub mod pkce;
+pub mod plural;
 pub mod presets;
 pub mod random;
 pub mod redact;

@@ -605,6 +605,49 @@ mod tests {
         }
     }
 
+    /// The fallback's timer on tokio's paused clock: a caller that neither answers nor drops its
+    /// [`Reply`] leaves the browser waiting exactly [`REPLY_WAIT`], then the router's page.
+    #[tokio::test]
+    async fn a_caller_that_never_answers_leaves_the_browser_the_routers_page_after_reply_wait() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut browser = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (held, _) = listener.accept().await.unwrap();
+        // Paused from here: only `advance` moves the clock, and no real time passes.
+        tokio::time::pause();
+        let reply = Reply::hold(held, 200, Page::new("Done", "see the terminal"));
+        let page = tokio::spawn(async move {
+            let mut got = String::new();
+            browser.read_to_string(&mut got).await.unwrap();
+            got
+        });
+        // Let the held reply start its timer (and the browser its read) at this instant.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::advance(REPLY_WAIT - Duration::from_millis(1)).await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!page.is_finished(), "answered before REPLY_WAIT");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        // Bounded by a millisecond more of the paused clock: the page is due now, not later.
+        let got = tokio::time::timeout(Duration::from_millis(1), page)
+            .await
+            .expect("no page after REPLY_WAIT")
+            .unwrap();
+        assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+        assert!(
+            got.contains("<h1>Done</h1><p>see the terminal</p>"),
+            "{got}"
+        );
+        // The caller's answer, too late, changes nothing and does not hang.
+        reply
+            .answer(400, Page::new("Login failed", "too late"))
+            .await;
+    }
+
     #[tokio::test]
     async fn a_port_in_use_on_a_later_address_is_an_error_not_a_skip() {
         let taken = std::net::TcpListener::bind("127.0.0.2:0").unwrap();

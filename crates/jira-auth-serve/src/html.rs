@@ -190,7 +190,8 @@ pub fn connecting(seconds: u64) -> String {
     let head = format!("<meta http-equiv=\"refresh\" content=\"{seconds}\">\n");
     let body = format!(
         "<p id=\"progress\">Waiting for Atlassian to confirm the consent. This page checks \
-         again every {seconds} seconds; there is nothing to do.</p>\n"
+         again every {}; there is nothing to do.</p>\n",
+        jira_auth_core::plural::count(seconds, "second")
     );
     page_with_head("Connecting to Atlassian", &head, &body)
 }

@@ -264,6 +264,25 @@ async fn a_preset_file_defines_the_checks_and_a_bad_one_is_a_usage_error() {
         run.stdout
     );
 
+    // One check is counted in the singular.
+    let one = dir.path().join("one.toml");
+    std::fs::write(&one, "[presets.one]\nchecks = [\"server.info\"]\n").unwrap();
+    let run = jira_auth(
+        cloud_args(
+            &site.url(),
+            &["--preset-file", one.to_str().unwrap(), "--preset", "one"],
+        ),
+        "test-api-token",
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("PASS: 1 passed (1 check, preset `one`, --fail-on error)\n"),
+        "{}",
+        run.stdout
+    );
+
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[presets.mine]\nchecks = [\"project.browse\"]\n").unwrap();
     let run = jira_auth(

@@ -162,7 +162,8 @@ async fn scenario(command: &'static str, step: &'static str, later: bool) -> Row
         assert_eq!(rerun.code, 3, "{}", rerun.transcript());
         assert_eq!(
             rerun.stderr,
-            "error: the token family is no longer valid (expired, revoked or reused): run `jira-auth cloud login` again (server said invalid_grant: Unknown or invalid refresh token.)\n"
+            // The login asked for `--preset psoxy`: so does the advice.
+            "error: the token family is no longer valid (expired, revoked or reused): run `jira-auth cloud login --preset psoxy` again (server said invalid_grant: Unknown or invalid refresh token.)\n"
         );
         assert_eq!(
             after, before,
@@ -550,7 +551,7 @@ async fn a_rotated_token_that_cannot_be_saved_is_an_error_naming_the_reuse_windo
     assert_eq!(
         advice,
         format!(
-            "(Atlassian's 10-minute reuse window); free disk space under `{}` and run `jira-auth cloud refresh` before then, else `jira-auth cloud login` again",
+            "(Atlassian's 10-minute reuse window); free disk space under `{}` and run `jira-auth cloud refresh` before then, else `jira-auth cloud login --preset psoxy` again",
             env.config_dir().display()
         )
     );

@@ -83,10 +83,4 @@ pub(crate) fn short_list(items: &[String], max: usize) -> String {
 }
 
 /// `1 project` / `2 projects`.
-pub(crate) fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
+pub(crate) use jira_auth_core::plural::count;

@@ -158,10 +158,10 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, String> {
     }
     let raw: Raw = serde_json::from_slice(strip_bom(body)).map_err(|e| {
         format!(
-            "not JSON, or not an object: line {} column {} of {} bytes",
+            "not JSON, or not an object: line {} column {} of {}",
             e.line(),
             e.column(),
-            body.len()
+            jira_auth_core::plural::count(body.len(), "byte")
         )
     })?;
     let access_token = raw

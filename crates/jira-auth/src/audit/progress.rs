@@ -2,6 +2,7 @@
 //! planned, requests in flight against the current limit, and throttled answers.
 
 use jira_auth_audit::Tally;
+use jira_auth_core::plural::count;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,8 +14,11 @@ pub struct StderrProgress {
 /// The progress line for `tally`.
 fn line(t: &Tally) -> String {
     let mut line = format!(
-        "auditing… {}/{} requests, {} in flight (limit {})",
-        t.done, t.planned, t.in_flight, t.limit
+        "auditing… {}/{}, {} in flight (limit {})",
+        t.done,
+        count(t.planned, "request"),
+        t.in_flight,
+        t.limit
     );
     if t.throttled > 0 {
         line += &format!(", {} throttled", t.throttled);
@@ -72,5 +76,11 @@ mod tests {
             line(&t),
             "auditing… 120/1052 requests, 6 in flight (limit 6), 2 throttled, hourly quota nearly spent: slowing down"
         );
+        // A one-request audit (a preset of one check on a small site) counts in the singular.
+        t.done = 0;
+        t.planned = 1;
+        t.throttled = 0;
+        t.quota_low = false;
+        assert_eq!(line(&t), "auditing… 0/1 request, 6 in flight (limit 6)");
     }
 }

@@ -12,6 +12,7 @@ use jira_auth_audit::{AuditOptions, Progress};
 use jira_auth_core::http::HttpClient;
 use jira_auth_core::jira::JiraClient;
 use jira_auth_core::limit::Quota;
+use jira_auth_core::plural::count;
 use jira_auth_core::presets::Presets;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_core::time::{rfc3339, unix_seconds};
@@ -115,8 +116,8 @@ fn quota_note(quota: Option<Quota>) -> String {
             remaining,
             limit: Some(limit),
             ..
-        }) => format!(" ({remaining} of {limit} points left)"),
-        Some(Quota { remaining, .. }) => format!(" ({remaining} points left)"),
+        }) => format!(" ({remaining} of {} left)", count(limit, "point")),
+        Some(Quota { remaining, .. }) => format!(" ({} left)", count(remaining, "point")),
         None => String::new(),
     };
     let reset = quota

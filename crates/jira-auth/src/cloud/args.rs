@@ -204,7 +204,14 @@ pub struct ServeArgs {
     pub public_url: String,
 
     /// The OAuth 2.0 (3LO) app's client id (developer console → the app → Settings).
-    #[arg(long, env = "JIRA_AUTH_CLIENT_ID", value_name = "ID")]
+    // Not `required`: clap's "required argument" error cannot name the variable, ours does.
+    #[arg(
+        long,
+        env = "JIRA_AUTH_CLIENT_ID",
+        value_name = "ID",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub client_id: String,
 
     /// Read the client secret from this file (first line, e.g. a mounted secret). Else

@@ -41,12 +41,7 @@ pub async fn login(
     let presets = Presets::load(a.preset_file.as_deref())?;
     let scopes =
         authorize::resolve_scopes(&presets, a.preset.as_deref(), &a.scopes, !a.no_refresh)?;
-    if a.client_id.trim().is_empty() {
-        return Err(Failure::usage(
-            "no client id: pass `--client-id ID` or set `JIRA_AUTH_CLIENT_ID` (developer console → your app → Settings)",
-        )
-        .into());
-    }
+    super::client_id(&a.client_id)?;
     if a.paste && a.client_secret_stdin {
         return Err(Failure::usage(
             "`--client-secret-stdin` and `--paste` both read standard input: give the client secret with `--client-secret-file PATH` or `JIRA_AUTH_CLIENT_SECRET` instead",

@@ -26,11 +26,7 @@ pub fn sites_table(sites: &[Site], current: Option<&str>) -> String {
 }
 
 fn days(n: i64) -> String {
-    if n == 1 {
-        "1 day".into()
-    } else {
-        format!("{n} days")
-    }
+    jira_auth_core::plural::count(n, "day")
 }
 
 /// The `cloud status` text.

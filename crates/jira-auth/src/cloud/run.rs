@@ -38,6 +38,8 @@ async fn usable_credentials(
     store: &Store,
 ) -> crate::exit::Result<credentials::CloudCredentials> {
     let stored = credentials::load(store, profile)?;
+    // The file just read names the login's preset: advice to log in again asks for it too.
+    crate::suggest::set_preset(stored.preset.as_deref());
     if stored.access_remaining(unix_seconds(SystemTime::now())) >= REFRESH_MARGIN.as_secs() as i64 {
         return Ok(stored);
     }
@@ -74,6 +76,7 @@ async fn refresh(
     store: &Store,
 ) -> crate::exit::Result<u8> {
     let before = credentials::load(store, profile)?;
+    crate::suggest::set_preset(before.preset.as_deref());
     let fresh = credentials::ensure_fresh(
         store,
         profile,
@@ -211,6 +214,7 @@ async fn export(
     // Read under the lock, so a refresh running now finishes first; then export a token that
     // is still valid for a while, refreshing first if it is about to expire.
     let stored = credentials::load_locked(store, profile)?;
+    crate::suggest::set_preset(stored.preset.as_deref());
     if stored.kind == LoginKind::ServiceAccount && a.format == ExportFormat::Psoxy {
         return Err(jira_auth_cloud::CloudError::NoRefreshTokenToExport {
             profile: profile.to_string(),

@@ -96,13 +96,7 @@ pub fn config(
     let endpoints = Endpoints::parse(&args.endpoints.auth_url, &args.endpoints.api_url)?;
     let presets = Presets::load(args.preset_file.as_deref())?;
     let scopes = authorize::resolve_scopes(&presets, args.preset.as_deref(), &args.scopes, true)?;
-    let client_id = args.client_id.trim().to_owned();
-    if client_id.is_empty() {
-        return Err(Failure::usage(
-            "the client id is empty: pass `--client-id` or set `JIRA_AUTH_CLIENT_ID` (developer console → your app → Settings)",
-        )
-        .into());
-    }
+    let client_id = super::client_id(&args.client_id)?;
     // A service has no terminal: the file, else the environment.
     let client_secret = SecretSource {
         what: "client secret",

@@ -128,8 +128,9 @@ pub fn verdict(report: &Report, fail_on: FailOn) -> String {
         "PASS"
     };
     format!(
-        "{head}: {} ({total} checks, preset `{}`, --fail-on {})",
+        "{head}: {} ({}, preset `{}`, --fail-on {})",
         parts.join(", "),
+        jira_auth_core::plural::count(total, "check"),
         report.preset,
         match fail_on {
             FailOn::Error => "error",
