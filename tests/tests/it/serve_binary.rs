@@ -142,17 +142,14 @@ fn an_empty_allow_list_refuses_to_start() {
 
 #[test]
 fn a_missing_client_id_names_the_flag_and_the_variable() {
-    let config_dir = tempfile::tempdir().unwrap();
-    let out = assert_cmd::Command::new(jira_auth_test::binary::jira_auth())
-        .args(["cloud", "serve", "--listen", "127.0.0.1:0"])
-        .env_remove("JIRA_AUTH_CLIENT_ID")
-        .env("JIRA_AUTH_CONFIG_DIR", config_dir.path())
-        .env("JIRA_AUTH_PUBLIC_URL", "https://jira-auth.example.com")
-        .env("JIRA_AUTH_CLIENT_SECRET", "s3cret")
-        .env("JIRA_AUTH_SCOPES", "read:jira-work")
-        .env("NO_COLOR", "1")
-        .assert()
-        .code(2);
+    let ctx = TestContext::new();
+    let out =
+        assert_cmd::Command::from_std(ctx.command(&["cloud", "serve", "--listen", "127.0.0.1:0"]))
+            .env("JIRA_AUTH_PUBLIC_URL", "https://jira-auth.example.com")
+            .env("JIRA_AUTH_CLIENT_SECRET", "s3cret")
+            .env("JIRA_AUTH_SCOPES", "read:jira-work")
+            .assert()
+            .code(2);
     assert_eq!(
         String::from_utf8_lossy(&out.get_output().stderr),
         "error: no client id: pass `--client-id ID` or set `JIRA_AUTH_CLIENT_ID` (developer console → your app → Settings)\n"
