@@ -68,6 +68,8 @@ async fn an_untrusted_ca_is_named_then_ca_file_works_and_is_remembered() {
         )
     );
     assert!(!home.profile_path("default").exists());
+    // A refused certificate fails the same way on every attempt: it is not retried.
+    assert_eq!(front.handshakes().len(), 1, "{:?}", front.handshakes());
 
     let ca = pki.ca_file();
     let trusted = login(

@@ -389,8 +389,10 @@ impl HttpClient {
             let retry_hint = match &outcome {
                 Ok(resp) => retryable_status(resp.status(), idempotency)
                     .then(|| server_hint(resp.headers(), self.clock.now())),
-                // A refused connection never reached the server: safe to retry whatever the method.
-                Err(e) if e.is_connect() => Some(None),
+                // A refused connection never reached the server: safe to retry whatever the
+                // method. A failed TLS handshake counts as a connect error too, but a refused
+                // certificate (or a server that does not speak TLS) fails the same way again.
+                Err(e) if e.is_connect() && rustls_error(e).is_none() => Some(None),
                 Err(e) if e.is_timeout() && idempotency == Idempotency::Idempotent => Some(None),
                 Err(_) => None,
             };
