@@ -1,5 +1,5 @@
 //! Enterprise networks through the real binary: private CAs (`--ca-file`, `SSL_CERT_FILE`),
-//! expired certificates, mutual TLS, `HTTPS_PROXY`/`NO_PROXY`, and plain http refused. The TLS
+//! expired certificates and certificates for another name, mutual TLS, `HTTPS_PROXY`/`NO_PROXY`, and plain http refused. The TLS
 //! server and the proxy are real (`jira_auth_test::tls`), in front of the fake Jira Server.
 
 #![allow(clippy::unwrap_used)]
@@ -7,7 +7,9 @@
 mod server_support;
 
 use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
-use jira_auth_test::tls::{ConnectProxy, PROXIED_HOST, Pki, TlsFront, TlsOptions, Tunnel};
+use jira_auth_test::tls::{
+    ConnectProxy, OTHER_HOST, PROXIED_HOST, Pki, TlsFront, TlsOptions, Tunnel,
+};
 use server_support::{Home, Run};
 use std::process::Command;
 
@@ -392,6 +394,33 @@ async fn plain_http_to_another_host_is_refused_before_any_connection() {
             .contains("could not connect to http://example.invalid/jira/rest/api/2/myself"),
         "{}",
         run.render()
+    );
+    assert!(!home.profile_path("default").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_for_another_name_says_which_names_it_has() {
+    let pki = Pki::new();
+    let options = TlsOptions {
+        other_name: true,
+        ..TlsOptions::default()
+    };
+    let (fake, front) = fake_behind_tls(&pki, options).await;
+    let home = Home::new();
+    let ca = pki.ca_file();
+    let run = login(
+        &home,
+        cmd(&home, &fake),
+        &front.url(),
+        &["--ca-file", ca.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 4, "{}", run.render());
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: TLS with localhost:{} failed: its certificate is not valid for this host name (name mismatch: it names {OTHER_HOST}); use the host name the certificate was issued for in the URL (see docs/network.md)\n",
+            front.port()
+        )
     );
     assert!(!home.profile_path("default").exists());
 }
