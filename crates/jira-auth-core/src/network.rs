@@ -9,7 +9,7 @@
 
 use crate::category::{Categorize, Category};
 use crate::secret::mask_url;
-use crate::store::{PrivateFileError, Section};
+use crate::store::{PrivateFileError, ProfileGuard, Section, StoreError};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,18 @@ impl Section for NetworkProfile {
 impl NetworkProfile {
     pub fn is_empty(&self) -> bool {
         self.ca_file.is_none() && self.client_cert.is_none()
+    }
+
+    /// After a login (`cloud login`, `server login`, a consent through `cloud serve`): the
+    /// profile `guard` holds keeps these paths, or drops its `network` section when there are
+    /// none.
+    pub fn remember(&self, guard: &ProfileGuard) -> Result<(), StoreError> {
+        if self.is_empty() {
+            guard.remove_section::<Self>()?;
+        } else {
+            guard.save_section(self)?;
+        }
+        Ok(())
     }
 }
 

@@ -118,48 +118,7 @@ impl CloudEnv {
     {
         let mut full = vec!["cloud", "login", "--no-browser"];
         full.extend_from_slice(args);
-        let mut cmd = self.command(&full);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let started = Instant::now();
-        let mut child = cmd.spawn().unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (url_tx, url_rx) = std::sync::mpsc::channel::<String>();
-        let err_reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap();
-                if !sent && line.starts_with("http") {
-                    url_tx.send(line.clone()).unwrap();
-                    sent = true;
-                }
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let out_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            stdout.read_to_string(&mut s).unwrap();
-            s
-        });
-        // Bounded: the binary prints the URL at once or fails.
-        if let Ok(url) = url_rx.recv_timeout(Duration::from_secs(20)) {
-            browser(url, stdin).await;
-        }
-        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-            .await
-            .unwrap();
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: out_reader.join().unwrap(),
-            stderr: err_reader.join().unwrap(),
-            elapsed: started.elapsed(),
-        }
+        interactive(self.command(&full), browser).await
     }
 
     /// A full successful login with the default flags plus `args`, via the loopback listener.
@@ -197,6 +156,56 @@ pub fn run_command(mut cmd: Command, stdin: &str) -> Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Runs `cmd` (a `cloud login --no-browser`), reads the authorize URL from its stderr, lets
+/// `browser` act on it (with the child still running), then waits for the end.
+pub async fn interactive<F, Fut>(mut cmd: Command, browser: F) -> Run
+where
+    F: FnOnce(String, std::process::ChildStdin) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (url_tx, url_rx) = std::sync::mpsc::channel::<String>();
+    let err_reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if !sent && line.starts_with("http") {
+                url_tx.send(line.clone()).unwrap();
+                sent = true;
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).unwrap();
+        s
+    });
+    // Bounded: the binary prints the URL at once or fails.
+    if let Ok(url) = url_rx.recv_timeout(Duration::from_secs(20)) {
+        browser(url, stdin).await;
+    }
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
         elapsed: started.elapsed(),
     }
 }
