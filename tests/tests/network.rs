@@ -10,7 +10,11 @@ mod cloud_support;
 mod server_support;
 
 use cloud_support::{CloudEnv, run_command};
-use jira_auth_test::cloud::FakeConfig;
+use jira_auth_test::cloud::service_account::ACME_CLOUD_ID;
+use jira_auth_test::cloud::{FakeConfig, SA_CLIENT_ID, SA_CLIENT_SECRET};
+use jira_auth_test::dc_oauth2::{
+    DcOAuth2Config, FakeDcOAuth2, SERVICE_ACCOUNT_ID, SERVICE_ACCOUNT_SECRET,
+};
 use jira_auth_test::server::{FakeJiraServer, FakeJiraServerConfig};
 use jira_auth_test::tls::{
     ConnectProxy, OTHER_HOST, PROXIED_HOST, Pki, TlsFront, TlsOptions, Tunnel,
@@ -813,4 +817,88 @@ async fn cloud_serve_exchanges_through_the_proxy_with_the_private_ca_and_client_
     assert_eq!(refresh.code, 0, "{}", refresh.transcript());
     assert_eq!(cloud.env.fake.token_requests().await.len(), 2);
     assert_eq!(proxy.tunnels().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cloud_service_account_login_remembers_the_ca_for_cloud_token() {
+    let pki = Pki::new();
+    let cloud = CloudTls::start(&pki, TlsOptions::default()).await;
+    let ca = pki.ca_file();
+    let service_account = |args: &[&str]| {
+        let mut cmd = cloud.command("localhost", args);
+        cmd.env("JIRA_AUTH_CLIENT_ID", SA_CLIENT_ID)
+            .env("JIRA_AUTH_CLIENT_SECRET", SA_CLIENT_SECRET);
+        cmd
+    };
+    let mut login = service_account(&[
+        "cloud",
+        "login",
+        "--client-credentials",
+        "--site",
+        ACME_CLOUD_ID,
+    ]);
+    login.env("JIRA_AUTH_CA_FILE", &ca);
+    let login = run_command(login, "");
+    assert_eq!(login.code, 0, "{}", login.transcript());
+    assert_eq!(
+        cloud.profile()["network"],
+        serde_json::json!({"ca_file": ca.to_str().unwrap()})
+    );
+
+    // An expired access token is minted again through the remembered CA, no flag needed.
+    cloud.env.edit_profile("default", |c| {
+        c["access_expires_at"] = serde_json::json!(cloud_support::now() - 10)
+    });
+    let token = run_command(service_account(&["cloud", "token"]), "");
+    assert_eq!(token.code, 0, "{}", token.transcript());
+    assert_eq!(cloud.env.fake.token_requests().await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_center_token_renewal_uses_the_remembered_ca() {
+    let pki = Pki::new();
+    let jira = FakeJiraServer::start(FakeJiraServerConfig {
+        context_path: "/jira".into(),
+        ..Default::default()
+    })
+    .await;
+    let provider = FakeDcOAuth2::mount(
+        &jira,
+        DcOAuth2Config::new("http://127.0.0.1:9/callback".to_owned()),
+    )
+    .await;
+    let front = TlsFront::start(&pki, *jira.mock_server().address(), TlsOptions::default()).await;
+    let home = Home::new();
+    let url = format!("{}/jira", front.url());
+    let ca = pki.ca_file();
+    let mut login = cmd(&home, &jira);
+    login
+        .env("JIRA_AUTH_CLIENT_SECRET", SERVICE_ACCOUNT_SECRET)
+        .env("JIRA_AUTH_CA_FILE", &ca);
+    let login = home.run_with(
+        login,
+        &[
+            "server",
+            "login",
+            "--client-credentials",
+            "--url",
+            &url,
+            "--client-id",
+            SERVICE_ACCOUNT_ID,
+            "--scope",
+            "WRITE",
+        ],
+        None,
+    );
+    assert_eq!(login.code, 0, "{}", login.render());
+    let profile: serde_json::Value = serde_json::from_str(&home.profile_text("default")).unwrap();
+    assert_eq!(
+        profile["network"],
+        serde_json::json!({"ca_file": ca.to_str().unwrap()})
+    );
+
+    // `server refresh` reaches the token endpoint with the remembered CA.
+    let refresh = home.run_with(cmd(&home, &jira), &["server", "refresh"], None);
+    assert_eq!(refresh.code, 0, "{}", refresh.render());
+    drop(provider);
 }
