@@ -758,7 +758,8 @@ async fn cloud_serve_exchanges_through_the_proxy_with_the_private_ca_and_client_
             .into_iter()
             .map(|t| t.target)
             .collect::<Vec<_>>(),
-        [auth.clone()]
+        std::slice::from_ref(&auth),
+        "one attempt: a refused certificate is not retried"
     );
     service.kill().await.unwrap();
     assert!(
