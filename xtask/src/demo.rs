@@ -1,7 +1,7 @@
 //! `cargo xtask demo`: the whole product, end to end, against embedded fakes on 127.0.0.1.
 //!
 //! It builds `jira-auth` and runs [`jira_auth_test::journey`], the same journey the end-to-end
-//! test `tests/tests/journey.rs` snapshots, narrating each step. Nothing leaves the machine and
+//! test `tests/tests/it/journey.rs` snapshots, narrating each step. Nothing leaves the machine and
 //! the throw-away config directory is removed at the end.
 
 use anyhow::Result;

@@ -104,7 +104,7 @@ pub fn parse_tenant_info(url: &str, body: &[u8]) -> Result<String, CloudError> {
         #[serde(rename = "cloudId")]
         cloud_id: String,
     }
-    let info: TenantInfo = parse_json(url, body)?;
+    let info: TenantInfo = crate::transport::parse_json(url, body)?;
     if !is_cloud_id(&info.cloud_id) {
         return Err(CloudError::BadResponse {
             url: url.to_owned(),
@@ -169,30 +169,13 @@ pub fn parse_server_info(url: &str, body: &[u8]) -> Result<SiteInfo, CloudError>
         base_url: Option<String>,
         server_title: Option<String>,
     }
-    let info: ServerInfo = parse_json(url, body)?;
+    let info: ServerInfo = crate::transport::parse_json(url, body)?;
     let site_url = info
         .base_url
         .filter(|u| url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
     Ok(SiteInfo {
         url: site_url,
         title: info.server_title.map(|t| t.chars().take(200).collect()),
-    })
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, CloudError> {
-    let body = jira_auth_core::api_error::strip_bom(body);
-    if !crate::transport::looks_like_json(body) {
-        return Err(CloudError::BadResponse {
-            url: url.to_owned(),
-            message: format!(
-                "{} instead of JSON; is a proxy or a login page in the way?",
-                jira_auth_core::ErrorBody::parse(body, None)
-            ),
-        });
-    }
-    serde_json::from_slice(body).map_err(|e| CloudError::BadResponse {
-        url: url.to_owned(),
-        message: e.to_string(),
     })
 }
 

@@ -46,19 +46,7 @@ pub async fn accessible_resources(
 
 /// Parses an `accessible-resources` body (pure; a fuzz target). `url` is only for the message.
 pub fn parse_sites(url: &str, body: &[u8]) -> Result<Vec<Site>, CloudError> {
-    if !crate::transport::looks_like_json(body) {
-        return Err(CloudError::BadResponse {
-            url: url.to_owned(),
-            message: format!(
-                "{} instead of JSON; is a proxy or a login page in the way?",
-                jira_auth_core::ErrorBody::parse(body, None)
-            ),
-        });
-    }
-    serde_json::from_slice(body).map_err(|e| CloudError::BadResponse {
-        url: url.to_owned(),
-        message: e.to_string(),
-    })
+    crate::transport::parse_json(url, body)
 }
 
 /// Picks the site `wanted` names (its id, its URL with or without scheme or trailing slash, or

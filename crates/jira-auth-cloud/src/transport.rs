@@ -10,6 +10,7 @@
 //! by its size and `Content-Type`, and an error body that is not RFC 6749 §5.2 JSON is parsed
 //! with [`jira_auth_core::ErrorBody::parse_masked`]. A leading UTF-8 byte order mark is dropped.
 
+use crate::CloudError;
 use jira_auth_core::api_error::{describe_unshown, strip_bom};
 use jira_auth_core::http::{HttpClient, HttpError, Idempotency, check_token_status};
 use std::future::Future;
@@ -91,7 +92,30 @@ fn is_json_answer(headers: &http::HeaderMap, body: &[u8]) -> bool {
 }
 
 /// Whether `body` starts (after white space) like a JSON object or array.
-pub(crate) fn looks_like_json(body: &[u8]) -> bool {
+/// A JSON answer from Atlassian read as `T` (a byte order mark skipped); anything that is not JSON
+/// (a proxy's or login page, an error page) is named without its content. `url` is only for the
+/// message.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    url: &str,
+    body: &[u8],
+) -> Result<T, CloudError> {
+    let body = strip_bom(body);
+    if !looks_like_json(body) {
+        return Err(CloudError::BadResponse {
+            url: url.to_owned(),
+            message: format!(
+                "{} instead of JSON; is a proxy or a login page in the way?",
+                jira_auth_core::ErrorBody::parse(body, None)
+            ),
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| CloudError::BadResponse {
+        url: url.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn looks_like_json(body: &[u8]) -> bool {
     body.iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'['))

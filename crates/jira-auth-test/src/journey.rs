@@ -1,5 +1,5 @@
 //! The whole jira-auth journey against the fakes, driven through the real binary: what
-//! `cargo xtask demo` shows and what `tests/tests/journey.rs` snapshots, so the demo and the
+//! `cargo xtask demo` shows and what `tests/tests/it/journey.rs` snapshots, so the demo and the
 //! tests exercise the same code.
 //!
 //! Cloud: `cloud login --no-browser` (the journey plays the browser: it opens the consent page,
@@ -13,6 +13,7 @@
 //! config directory on 127.0.0.1.
 
 use crate::cloud::{FakeAtlassian, FakeConfig};
+use crate::context::{TestContext, free_port};
 use crate::dc_oauth2::{CLIENT_ID, CLIENT_SECRET, DcOAuth2Config, FakeDcOAuth2};
 use crate::jira_site::{JiraSite, Site};
 use crate::server::{Approval, FakeJiraServer, FakeJiraServerConfig};
@@ -60,9 +61,8 @@ pub fn first_site_id() -> Result<String> {
         .context("fixture has no site id")
 }
 
-struct Runner<'a> {
-    binary: &'a Path,
-    config_dir: PathBuf,
+struct Runner {
+    ctx: TestContext,
     envs: Vec<(String, String)>,
 }
 
@@ -89,7 +89,9 @@ fn record(
 /// Runs the journey with `binary`, reporting each step to `on` as it completes, and returns the
 /// steps. A step that exits with another code than the journey expects ends it with an error.
 pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Step>> {
-    let tmp = tempfile::tempdir().context("creating the throw-away config directory")?;
+    let ctx =
+        TestContext::for_binary(binary).context("creating the throw-away config directory")?;
+    let home = ctx.home().to_owned();
     let mut steps = Vec::new();
     // ------------------------------------------------------------------ Jira Cloud
     let atlassian = FakeAtlassian::start(FakeConfig::default()).await;
@@ -107,8 +109,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
         atlassian.api_url()
     )));
     let mut runner = Runner {
-        binary,
-        config_dir: tmp.path().join("config"),
+        ctx,
         envs: vec![
             ("JIRA_AUTH_CLIENT_ID".into(), atlassian.client_id().into()),
             (
@@ -121,7 +122,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
         ],
     };
 
-    let redirect = format!("http://127.0.0.1:{}/callback", free_port()?);
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
     let step = runner
         .run_with_browser(
             "cloud login --no-browser: consent in the (simulated) browser, code exchange, site lookup",
@@ -181,7 +182,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
 
     // ------------------------------------------------------------------ Jira Server
     runner.envs = vec![("JIRA_AUTH_PROFILE".into(), "server-demo".into())];
-    let keys = tmp.path().join("keys");
+    let keys = home.join("keys");
     let step = runner
         .run(
             "server keygen: an RSA key pair for the Application Link",
@@ -266,7 +267,7 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
     record(&mut steps, step, 0, &mut on)?;
 
     // ------------------------------------------------------- Jira Data Center OAuth 2.0
-    let dc_redirect = format!("http://127.0.0.1:{}/callback", free_port()?);
+    let dc_redirect = format!("http://127.0.0.1:{}/callback", free_port());
     let _provider = FakeDcOAuth2::mount(&jira, DcOAuth2Config::new(dc_redirect.clone())).await;
     on(Event::Note(&format!(
         "the same fake Jira as an OAuth 2.0 provider: an incoming application link, client id `{CLIENT_ID}`, Redirect URL {dc_redirect}, Permission READ and WRITE"
@@ -328,15 +329,10 @@ pub async fn run(binary: &Path, mut on: impl FnMut(Event<'_>)) -> Result<Vec<Ste
     Ok(steps)
 }
 
-impl Runner<'_> {
+impl Runner {
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(self.binary);
-        cmd.args(args)
-            .env("JIRA_AUTH_CONFIG_DIR", &self.config_dir)
-            .env("NO_COLOR", "1")
-            .env_remove("BROWSER")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
+        let mut cmd = Command::from(self.ctx.command(args));
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -409,12 +405,6 @@ impl Runner<'_> {
             stderr,
         })
     }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 fn path_str(path: &Path) -> Result<&str> {

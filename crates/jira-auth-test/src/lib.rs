@@ -8,6 +8,8 @@
 //! - [`tls`]: a test CA, a TLS front (optionally demanding a client certificate) for any fake,
 //!   and an HTTP `CONNECT` proxy that records its tunnels.
 //! - [`binary`]: the `jira-auth` binary, built on demand.
+//! - [`context`]: one end-to-end test's world: a private home, the binary run with a cleared
+//!   environment, one transcript format and its snapshot macro.
 //! - [`journey`]: the whole product journey through the real binary (the demo and its test).
 //!
 //! Fakes listen on 127.0.0.1 random ports only. They are plain wiremock servers, so tests can
@@ -18,6 +20,7 @@
 
 pub mod binary;
 pub mod cloud;
+pub mod context;
 pub mod contract;
 pub mod dc_oauth2;
 pub mod filters;

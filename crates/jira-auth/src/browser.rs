@@ -1,7 +1,21 @@
 //! Opening the user's browser on an authorize URL, for `cloud login` and `server login`, and the
 //! page it shows once the login ended.
 
-use jira_auth_core::loopback::Page;
+use jira_auth_core::loopback::{Page, Reply};
+
+/// Answers the browser that brought the callback, when it waits (`reply`), with how the login
+/// ended: `Ok(where)` is where it is signed in.
+pub async fn answer(reply: Option<Reply>, outcome: Result<String, &crate::exit::Error>) {
+    if let Some(reply) = reply {
+        let (status, page) = outcome_page(outcome);
+        reply.answer(status, page).await;
+    }
+}
+
+/// What the browser says after a Data Center login: the Jira it is signed in to, as which profile.
+pub fn signed_in_to_jira(base: &str, profile: &str) -> String {
+    format!("jira-auth is signed in to {base} as profile `{profile}`. You can close this tab.")
+}
 
 /// The page the browser that brought the callback shows once the login ended: `Ok(what)` says
 /// where it is signed in; an error says what failed and what to do, as the terminal does (the

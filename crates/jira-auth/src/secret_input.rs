@@ -33,6 +33,30 @@ pub struct SecretSource<'a> {
     pub how: &'a str,
 }
 
+/// The variable every login reads an OAuth app's client secret from.
+pub const CLIENT_SECRET_ENV: &str = "JIRA_AUTH_CLIENT_SECRET";
+
+/// An OAuth app's client secret for a login in a terminal: `--client-secret-file PATH`,
+/// `--client-secret-stdin`, [`CLIENT_SECRET_ENV`], else `prompt` (hidden) on a terminal.
+pub fn client_secret(
+    file: Option<&Path>,
+    stdin_flag: bool,
+    prompt: &str,
+) -> Result<jira_auth_core::ClientSecret, Failure> {
+    let source = SecretSource {
+        what: "client secret",
+        file: file.map(|p| (p, "--client-secret-file")),
+        stdin_flag,
+        env: CLIENT_SECRET_ENV,
+        piped_stdin: false,
+        prompt: Some(prompt),
+        how: "set `JIRA_AUTH_CLIENT_SECRET`, or pass `--client-secret-file PATH` or `--client-secret-stdin`",
+    };
+    Ok(jira_auth_core::ClientSecret::new(
+        source.read(&mut Process)?,
+    ))
+}
+
 /// What the reader needs from the outside world, so the precedence is tested without a process.
 pub trait Inputs {
     fn env(&self, name: &str) -> Option<String>;

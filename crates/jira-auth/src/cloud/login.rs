@@ -8,7 +8,6 @@ use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
 use crate::exit::{Category, ContextAs as _};
 use crate::output::Narrator;
-use crate::secret_input::{Process, SecretSource};
 use jira_auth_cloud::callback::{RedirectUri, parse_pasted};
 use jira_auth_cloud::consent::Consent;
 use jira_auth_cloud::credentials::Grant;
@@ -22,9 +21,6 @@ use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_core::time::{rfc3339, unix_seconds};
 use std::io::{BufRead, IsTerminal};
 use std::time::{Duration, SystemTime};
-
-/// The environment variable holding the client secret.
-pub const CLIENT_SECRET_ENV: &str = "JIRA_AUTH_CLIENT_SECRET";
 
 pub async fn login(
     global: &GlobalArgs,
@@ -135,15 +131,16 @@ pub async fn login(
     }
     .await;
     // The browser has waited for this: it shows how the login really ended.
-    if let Some(reply) = reply {
-        let (status, page) = crate::browser::outcome_page(finished.as_ref().map(|c| {
+    crate::browser::answer(
+        reply,
+        finished.as_ref().map(|c| {
             format!(
                 "jira-auth is signed in to {} ({}) as profile `{profile}`. You can close this tab.",
                 c.credentials.site_name, c.credentials.site_url
             )
-        }));
-        reply.answer(status, page).await;
-    }
+        }),
+    )
+    .await;
     let connection = finished?;
     let (c, missing) = (&connection.credentials, &connection.missing_scopes);
 
@@ -179,19 +176,11 @@ pub async fn login(
 }
 
 fn client_secret(a: &LoginArgs) -> exit::Result<ClientSecret> {
-    let source = SecretSource {
-        what: "client secret",
-        file: a
-            .client_secret_file
-            .as_deref()
-            .map(|p| (p, "--client-secret-file")),
-        stdin_flag: a.client_secret_stdin,
-        env: CLIENT_SECRET_ENV,
-        piped_stdin: false,
-        prompt: Some("Client secret (hidden; developer console → your app → Settings): "),
-        how: "set `JIRA_AUTH_CLIENT_SECRET`, or pass `--client-secret-file PATH` or `--client-secret-stdin`",
-    };
-    Ok(ClientSecret::new(source.read(&mut Process)?))
+    Ok(crate::secret_input::client_secret(
+        a.client_secret_file.as_deref(),
+        a.client_secret_stdin,
+        "Client secret (hidden; developer console → your app → Settings): ",
+    )?)
 }
 
 /// Reads one line of stdin without blocking the runtime, giving up after `timeout`.

@@ -7,9 +7,9 @@
 //! argv. See `docs/serve.md`.
 
 use super::args::ServeArgs;
-use super::login::CLIENT_SECRET_ENV;
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
+use crate::secret_input::CLIENT_SECRET_ENV;
 use crate::secret_input::{SecretSource, Service};
 use jira_auth_cloud::{Endpoints, authorize};
 use jira_auth_core::ClientSecret;

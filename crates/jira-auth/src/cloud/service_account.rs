@@ -5,14 +5,11 @@
 //! `jira_auth_cloud::service_account`.
 
 use super::args::LoginArgs;
-use super::login::CLIENT_SECRET_ENV;
 use crate::args::GlobalArgs;
 use crate::exit::{self, Failure};
 use crate::output::Narrator;
-use crate::secret_input::{Process, SecretSource};
 use jira_auth_cloud::service_account::{Login, SiteRef};
 use jira_auth_cloud::{CloudError, Endpoints, authorize};
-use jira_auth_core::ClientSecret;
 use jira_auth_core::presets::Presets;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_core::time::rfc3339;
@@ -36,19 +33,11 @@ pub async fn login(
         )
         .into());
     }
-    let source = SecretSource {
-        what: "client secret",
-        file: a
-            .client_secret_file
-            .as_deref()
-            .map(|p| (p, "--client-secret-file")),
-        stdin_flag: a.client_secret_stdin,
-        env: CLIENT_SECRET_ENV,
-        piped_stdin: false,
-        prompt: Some("Client secret of the service account's OAuth 2.0 credential (hidden): "),
-        how: "set `JIRA_AUTH_CLIENT_SECRET`, or pass `--client-secret-file PATH` or `--client-secret-stdin`",
-    };
-    let secret = ClientSecret::new(source.read(&mut Process)?);
+    let secret = crate::secret_input::client_secret(
+        a.client_secret_file.as_deref(),
+        a.client_secret_stdin,
+        "Client secret of the service account's OAuth 2.0 credential (hidden): ",
+    )?;
     let login = Login {
         client_id: a.client_id.trim().to_owned(),
         client_secret: secret,

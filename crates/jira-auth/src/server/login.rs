@@ -118,16 +118,13 @@ pub async fn run(ctx: &Ctx, args: LoginArgs) -> crate::exit::Result<u8> {
     }
     .await;
     // The browser has waited for this: it shows how the login really ended.
-    if let Some(reply) = reply {
-        let (status, page) = crate::browser::outcome_page(finished.as_ref().map(|_| {
-            format!(
-                "jira-auth is signed in to {} as profile `{}`. You can close this tab.",
-                jira.base(),
-                ctx.profile
-            )
-        }));
-        reply.answer(status, page).await;
-    }
+    crate::browser::answer(
+        reply,
+        finished
+            .as_ref()
+            .map(|_| crate::browser::signed_in_to_jira(jira.base().as_str(), ctx.profile.as_str())),
+    )
+    .await;
     finished
 }
 

@@ -6,7 +6,6 @@
 use super::args::LoginArgs;
 use super::run::Ctx;
 use crate::exit::{self, Category, ContextAs as _, Failure};
-use crate::secret_input::{Process, SecretSource};
 use jira_auth_core::ClientSecret;
 use jira_auth_core::auth::Bearer;
 use jira_auth_core::authorization::{self, CodeCallback, Pasted, Response};
@@ -23,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The environment variable holding the client secret (shared with `cloud login`).
-const CLIENT_SECRET_ENV: &str = "JIRA_AUTH_CLIENT_SECRET";
 /// Shown on a stray request's page.
 const COMMAND: &str = "jira-auth server login --oauth2";
 
@@ -47,20 +45,11 @@ fn client_id(args: &LoginArgs) -> exit::Result<String> {
 }
 
 fn client_secret(args: &LoginArgs) -> exit::Result<ClientSecret> {
-    let a = &args.oauth2;
-    let source = SecretSource {
-        what: "client secret",
-        file: a
-            .client_secret_file
-            .as_deref()
-            .map(|p| (p, "--client-secret-file")),
-        stdin_flag: a.client_secret_stdin,
-        env: CLIENT_SECRET_ENV,
-        piped_stdin: false,
-        prompt: Some("Client secret (hidden; from the application link's Credentials in Jira): "),
-        how: "set `JIRA_AUTH_CLIENT_SECRET`, or pass `--client-secret-file PATH` or `--client-secret-stdin`",
-    };
-    Ok(ClientSecret::new(source.read(&mut Process)?))
+    Ok(crate::secret_input::client_secret(
+        args.oauth2.client_secret_file.as_deref(),
+        args.oauth2.client_secret_stdin,
+        "Client secret (hidden; from the application link's Credentials in Jira): ",
+    )?)
 }
 
 /// `server login --oauth2`: authorization code with PKCE, then `/myself`, then the profile.
@@ -176,16 +165,13 @@ pub async fn login(ctx: &Ctx, args: LoginArgs) -> exit::Result<u8> {
     )
     .await;
     // The browser has waited for this: it shows how the login really ended.
-    if let Some(reply) = reply {
-        let (status, page) = crate::browser::outcome_page(finished.as_ref().map(|_| {
-            format!(
-                "jira-auth is signed in to {} as profile `{}`. You can close this tab.",
-                jira.base(),
-                ctx.profile
-            )
-        }));
-        reply.answer(status, page).await;
-    }
+    crate::browser::answer(
+        reply,
+        finished
+            .as_ref()
+            .map(|_| crate::browser::signed_in_to_jira(jira.base().as_str(), ctx.profile.as_str())),
+    )
+    .await;
     finished
 }
 
