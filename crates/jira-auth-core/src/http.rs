@@ -382,8 +382,10 @@ impl HttpClient {
             let retry_hint = match &outcome {
                 Ok(resp) => retryable_status(resp.status(), idempotency)
                     .then(|| server_hint(resp.headers(), self.clock.now())),
-                // A refused connection never reached the server: safe to retry whatever the method.
-                Err(e) if e.is_connect() => Some(None),
+                // A refused connection never reached the server: safe to retry whatever the
+                // method. A failed TLS handshake counts as a connect error too, but a refused
+                // certificate (or a server that does not speak TLS) fails the same way again.
+                Err(e) if e.is_connect() && rustls_error(e).is_none() => Some(None),
                 Err(e) if e.is_timeout() && idempotency == Idempotency::Idempotent => Some(None),
                 Err(_) => None,
             };
@@ -576,7 +578,11 @@ fn explain_tls(e: &rustls::Error, client_cert: bool) -> Option<(String, String)>
                     if presented.is_empty() {
                         "no host".to_owned()
                     } else {
-                        presented.join(", ")
+                        presented
+                            .iter()
+                            .map(|name| presented_name(name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     }
                 ),
                 "use the host name the certificate was issued for in the URL".to_owned(),
@@ -619,6 +625,20 @@ fn explain_tls(e: &rustls::Error, client_cert: bool) -> Option<(String, String)>
         _ => return None,
     };
     Some((reason, advice))
+}
+
+/// A name a certificate presents, as webpki reports it (`DnsName("jira.example.com")`,
+/// `IpAddress(10.0.0.1)`), shown as the bare name or address.
+fn presented_name(debug: &str) -> &str {
+    debug
+        .strip_prefix("DnsName(\"")
+        .and_then(|rest| rest.strip_suffix("\")"))
+        .or_else(|| {
+            debug
+                .strip_prefix("IpAddress(")
+                .and_then(|rest| rest.strip_suffix(')'))
+        })
+        .unwrap_or(debug)
 }
 
 /// Turns a non-success response into an error carrying the parsed body.
@@ -820,6 +840,28 @@ mod tests {
         assert_eq!(
             p.delay(1, Some(Duration::from_secs(400)), 0.0),
             Duration::from_secs(5)
+        );
+    }
+
+    #[test]
+    fn a_name_mismatch_lists_the_names_the_certificate_presents_bare() {
+        let e =
+            rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext {
+                expected: rustls::pki_types::ServerName::try_from("jira.example.com").unwrap(),
+                presented: vec![
+                    "DnsName(\"jira.internal.example\")".to_owned(),
+                    "IpAddress(10.0.0.7)".to_owned(),
+                    "DirectoryName".to_owned(),
+                ],
+            });
+        let (reason, advice) = explain_tls(&e, false).unwrap();
+        assert_eq!(
+            reason,
+            "its certificate is not valid for this host name (name mismatch: it names jira.internal.example, 10.0.0.7, DirectoryName)"
+        );
+        assert_eq!(
+            advice,
+            "use the host name the certificate was issued for in the URL"
         );
     }
 

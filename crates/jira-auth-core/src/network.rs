@@ -9,7 +9,7 @@
 
 use crate::category::{Categorize, Category};
 use crate::secret::mask_url;
-use crate::store::Section;
+use crate::store::{PrivateFileError, ProfileGuard, Section, StoreError};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,18 @@ impl Section for NetworkProfile {
 impl NetworkProfile {
     pub fn is_empty(&self) -> bool {
         self.ca_file.is_none() && self.client_cert.is_none()
+    }
+
+    /// After a login (`cloud login`, `server login`, a consent through `cloud serve`): the
+    /// profile `guard` holds keeps these paths, or drops its `network` section when there are
+    /// none.
+    pub fn remember(&self, guard: &ProfileGuard) -> Result<(), StoreError> {
+        if self.is_empty() {
+            guard.remove_section::<Self>()?;
+        } else {
+            guard.save_section(self)?;
+        }
+        Ok(())
     }
 }
 
@@ -164,27 +176,16 @@ fn read_certificates(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, Strin
 
 /// A private key file, refused (before it is read) when group or others may access it.
 fn read_private_file(path: &Path) -> Result<Vec<u8>, NetworkError> {
-    use std::io::Read as _;
-    let key_error = |e: std::io::Error| NetworkError::ClientKey {
-        path: path.to_owned(),
-        problem: e.to_string(),
-    };
-    let mut file = std::fs::File::open(path).map_err(key_error)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        // The mode of the file opened, not of a path that could be swapped after the check.
-        let mode = file.metadata().map_err(key_error)?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(NetworkError::ClientKeyOpen {
-                path: path.to_owned(),
-                mode,
-            });
-        }
-    }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(key_error)?;
-    Ok(bytes)
+    crate::store::read_private_file(path).map_err(|e| match e {
+        PrivateFileError::Exposed { mode } => NetworkError::ClientKeyOpen {
+            path: path.to_owned(),
+            mode,
+        },
+        PrivateFileError::Io(e) => NetworkError::ClientKey {
+            path: path.to_owned(),
+            problem: e.to_string(),
+        },
+    })
 }
 
 /// rustls-native-certs reads `SSL_CERT_FILE` and `SSL_CERT_DIR` instead of the OS store and

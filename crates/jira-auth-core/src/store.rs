@@ -38,7 +38,8 @@ mod os_keyring;
 
 use backend::{Backend, Place};
 pub use fs::{
-    Reservation, create_private_dir, is_temp_of, write_atomically, write_atomically_with,
+    PrivateFileError, Reservation, create_private_dir, is_temp_of, read_private_file,
+    write_atomically, write_atomically_with,
 };
 
 /// The profile file format version written by this build.

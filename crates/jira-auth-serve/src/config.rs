@@ -2,6 +2,7 @@
 
 use jira_auth_cloud::callback::RedirectUri;
 use jira_auth_cloud::{CloudError, Endpoints};
+use jira_auth_core::network::NetworkProfile;
 use jira_auth_core::store::{ProfileName, Store};
 use jira_auth_core::{Categorize, Category, ClientSecret};
 use std::fmt;
@@ -36,6 +37,10 @@ pub struct ServeConfig {
     pub cookie_key: Option<CookieKey>,
     /// How much any one client, and all of them together, may take of the service.
     pub limits: Limits,
+    /// The CA file and client certificate paths the service runs with (never the files'
+    /// contents), stored with each login as `cloud login` stores them, so the CLI on the same
+    /// profile reaches Atlassian the same way.
+    pub network: NetworkProfile,
 }
 
 /// The service's bounds facing the internet. The defaults suit one team's consents; each is a

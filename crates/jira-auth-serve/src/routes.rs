@@ -442,8 +442,14 @@ async fn store(app: &AppState, granted: Granted, site: &Site) -> Result<Vec<Stri
     let config = app.config();
     let connection = granted.choose(&site.id, app.now()).map_err(upstream)?;
     let (home, profile) = (config.store.clone(), config.profile.clone());
-    let saving = connection.clone();
-    let saved = tokio::task::spawn_blocking(move || saving.save(&home, &profile)).await;
+    let (saving, network) = (connection.clone(), config.network.clone());
+    let saved = tokio::task::spawn_blocking(move || {
+        saving.save(&home, &profile).map_err(|e| e.to_string())?;
+        home.lock(&profile)
+            .and_then(|guard| network.remember(&guard))
+            .map_err(|e| e.to_string())
+    })
+    .await;
     match saved {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {

@@ -6,6 +6,7 @@
 //! what to do: encrypted keys, non-RSA keys, public keys, truncated or damaged files, and (on
 //! Unix) a key file that group or others may access, as ssh refuses one.
 
+use jira_auth_core::store::{PrivateFileError, read_private_file};
 use jira_auth_core::{Categorize, Category, PrivateKeyPem};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
@@ -95,39 +96,20 @@ impl KeyError {
 /// a stored profile. On Unix a file that group or others may access (any of mode `0o077`) is
 /// refused before it is read, as ssh refuses one.
 pub fn read_private_key(path: &Path) -> Result<RsaPrivateKey, KeyError> {
-    use std::io::Read as _;
     let read_error = |source| KeyError::Read {
         path: path.to_owned(),
         source,
     };
-    let mut file = std::fs::File::open(path).map_err(read_error)?;
-    // The mode of the file opened, not of a path that could be swapped after the check.
-    check_private(&file, path)?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).map_err(read_error)?;
-    parse_private_key_pem(&text).map_err(|e| e.at(path))
-}
-
-#[cfg(unix)]
-fn check_private(file: &std::fs::File, path: &Path) -> Result<(), KeyError> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let metadata = file.metadata().map_err(|source| KeyError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mode = metadata.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::Insecure {
+    let bytes = read_private_file(path).map_err(|e| match e {
+        PrivateFileError::Exposed { mode } => KeyError::Insecure {
             path: path.to_owned(),
             mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_file: &std::fs::File, _path: &Path) -> Result<(), KeyError> {
-    Ok(())
+        },
+        PrivateFileError::Io(e) => read_error(e),
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+    parse_private_key_pem(&text).map_err(|e| e.at(path))
 }
 
 /// `text` as one shell word: as it is when it holds only safe characters, else single-quoted.

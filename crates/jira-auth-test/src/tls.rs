@@ -37,7 +37,13 @@ pub struct TlsOptions {
     pub require_client_cert: bool,
     /// Present a certificate that expired in 2020.
     pub expired: bool,
+    /// Present a certificate valid for [`OTHER_HOST`] only, not for the names the front is
+    /// reached by (a name mismatch).
+    pub other_name: bool,
 }
+
+/// The only name a certificate made with [`TlsOptions::other_name`] is valid for.
+pub const OTHER_HOST: &str = "jira.elsewhere.test";
 
 impl Pki {
     pub fn new() -> Self {
@@ -70,12 +76,23 @@ impl Pki {
         self.dir.path()
     }
 
-    fn leaf(&self, purpose: ExtendedKeyUsagePurpose, expired: bool) -> (String, KeyPair) {
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned(), PROXIED_HOST.to_owned()]).unwrap();
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+    fn leaf(
+        &self,
+        purpose: ExtendedKeyUsagePurpose,
+        expired: bool,
+        other_name: bool,
+    ) -> (String, KeyPair) {
+        let mut params = if other_name {
+            CertificateParams::new(vec![OTHER_HOST.to_owned()]).unwrap()
+        } else {
+            let mut params =
+                CertificateParams::new(vec!["localhost".to_owned(), PROXIED_HOST.to_owned()])
+                    .unwrap();
+            params
+                .subject_alt_names
+                .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+            params
+        };
         params
             .distinguished_name
             .push(DnType::CommonName, "jira-auth test");
@@ -91,7 +108,7 @@ impl Pki {
 
     /// A client certificate and its key (mode 0600), written as `NAME.pem` and `NAME.key`.
     pub fn client_cert(&self, name: &str) -> (PathBuf, PathBuf) {
-        let (cert, key) = self.leaf(ExtendedKeyUsagePurpose::ClientAuth, false);
+        let (cert, key) = self.leaf(ExtendedKeyUsagePurpose::ClientAuth, false, false);
         let cert_path = self.dir.path().join(format!("{name}.pem"));
         let key_path = self.dir.path().join(format!("{name}.key"));
         std::fs::write(&cert_path, cert).unwrap();
@@ -106,7 +123,11 @@ impl Pki {
 
     fn server_config(&self, options: TlsOptions) -> rustls::ServerConfig {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let (cert, key) = self.leaf(ExtendedKeyUsagePurpose::ServerAuth, options.expired);
+        let (cert, key) = self.leaf(
+            ExtendedKeyUsagePurpose::ServerAuth,
+            options.expired,
+            options.other_name,
+        );
         let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
             .collect::<Result<Vec<_>, _>>()
             .unwrap();

@@ -77,6 +77,30 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("JIRA_AUTH_REQUEST_TIMEOUT", "like `--request-timeout`"),
     ("JIRA_AUTH_DEADLINE", "like `--deadline`"),
+    (
+        "HTTPS_PROXY",
+        "proxy for `https://` requests (also `https_proxy`; see docs/network.md)",
+    ),
+    (
+        "HTTP_PROXY",
+        "proxy for `http://` requests (also `http_proxy`)",
+    ),
+    (
+        "ALL_PROXY",
+        "proxy for either scheme whose own variable is unset (also `all_proxy`)",
+    ),
+    (
+        "NO_PROXY",
+        "hosts, domains and CIDR ranges reached directly (also `no_proxy`)",
+    ),
+    (
+        "SSL_CERT_FILE",
+        "a PEM bundle trusted instead of the OS store (with the bundled roots)",
+    ),
+    (
+        "SSL_CERT_DIR",
+        "a folder of PEM certificates trusted instead of the OS store",
+    ),
     ("NO_COLOR", "no colour unless `--color always`"),
     ("RUST_LOG", "log filter, overrides `-v`/`-q`"),
 ];

@@ -76,14 +76,14 @@ fn build(network: NetworkSettings) -> Result<HttpClient, HttpError> {
 /// After a login: the profile remembers the CA file and client certificate paths the login
 /// used (absolute paths, never the files' contents), or forgets them when it used none.
 pub fn remember(store: &Store, profile: &ProfileName) -> crate::exit::Result<()> {
-    let paths = settings_for(store, profile)?.to_profile();
-    let guard = store.lock(profile)?;
-    if paths.is_empty() {
-        guard.remove_section::<NetworkProfile>()?;
-    } else {
-        guard.save_section(&paths)?;
-    }
+    let paths = paths_for(store, profile)?;
+    paths.remember(&store.lock(profile)?)?;
     Ok(())
+}
+
+/// The paths a login on `profile` stores: the flags and environment, else what it remembers.
+pub fn paths_for(store: &Store, profile: &ProfileName) -> crate::exit::Result<NetworkProfile> {
+    Ok(settings_for(store, profile)?.to_profile())
 }
 
 /// After a logout: the remembered paths go too once no login is left in the profile.

@@ -69,6 +69,9 @@ fn help_says_where_profiles_live_and_keeps_global_options_apart() {
         "else $XDG_CONFIG_HOME/jira-auth, else ~/.config/jira-auth",
         "Environment:\n  JIRA_AUTH_PROFILE         the profile to use, like `--profile` (default `default`)\n",
         "  JIRA_AUTH_CLIENT_ID       `cloud login`: the OAuth 2.0 app's client id\n",
+        "  HTTPS_PROXY               proxy for `https://` requests (also `https_proxy`; see docs/network.md)\n",
+        "  NO_PROXY                  hosts, domains and CIDR ranges reached directly (also `no_proxy`)\n",
+        "  SSL_CERT_FILE             a PEM bundle trusted instead of the OS store (with the bundled roots)\n",
         "https://github.com/jira-auth/jira-auth/blob/main/docs",
         "profiles",
     ] {

@@ -180,38 +180,44 @@ pub(super) fn open_private(path: &Path, create_new: bool) -> Result<File> {
 
 /// Reads `path` if it exists, refusing a file readable by group or others.
 pub(super) fn read_private(path: &Path) -> Result<Option<Vec<u8>>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io_err("reading", path)(e)),
-    };
-    check_private(&file, path)?;
-    let mut bytes = Vec::new();
-    io::Read::read_to_end(&mut &file, &mut bytes).map_err(io_err("reading", path))?;
-    Ok(Some(bytes))
-}
-
-#[cfg(unix)]
-fn check_private(file: &File, path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = file
-        .metadata()
-        .map_err(io_err("inspecting", path))?
-        .permissions()
-        .mode()
-        & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(StoreError::InsecurePermissions {
+    match read_private_file(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(PrivateFileError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(PrivateFileError::Io(e)) => Err(io_err("reading", path)(e)),
+        Err(PrivateFileError::Exposed { mode }) => Err(StoreError::InsecurePermissions {
             path: path.to_owned(),
             mode,
-        });
+        }),
     }
-    Ok(())
 }
 
-#[cfg(not(unix))]
-fn check_private(_file: &File, _path: &Path) -> Result<()> {
-    Ok(())
+/// Why a file that must stay private (a profile, a private key) cannot be used. Each caller
+/// words its own message around it.
+#[derive(Debug, thiserror::Error)]
+pub enum PrivateFileError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// Group or others may access the file (any bit of `0o077`); `mode` is its `0o777` part.
+    #[error("it is accessible to group or others (mode {mode:o})")]
+    Exposed { mode: u32 },
+}
+
+/// Reads a file that must stay private, refusing it (on Unix) when group or others may access
+/// it, as ssh refuses such a key. The mode checked is that of the file opened, not of a path
+/// that could be swapped after the check, and it is checked before a byte is read.
+pub fn read_private_file(path: &Path) -> std::result::Result<Vec<u8>, PrivateFileError> {
+    let mut file = File::open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = file.metadata()?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(PrivateFileError::Exposed { mode });
+        }
+    }
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut file, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Removes `path` and syncs its directory. Returns whether there was a file.
@@ -267,6 +273,39 @@ mod tests {
             let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_file_open_to_group_or_others_is_refused_before_it_is_read() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        fs::write(&key, "-----BEGIN PRIVATE KEY-----\n").unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o660, 0o602, 0o601, 0o610] {
+            fs::set_permissions(&key, fs::Permissions::from_mode(mode)).unwrap();
+            let err = read_private_file(&key).unwrap_err();
+            assert!(
+                matches!(err, PrivateFileError::Exposed { mode: m } if m == mode),
+                "{mode:o}: {err}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("it is accessible to group or others (mode {mode:o})")
+            );
+        }
+        for mode in [0o600, 0o400] {
+            fs::set_permissions(&key, fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(
+                read_private_file(&key).unwrap(),
+                b"-----BEGIN PRIVATE KEY-----\n",
+                "{mode:o}"
+            );
+        }
+        assert!(matches!(
+            read_private_file(&dir.path().join("missing.pem")),
+            Err(PrivateFileError::Io(e)) if e.kind() == io::ErrorKind::NotFound
+        ));
     }
 
     #[test]

@@ -281,6 +281,7 @@ impl Rig {
             allow_sites: self.options.allow_sites.clone(),
             cookie_key: self.options.cookie_key.map(|k| CookieKey::new(k).unwrap()),
             limits: self.options.limits,
+            network: Default::default(),
         };
         let http = HttpClient::builder()
             .clock(Arc::new(self.clock.clone()))

@@ -53,7 +53,8 @@ pub async fn serve_until(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     bound: impl FnOnce(SocketAddr),
 ) -> crate::exit::Result<u8> {
-    let http = super::run::http()?;
+    // Flags and environment first, else the paths the profile's last login remembered.
+    let http = crate::net::client_for(&config.store, &config.profile)?;
     let server = jira_auth_serve::Server::bind(config, http).await?;
     let addr = server.local_addr()?;
     if !quiet {
@@ -94,6 +95,9 @@ pub fn config(
     };
     let public_url = PublicUrl::parse(&args.public_url)?;
     let endpoints = Endpoints::parse(&args.endpoints.auth_url, &args.endpoints.api_url)?;
+    // Before serving: a consent given for an endpoint the client will refuse could not finish.
+    crate::net::check_url(&endpoints.auth_url)?;
+    crate::net::check_url(&endpoints.api_url)?;
     let presets = Presets::load(args.preset_file.as_deref())?;
     let scopes = authorize::resolve_scopes(&presets, args.preset.as_deref(), &args.scopes, true)?;
     let client_id = super::client_id(&args.client_id)?;
@@ -150,6 +154,7 @@ pub fn config(
         max_requests: usize::try_from(args.max_requests).unwrap_or(usize::MAX),
         exchanges_per_minute: args.exchanges_per_minute,
     };
+    let network = crate::net::paths_for(&store, &profile)?;
     Ok(ServeConfig {
         listen,
         public_url,
@@ -163,6 +168,7 @@ pub fn config(
         allow_sites,
         cookie_key,
         limits,
+        network,
     })
 }
 

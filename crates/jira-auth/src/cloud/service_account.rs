@@ -46,6 +46,7 @@ pub async fn login(
         endpoints,
     };
     let c = login.run(&super::run::http()?, store, profile).await?;
+    crate::net::remember(store, profile)?;
     Narrator::new(global).say(format!(
         "Logged in service account {} to {} ({}), cloud id {}\nprofile: {profile}\nscopes: {}\naccess token valid until {}; `jira-auth cloud token` mints the next one with the stored client secret (no refresh token)",
         c.client_id,

@@ -355,7 +355,7 @@ pub async fn usable(
 
 /// `server token`: prints a valid access token (renewing first when less than 5 minutes remain).
 pub async fn token(ctx: &Ctx) -> exit::Result<u8> {
-    let http = crate::net::client()?;
+    let http = crate::net::client_for(&ctx.store, &ctx.profile)?;
     let fresh = fresh::ensure_fresh(
         &ctx.store,
         &ctx.profile,
@@ -378,7 +378,7 @@ pub async fn token(ctx: &Ctx) -> exit::Result<u8> {
 
 /// `server refresh`: renews now.
 pub async fn refresh(ctx: &Ctx) -> exit::Result<u8> {
-    let http = crate::net::client()?;
+    let http = crate::net::client_for(&ctx.store, &ctx.profile)?;
     let fresh = fresh::ensure_fresh(
         &ctx.store,
         &ctx.profile,
