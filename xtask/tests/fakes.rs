@@ -6,10 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use jira_auth_test::context::{Run, Running, TestContext, free_port};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A fake running as a child process; stopped with SIGTERM (as a user's `kill` would) on drop.
@@ -74,110 +75,27 @@ impl Drop for Fake {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The user: `jira-auth` in its own [`TestContext`] with `envs` set.
+fn user_with(envs: &[(&str, &str)]) -> TestContext {
+    let mut ctx = TestContext::new();
+    for (key, value) in envs {
+        ctx.env(key, value);
+    }
+    ctx
 }
 
-/// `jira-auth` with a throw-away config directory and nothing from the caller's environment.
-struct User {
-    config: tempfile::TempDir,
-    envs: Vec<(String, String)>,
-}
-
-impl User {
-    fn new(envs: &[(&str, &str)]) -> User {
-        User {
-            config: tempfile::tempdir().unwrap(),
-            envs: envs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        }
+/// Runs a `--no-browser` login, hands the authorize URL it prints to `browser`, and waits for it
+/// to end.
+fn login(user: &TestContext, args: &[&str], browser: impl FnOnce(&str)) -> Run {
+    let mut running = Running::start(user.command(args));
+    // Bounded: the binary prints the URL at once or fails.
+    if let Some(url) = running.wait_for_line(
+        |l| l.trim().starts_with("http") && l.contains("/authorize?"),
+        Duration::from_secs(60),
+    ) {
+        browser(url.trim());
     }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(jira_auth_test::binary::jira_auth());
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("JIRA_AUTH_CONFIG_DIR", self.config.path())
-            .env("NO_COLOR", "1")
-            .envs(self.envs.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().unwrap())
-    }
-
-    /// Runs a `--no-browser` login, hands the authorize URL it prints to `browser`, and waits
-    /// for it to end.
-    fn login(&self, args: &[&str], browser: impl FnOnce(&str)) -> Run {
-        let mut child = self.command(args).spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut seen = String::new();
-            for line in BufReader::new(stderr).lines() {
-                let line = line.unwrap();
-                if line.trim().starts_with("http") && line.contains("/authorize?") {
-                    let _ = tx.send(line.trim().to_owned());
-                }
-                seen.push_str(&line);
-                seen.push('\n');
-            }
-            seen
-        });
-        let url = rx.recv_timeout(Duration::from_secs(60));
-        if let Ok(url) = url {
-            browser(&url);
-        }
-        let output = child.wait_with_output().unwrap();
-        let stderr = reader.join().unwrap();
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr,
-        }
-    }
-
-    fn profile(&self, name: &str) -> PathBuf {
-        self.config.path().join(format!("profiles/{name}.json"))
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(o: Output) -> Run {
-        Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        }
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
+    running.finish_blocking()
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -195,13 +113,13 @@ fn accept(url: &str) {
 }
 
 /// A fake Atlassian whose app's callback URL is free on this machine, and its user.
-fn atlassian(extra: &[&str]) -> (Fake, User, String) {
+fn atlassian(extra: &[&str]) -> (Fake, TestContext, String) {
     let callback = format!("http://127.0.0.1:{}/callback", free_port());
     let mut args = vec!["fake-atlassian", "--callback-url", &callback];
     args.extend_from_slice(extra);
     let fake = Fake::start(&args);
     assert_eq!(fake.get("callback URL"), callback);
-    let user = User::new(&[
+    let user = user_with(&[
         ("JIRA_AUTH_CLIENT_ID", fake.get("client id")),
         ("JIRA_AUTH_CLIENT_SECRET", fake.get("client secret")),
         ("JIRA_AUTH_AUTH_URL", fake.get("authorization server")),
@@ -235,13 +153,13 @@ fn replace_access_token(profile: &Path, token: &str) {
 #[test]
 fn fake_atlassian_accepts_only_the_tokens_it_issued() {
     let (fake, user, callback) = atlassian(&[]);
-    let login = user.login(&cloud_login(&callback, &[]), accept);
-    assert_eq!(login.code, 0, "{login}");
+    let login = login(&user, &cloud_login(&callback, &[]), accept);
+    assert_eq!(login.code, 0, "{}", login.transcript());
 
     // The right login reaches the demo site: the audit runs and finds its two planted gaps.
-    let audit = user.run(&["audit", "--preset", "raytion"]);
-    assert_eq!(audit.code, 1, "{audit}");
-    assert!(audit.stdout.contains("FAIL"), "{audit}");
+    let audit = user.run(&["audit", "--preset", "raytion"], None);
+    assert_eq!(audit.code, 1, "{}", audit.transcript());
+    assert!(audit.stdout.contains("FAIL"), "{}", audit.transcript());
 
     // On the wire, the gateway answers a token it never issued as Atlassian documents.
     let api = fake.get("API gateway");
@@ -268,11 +186,11 @@ fn fake_atlassian_accepts_only_the_tokens_it_issued() {
     );
 
     // A stored token the fake never issued is refused: exit 3, and the store keeps its login.
-    let profile = user.profile("default");
+    let profile = user.profile_path("default");
     replace_access_token(&profile, "garbage-token-0123456789abcdef");
     let before = std::fs::read(&profile).unwrap();
-    let audit = user.run(&["audit", "--preset", "raytion"]);
-    assert_eq!(audit.code, 3, "{audit}");
+    let audit = user.run(&["audit", "--preset", "raytion"], None);
+    assert_eq!(audit.code, 3, "{}", audit.transcript());
     assert_eq!(audit.stdout, "");
     assert_eq!(
         audit.stderr,
@@ -290,24 +208,28 @@ fn fake_atlassian_grants_only_the_scopes_it_was_given() {
         fake.get("granted scopes"),
         "read:jira-work read:jira-user (and offline_access)"
     );
-    let login = user.login(&cloud_login(&callback, &[]), accept);
-    assert_eq!(login.code, 0, "{login}");
+    let login = login(&user, &cloud_login(&callback, &[]), accept);
+    assert_eq!(login.code, 0, "{}", login.transcript());
     let warning = login
         .stderr
         .lines()
         .find(|l| l.starts_with("warning: not granted: "))
-        .unwrap_or_else(|| panic!("{login}"));
+        .unwrap_or_else(|| panic!("{}", login.transcript()));
     // Every scope of the preset but the two granted (and offline_access, always grantable).
     assert_eq!(
         warning,
         "warning: not granted: manage:jira-configuration read:application-role:jira read:attachment:jira read:audit-log:jira read:avatar:jira read:comment.property:jira read:comment:jira read:field-configuration:jira read:field:jira read:group:jira read:issue-details:jira read:issue-meta:jira read:issue-security-level:jira read:issue-security-scheme:jira read:issue-type-hierarchy:jira read:issue-type:jira read:issue.changelog:jira read:issue.vote:jira read:issue:jira read:permission-scheme:jira read:permission:jira read:project-category:jira read:project-role:jira read:project-type:jira read:project-version:jira read:project.component:jira read:project.feature:jira read:project.property:jira read:project:jira read:status:jira read:user.property:jira read:user:jira; add them in the developer console (your app → Permissions → Jira API → Configure), then run `jira-auth cloud login --preset raytion` again"
     );
 
-    let status = user.run(&["cloud", "status"]);
-    assert!(status.stdout.contains("not granted"), "{status}");
+    let status = user.run(&["cloud", "status"], None);
+    assert!(
+        status.stdout.contains("not granted"),
+        "{}",
+        status.transcript()
+    );
 
-    let audit = user.run(&["audit", "--preset", "raytion", "--format", "json"]);
-    assert_eq!(audit.code, 1, "{audit}");
+    let audit = user.run(&["audit", "--preset", "raytion", "--format", "json"], None);
+    assert_eq!(audit.code, 1, "{}", audit.transcript());
     let report: serde_json::Value = serde_json::from_str(&audit.stdout).unwrap();
     let scopes = report["checks"]
         .as_array()
@@ -322,25 +244,32 @@ fn fake_atlassian_grants_only_the_scopes_it_was_given() {
 fn fake_atlassian_serves_several_sites() {
     let (fake, user, callback) = atlassian(&["--site", "acme", "--site", "beta-corp"]);
     assert!(fake.text.contains("beta-corp, cloud id "), "{}", fake.text);
-    let login = user.login(&cloud_login(&callback, &["--site", "beta-corp"]), accept);
-    assert_eq!(login.code, 0, "{login}");
+    let login = login(
+        &user,
+        &cloud_login(&callback, &["--site", "beta-corp"]),
+        accept,
+    );
+    assert_eq!(login.code, 0, "{}", login.transcript());
     assert!(
         login
             .stderr
             .contains("Logged in to beta-corp (https://beta-corp.atlassian.net)"),
-        "{login}"
+        "{}",
+        login.transcript()
     );
-    let sites = user.run(&["cloud", "sites"]);
-    assert_eq!(sites.code, 0, "{sites}");
+    let sites = user.run(&["cloud", "sites"], None);
+    assert_eq!(sites.code, 0, "{}", sites.transcript());
     assert!(
         sites.stdout.contains("acme") && sites.stdout.contains("beta-corp"),
-        "{sites}"
+        "{}",
+        sites.transcript()
     );
-    let audit = user.run(&["audit", "--preset", "raytion"]);
-    assert_eq!(audit.code, 1, "{audit}");
+    let audit = user.run(&["audit", "--preset", "raytion"], None);
+    assert_eq!(audit.code, 1, "{}", audit.transcript());
     assert!(
         audit.stdout.contains("https://beta-corp.atlassian.net"),
-        "{audit}"
+        "{}",
+        audit.transcript()
     );
 }
 
@@ -350,7 +279,7 @@ fn fake_atlassian_shows_an_error_page_for_another_callback_url() {
     let other = format!("http://127.0.0.1:{}/callback", free_port());
     assert_ne!(other, callback);
     let mut page = None;
-    let login = user.login(&cloud_login(&other, &["--timeout", "3s"]), |url| {
+    let login = login(&user, &cloud_login(&other, &["--timeout", "3s"]), |url| {
         page = Some(block_on(async {
             let r = reqwest::get(url).await.unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
@@ -365,14 +294,15 @@ fn fake_atlassian_shows_an_error_page_for_another_callback_url() {
         "{html}"
     );
     // No consent, so no callback: the login ends at its timeout, naming what to check.
-    assert_eq!(login.code, 3, "{login}");
+    assert_eq!(login.code, 3, "{}", login.transcript());
     let id = fake.get("client id");
     assert!(
         login.stderr.ends_with(&format!(
             "error: no browser callback arrived on {} within 3 s: if Atlassian showed an error page instead of a consent screen, check the client id `{id}` and that the app's Callback URL is exactly `{other}` (developer console → your app → Authorization); otherwise finish the consent in the browser sooner, raise `--timeout`, or use `--paste`\n",
             other.trim_start_matches("http://").trim_end_matches("/callback")
         )),
-        "{login}"
+        "{}",
+        login.transcript()
     );
 }
 
@@ -382,9 +312,9 @@ fn fake_jira_server_accepts_only_its_personal_access_token() {
     let url = fake.get("URL").to_owned();
     let pat = fake.get("personal access token").to_owned();
 
-    let user = User::new(&[("JIRA_AUTH_PAT", "garbage-pat")]);
-    let audit = user.run(&["audit", "--url", &url, "--pat"]);
-    assert_eq!(audit.code, 3, "{audit}");
+    let user = user_with(&[("JIRA_AUTH_PAT", "garbage-pat")]);
+    let audit = user.run(&["audit", "--url", &url, "--pat"], None);
+    assert_eq!(audit.code, 3, "{}", audit.transcript());
     assert_eq!(
         audit.stderr,
         format!(
@@ -392,12 +322,13 @@ fn fake_jira_server_accepts_only_its_personal_access_token() {
         )
     );
 
-    let user = User::new(&[("JIRA_AUTH_PAT", &pat)]);
-    let audit = user.run(&["audit", "--url", &url, "--pat"]);
-    assert!(audit.code == 0 || audit.code == 1, "{audit}");
+    let user = user_with(&[("JIRA_AUTH_PAT", &pat)]);
+    let audit = user.run(&["audit", "--url", &url, "--pat"], None);
+    assert!(audit.code == 0 || audit.code == 1, "{}", audit.transcript());
     assert!(
         audit.stdout.contains("PASS") || audit.stdout.contains("FAIL"),
-        "{audit}"
+        "{}",
+        audit.transcript()
     );
 
     // Every REST resource of the site checks it, not only `/myself`.
