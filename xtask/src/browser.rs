@@ -50,7 +50,7 @@ pub fn run() -> Result<()> {
             ..FakeConfig::default()
         })
         .await;
-        let port = free_port()?;
+        let port = crate::free_port()?;
         let base = format!("http://127.0.0.1:{port}");
         let log_path = out.join("serve.log");
         let mut serve = tokio::process::Command::new(&binary)
@@ -127,12 +127,6 @@ pub fn run() -> Result<()> {
         );
         Ok(())
     })
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// Copies the service's stderr into `log`, and tells [`serving`] once the service said it

@@ -52,7 +52,7 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("contract: {parsed} examples of Atlassian's document parsed into values");
 
     let binary = crate::build_binary()?;
-    let port = free_port()?;
+    let port = crate::free_port()?;
     let mut prism = Prism::start(&prism, &spec, port)?;
     let audit = audit(&binary, port);
     let log = prism.stop();
@@ -153,11 +153,6 @@ fn parse_examples(value: &mut Value, parsed: &mut usize) {
         }
         _ => {}
     }
-}
-
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
 }
 
 /// A running Prism and the lines it printed.
