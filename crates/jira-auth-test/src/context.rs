@@ -142,7 +142,10 @@ impl TestContext {
     /// and this context's home as `[TMP]`.
     pub fn settings(&self, extra: &[(&str, &str)]) -> insta::Settings {
         let mut settings = insta::Settings::clone_current();
-        settings.add_filter(&regex_escape(&self.home().to_string_lossy()), "[TMP]");
+        settings.add_filter(
+            &crate::filters::regex_escape(&self.home().to_string_lossy()),
+            "[TMP]",
+        );
         for (regex, replacement) in crate::filters::common().iter().chain(extra) {
             settings.add_filter(regex, *replacement);
         }
@@ -347,17 +350,6 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
-}
-
-fn regex_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Snapshots a [`Run`]'s transcript with a context's settings (its home as `[TMP]`, the harness

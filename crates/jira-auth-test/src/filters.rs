@@ -13,3 +13,15 @@ pub fn common() -> Vec<(&'static str, &'static str)> {
         (r"jira-auth/\d+\.\d+\.\d+", "jira-auth/[VERSION]"),
     ]
 }
+
+/// `text` as a regex that matches exactly it (a temp path, a URL), for a filter or a matcher.
+pub fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -170,7 +170,7 @@ impl JiraSite {
         );
         Mock::given(wiremock::matchers::path_regex(format!(
             "^{}/rest/",
-            regex_escape(context_path)
+            crate::filters::regex_escape(context_path)
         )))
         .respond_with(Responder(state.clone()))
         .with_priority(priority)
@@ -216,18 +216,6 @@ impl AttachedSite {
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.state.exchanges()
     }
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
 }
 
 #[cfg(test)]
