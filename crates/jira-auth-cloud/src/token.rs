@@ -16,7 +16,7 @@ use jira_auth_core::{AccessToken, ClientSecret, RefreshToken};
 use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{RequestTokenError, TokenResponse};
 
-pub use jira_auth_core::token::{DEFAULT_EXPIRES_IN, TokenSet};
+pub use jira_auth_core::token::TokenSet;
 
 /// An OAuth app (client id and secret) talking to one authorization server.
 #[derive(Debug, Clone)]
