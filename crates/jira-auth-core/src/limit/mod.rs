@@ -22,10 +22,11 @@
 //!   the next request goes out: the limit lands on the served width in one step instead of
 //!   halving again in the next window. (The number in flight when a refused request was sent
 //!   is no bound: requests overtake each other on the way, so the one refused need not be the
-//!   last sent.) It never falls below half the old limit per window (the multiplicative
-//!   decrease, β = ½) nor below one. A
-//!   served answer that warns (near-limit, few requests or quota points left, a
-//!   `RateLimit-Reason`) lowers it by a quarter, also once per window.
+//!   last sent.) It never falls below half the most in flight in the window (the
+//!   multiplicative decrease, β = ½, of RFC 5681's `FlightSize / 2`; not half the limit,
+//!   which slow start may have raised far above the width while the refusals were on their
+//!   way) nor below one. A served answer that warns (near-limit, few requests or quota points
+//!   left, a `RateLimit-Reason`) lowers it by a quarter, also once per window.
 //! - **Hold after a decrease.** The decreased limit is also the slow-start threshold and a
 //!   ceiling: the limiter does not probe above it for [`PROBE_AFTER`] (doubled after every
 //!   further decrease, at most [`PROBE_MAX`]). After a refusal that names Jira's burst limit
@@ -147,8 +148,8 @@ struct State {
     peak: usize,
     /// When each request in flight was sent (how many at each instant).
     sent: BTreeMap<Instant, usize>,
-    /// The last decrease: the window it judged, its peak, the limit before it, and how many
-    /// requests of that window were refused so far.
+    /// The last decrease: the window it judged, its peak, and how many requests of that window
+    /// were refused so far.
     cut: Option<Cut>,
     fastest: Option<Duration>,
     paused_until: Option<Instant>,
@@ -163,7 +164,6 @@ struct State {
 struct Cut {
     window: u64,
     peak: usize,
-    before: f64,
     refused: usize,
 }
 
@@ -411,7 +411,6 @@ impl State {
             let cut = Cut {
                 window: permit.window,
                 peak: self.peak.max(1),
-                before: self.limit,
                 refused: usize::from(refused),
             };
             self.cut = Some(cut);
@@ -434,8 +433,10 @@ impl State {
                 _ => return,
             }
         };
-        let before = self.cut.map_or(self.limit, |c| c.before);
-        self.limit = self.limit.min(new.max(before / 2.0)).max(1.0).floor();
+        // RFC 5681 (4): never below half of what was in flight, however far the limit grew
+        // while the window's answers were on their way.
+        let floor = self.cut.map_or(self.limit, |c| c.peak as f64) / 2.0;
+        self.limit = self.limit.min(new.max(floor)).max(1.0).floor();
         self.threshold = self.limit;
     }
 }

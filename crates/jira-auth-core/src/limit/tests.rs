@@ -98,6 +98,28 @@ async fn a_burst_limit_backs_off_to_what_it_served_and_never_probes_it_again() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn growth_while_refusals_are_on_their_way_does_not_keep_the_limit_above_the_width() {
+    let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
+    assert_eq!(round(&limiter, |_| 200).await, 8);
+    // Ten in flight against a server six wide. The six served answers are read first and
+    // grow the limit to 17 before the four refusals arrive: the cut is sized by the ten in
+    // flight, not by the 17 the limit reached.
+    let mut permits = futures_permits(&limiter, 10).await;
+    tokio::time::sleep(RTT).await;
+    for p in permits.split_off(4) {
+        p.answered(&answer(200, &[]));
+    }
+    assert_eq!(limiter.snapshot().limit, 17);
+    for p in permits {
+        p.answered(&answer(
+            429,
+            &[("retry-after", "1"), ("ratelimit-reason", BURST_REASON)],
+        ));
+    }
+    assert_eq!(limiter.snapshot().limit, 6);
+}
+
+#[tokio::test(start_paused = true)]
 async fn another_refusal_holds_the_limit_then_probes_one_per_round_trip() {
     let limiter = Limiter::new(Mode::Adaptive { ceiling: 32 });
     assert_eq!(
@@ -263,5 +285,96 @@ fn an_unknown_reset_is_said_plainly() {
     assert_eq!(
         e.to_string(),
         "Jira's hourly API quota for this app is spent (jira-quota-global-based); the server did not say when it resets (hourly quotas reset within the hour): run the command again later"
+    );
+}
+
+/// What a steady load against a burst-limited server measured.
+#[derive(Debug)]
+struct Load {
+    wall: Duration,
+    refused: usize,
+    /// Client-wide pauses that started after the previous one ended.
+    pauses: usize,
+    limit: usize,
+}
+
+/// `workers` tasks send `requests` requests through one limiter to a server `width` wide that
+/// serves each for [`RTT`] and refuses what it cannot serve as Jira's burst limit does (after
+/// the same round trip); a refused request is sent again after the pause it asked for.
+async fn steady_load(width: usize, requests: usize, workers: usize) -> Load {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let limiter = Arc::new(Limiter::new(Mode::Adaptive { ceiling: 32 }));
+    let serving = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let next = Arc::new(AtomicUsize::new(0));
+    let pauses = Arc::new(Mutex::new(Vec::<Instant>::new()));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let (limiter, serving, next, pauses) = (
+                limiter.clone(),
+                serving.clone(),
+                next.clone(),
+                pauses.clone(),
+            );
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < requests {
+                    loop {
+                        let permit = limiter.acquire().await.unwrap();
+                        let now = Instant::now();
+                        let admitted = {
+                            let mut s = serving.lock().unwrap();
+                            s.retain(|done| *done > now);
+                            let admitted = s.len() < width;
+                            if admitted {
+                                s.push(now + RTT);
+                            }
+                            admitted
+                        };
+                        tokio::time::sleep(RTT).await;
+                        if admitted {
+                            permit.answered(&answer(200, &[]));
+                            break;
+                        }
+                        let now = Instant::now();
+                        let mut p = pauses.lock().unwrap();
+                        if p.last().is_none_or(|until| now >= *until) {
+                            p.push(now + Duration::from_secs(1));
+                        }
+                        drop(p);
+                        limiter.pause_for(Duration::from_secs(1));
+                        permit.answered(&answer(
+                            429,
+                            &[("retry-after", "1"), ("ratelimit-reason", BURST_REASON)],
+                        ));
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    Load {
+        wall: Instant::now() - start,
+        refused: limiter.snapshot().throttled as usize,
+        pauses: pauses.lock().unwrap().len(),
+        limit: limiter.snapshot().limit,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_steady_load_on_a_burst_limit_pays_one_pause_and_runs_at_its_width() {
+    let load = steady_load(6, 1100, 32).await;
+    // The first window sends eight against six: two refused, one client-wide pause, and the
+    // rest at the server's width, within two round trips of the bound but for that pause.
+    assert_eq!(
+        (load.refused, load.pauses, load.limit),
+        (2, 1, 6),
+        "{load:?}"
+    );
+    let bound = RTT * 1100 / 6;
+    assert!(
+        load.wall <= bound + Duration::from_secs(1) + RTT * 2,
+        "{load:?}"
     );
 }
