@@ -21,8 +21,12 @@
 //!   before any request can follow it (below), every refusal of the window is counted before
 //!   the next request goes out: the limit lands on the served width in one step instead of
 //!   halving again in the next window. (The number in flight when a refused request was sent
-//!   is no bound: requests overtake each other on the way, so the one refused need not be the
-//!   last sent.) It never falls below half the most in flight in the window (the
+//!   is no bound on its own: requests overtake each other on the way, so the one refused need
+//!   not be the last sent. But when served answers are read before a round's refusals, the
+//!   next round goes out in the same window, and the most in flight minus every refusal of the
+//!   window subtracts two rounds' refusals from one round's width; so each refusal also counts
+//!   the requests sent within a round trip before it less the refusals among them, and the
+//!   larger count wins.) It never falls below half the most in flight in the window (the
 //!   multiplicative decrease, β = ½, of RFC 5681's `FlightSize / 2`; not half the limit,
 //!   which slow start may have raised far above the width while the refusals were on their
 //!   way) nor below one. A served answer that warns (near-limit, few requests or quota points
@@ -148,8 +152,8 @@ struct State {
     peak: usize,
     /// When each request in flight was sent (how many at each instant).
     sent: BTreeMap<Instant, usize>,
-    /// The last decrease: the window it judged, its peak, and how many requests of that window
-    /// were refused so far.
+    /// The last decrease: the window it judged, its peak, and the refusals of that window so
+    /// far.
     cut: Option<Cut>,
     fastest: Option<Duration>,
     paused_until: Option<Instant>,
@@ -160,17 +164,40 @@ struct State {
     spent: Option<QuotaSpent>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Cut {
     window: u64,
     peak: usize,
-    refused: usize,
+    /// Each refusal of the window: when it was sent and how many requests were young then
+    /// ([`State::young`]), itself included.
+    refusals: Vec<(Instant, usize)>,
 }
 
+/// Refusals of one window kept for sizing its cut: enough for any width this limiter reaches.
+const REFUSALS_KEPT: usize = 256;
+
 impl Cut {
-    /// The limit this window's refusals point to: what the server served of it.
-    fn target(&self) -> f64 {
-        self.peak.saturating_sub(self.refused) as f64
+    /// The limit this window's refusals point to: what the server served of it. Two counts,
+    /// the larger wins:
+    /// - the most young in the window minus every refusal of it: right when the window was
+    ///   one round of requests, whichever of them the server refused (requests overtake each
+    ///   other on the way);
+    /// - for each refusal, the requests young when it was sent minus the refusals among them:
+    ///   right when the window spans several rounds (served answers read before the refusals
+    ///   let another round go out), where the first count subtracts every round's refusals
+    ///   from one round's width.
+    fn target(&self, fastest: Option<Duration>) -> f64 {
+        let whole = self.peak.saturating_sub(self.refusals.len());
+        let each = self.refusals.iter().map(|&(sent, young)| {
+            let since = fastest.and_then(|f| sent.checked_sub(f));
+            let refused_with = self
+                .refusals
+                .iter()
+                .filter(|(other, _)| *other <= sent && since.is_none_or(|s| *other > s))
+                .count();
+            young.saturating_sub(refused_with)
+        });
+        each.fold(whole, usize::max) as f64
     }
 }
 
@@ -181,6 +208,8 @@ pub struct Permit<'a> {
     limiter: &'a Limiter,
     sent: Instant,
     in_flight: usize,
+    /// Requests sent within the fastest round trip when this one was sent, itself included.
+    young: usize,
     window: u64,
     open: bool,
 }
@@ -280,6 +309,7 @@ impl Limiter {
                                 limiter: self,
                                 sent: now,
                                 in_flight: s.in_flight,
+                                young,
                                 window: s.window,
                                 open: true,
                             });
@@ -406,36 +436,40 @@ impl State {
 
     /// One decrease per window: `factor` for a warning, else sized by what was in flight.
     fn decrease(&mut self, permit: &Permit<'_>, now: Instant, factor: Option<f64>) {
-        let refused = factor.is_none();
+        let refusal = (permit.sent, permit.young);
         let new = if permit.window == self.window {
             let cut = Cut {
                 window: permit.window,
                 peak: self.peak.max(1),
-                refused: usize::from(refused),
+                refusals: factor.is_none().then_some(refusal).into_iter().collect(),
             };
-            self.cut = Some(cut);
             self.window += 1;
             // The new window counts only what is sent in it.
             self.peak = 0;
             self.hold_until = now.checked_add(self.hold);
             self.hold = self.hold.saturating_mul(2).min(PROBE_MAX);
-            match factor {
+            let new = match factor {
                 Some(f) => self.limit * f,
-                None => cut.target(),
-            }
+                None => cut.target(self.fastest),
+            };
+            self.cut = Some(cut);
+            new
         } else {
             // Another answer of the window already judged: only a refusal lowers it further.
-            match (&mut self.cut, refused) {
-                (Some(cut), true) if cut.window == permit.window => {
-                    cut.refused += 1;
-                    cut.target()
+            let fastest = self.fastest;
+            match (&mut self.cut, factor) {
+                (Some(cut), None) if cut.window == permit.window => {
+                    if cut.refusals.len() < REFUSALS_KEPT {
+                        cut.refusals.push(refusal);
+                    }
+                    cut.target(fastest)
                 }
                 _ => return,
             }
         };
         // RFC 5681 (4): never below half of what was in flight, however far the limit grew
         // while the window's answers were on their way.
-        let floor = self.cut.map_or(self.limit, |c| c.peak as f64) / 2.0;
+        let floor = self.cut.as_ref().map_or(self.limit, |c| c.peak as f64) / 2.0;
         self.limit = self.limit.min(new.max(floor)).max(1.0).floor();
         self.threshold = self.limit;
     }

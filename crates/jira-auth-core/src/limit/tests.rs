@@ -300,9 +300,18 @@ struct Load {
 
 /// `workers` tasks send `requests` requests through one limiter to a server `width` wide that
 /// serves each for [`RTT`] and refuses what it cannot serve as Jira's burst limit does (after
-/// the same round trip); a refused request is sent again after the pause it asked for.
-async fn steady_load(width: usize, requests: usize, workers: usize) -> Load {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+/// the same round trip); a refused request is sent again after the pause it asked for. Each
+/// answer is read up to `late` after the server sent it (a busy client reads some answers
+/// together), by a pseudo-random draw from `seed`.
+async fn steady_load(
+    width: usize,
+    requests: usize,
+    workers: usize,
+    late: Duration,
+    seed: u64,
+) -> Load {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    let draws = Arc::new(AtomicU64::new(seed.max(1)));
     let limiter = Arc::new(Limiter::new(Mode::Adaptive { ceiling: 32 }));
     let serving = Arc::new(Mutex::new(Vec::<Instant>::new()));
     let next = Arc::new(AtomicUsize::new(0));
@@ -316,6 +325,7 @@ async fn steady_load(width: usize, requests: usize, workers: usize) -> Load {
                 next.clone(),
                 pauses.clone(),
             );
+            let draws = draws.clone();
             tokio::spawn(async move {
                 while next.fetch_add(1, Ordering::Relaxed) < requests {
                     loop {
@@ -330,7 +340,13 @@ async fn steady_load(width: usize, requests: usize, workers: usize) -> Load {
                             }
                             admitted
                         };
-                        tokio::time::sleep(RTT).await;
+                        // xorshift64: the same draws for the same seed.
+                        let mut x = draws.load(Ordering::Relaxed);
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        draws.store(x, Ordering::Relaxed);
+                        tokio::time::sleep(RTT + late.mul_f64((x % 1000) as f64 / 1000.0)).await;
                         if admitted {
                             permit.answered(&answer(200, &[]));
                             break;
@@ -364,7 +380,7 @@ async fn steady_load(width: usize, requests: usize, workers: usize) -> Load {
 
 #[tokio::test(start_paused = true)]
 async fn a_steady_load_on_a_burst_limit_pays_one_pause_and_runs_at_its_width() {
-    let load = steady_load(6, 1100, 32).await;
+    let load = steady_load(6, 1100, 32, Duration::ZERO, 1).await;
     // The first window sends eight against six: two refused, one client-wide pause, and the
     // rest at the server's width, within two round trips of the bound but for that pause.
     assert_eq!(
@@ -377,4 +393,15 @@ async fn a_steady_load_on_a_burst_limit_pays_one_pause_and_runs_at_its_width() {
         load.wall <= bound + Duration::from_secs(1) + RTT * 2,
         "{load:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn answers_read_late_still_find_the_width_with_one_pause() {
+    // Read up to 2 ms late, served answers of the first round can let a second round out
+    // before the first round's refusals are read: one window then holds refusals of two
+    // rounds, and subtracting them all from one round's width would land below six.
+    for seed in 1..=10 {
+        let load = steady_load(6, 1100, 32, Duration::from_millis(2), seed).await;
+        assert_eq!((load.pauses, load.limit), (1, 6), "seed {seed}: {load:?}");
+    }
 }
