@@ -94,17 +94,24 @@ impl Protocol {
 /// Sends raw bytes and returns the status line of the answer (blocking, on its own thread).
 async fn raw(port: u16, request: Vec<u8>) -> String {
     tokio::task::spawn_blocking(move || {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        // The listener may answer (and close) before it has read everything: ignore EPIPE.
-        let _ = s.write_all(&request);
-        let mut answer = Vec::new();
-        let _ = s.read_to_end(&mut answer);
+        let answer = exchange(port, &request).unwrap();
         let text = String::from_utf8_lossy(&answer).into_owned();
         text.lines().next().unwrap_or_default().to_owned()
     })
     .await
     .unwrap()
+}
+
+/// Sends `request` on a new connection to `port` and reads everything that comes back (within
+/// 10 s); fails only if the connection cannot be made.
+fn exchange(port: u16, request: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // The listener may answer (and close) before it has read everything: ignore EPIPE.
+    let _ = s.write_all(request);
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    Ok(answer)
 }
 
 fn get(target: &str, host: &str) -> Vec<u8> {
@@ -259,17 +266,10 @@ async fn one_callback_is_accepted_then_nothing_listens() {
 /// or (while a child process that another test is spawning still holds a copy of the closed
 /// socket, until it execs) taken into the backlog and then reset or closed with no answer.
 fn unanswered(port: u16, callback: &str) -> Result<(), String> {
-    let mut s = match TcpStream::connect(("127.0.0.1", port)) {
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Ok(()),
-        Err(e) => return Err(format!("connecting failed otherwise: {e}")),
-        Ok(s) => s,
-    };
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let _ = s.write_all(&get(callback, &format!("127.0.0.1:{port}")));
-    let mut answer = Vec::new();
-    let _ = s.read_to_end(&mut answer);
-    match answer.is_empty() {
-        true => Ok(()),
-        false => Err(format!("answered: {}", String::from_utf8_lossy(&answer))),
+    match exchange(port, &get(callback, &format!("127.0.0.1:{port}"))) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(()),
+        Err(e) => Err(format!("connecting failed otherwise: {e}")),
+        Ok(answer) if answer.is_empty() => Ok(()),
+        Ok(answer) => Err(format!("answered: {}", String::from_utf8_lossy(&answer))),
     }
 }
