@@ -437,7 +437,7 @@ impl State {
     /// One decrease per window: `factor` for a warning, else sized by what was in flight.
     fn decrease(&mut self, permit: &Permit<'_>, now: Instant, factor: Option<f64>) {
         let refusal = (permit.sent, permit.young);
-        let new = if permit.window == self.window {
+        let (new, peak) = if permit.window == self.window {
             let cut = Cut {
                 window: permit.window,
                 peak: self.peak.max(1),
@@ -452,8 +452,9 @@ impl State {
                 Some(f) => self.limit * f,
                 None => cut.target(self.fastest),
             };
+            let peak = cut.peak;
             self.cut = Some(cut);
-            new
+            (new, peak)
         } else {
             // Another answer of the window already judged: only a refusal lowers it further.
             let fastest = self.fastest;
@@ -462,14 +463,14 @@ impl State {
                     if cut.refusals.len() < REFUSALS_KEPT {
                         cut.refusals.push(refusal);
                     }
-                    cut.target(fastest)
+                    (cut.target(fastest), cut.peak)
                 }
                 _ => return,
             }
         };
         // RFC 5681 (4): never below half of what was in flight, however far the limit grew
         // while the window's answers were on their way.
-        let floor = self.cut.as_ref().map_or(self.limit, |c| c.peak as f64) / 2.0;
+        let floor = peak as f64 / 2.0;
         self.limit = self.limit.min(new.max(floor)).max(1.0).floor();
         self.threshold = self.limit;
     }
